@@ -1,0 +1,410 @@
+//! The wire: the seed's plain-text forms and the extended `classchat.v1` JSON messages.
+//!
+//! Nothing here does I/O. The relay and the client both parse and encode through this module,
+//! so the two sides cannot drift apart. See `docs/PROTOCOL.md` for the prose version.
+//!
+//! ```
+//! use classchat::protocol::{Addressed, Recipient};
+//! let a = Addressed::parse("client1/a/b").unwrap();
+//! assert_eq!(a.to, Recipient::Client("client1".into()));
+//! assert_eq!(a.text, "a/b");
+//! ```
+
+use serde::{Deserialize, Serialize};
+
+/// Default TCP port, the seed's.
+pub const DEFAULT_PORT: u16 = 30005;
+/// Path of the broadcast room: every message goes to everyone.
+pub const BROADCAST_PATH: &str = "/ws_multi_client";
+/// Path of the addressed room: `id/text` goes to one client.
+pub const DIRECT_PATH: &str = "/ws_multi_client_dict";
+/// The subprotocol a client offers to get JSON frames instead of bare text.
+pub const SUBPROTOCOL: &str = "classchat.v1";
+/// Prefix of generated IDs, as in the seed.
+pub const ID_PREFIX: &str = "client";
+/// The ID the relay itself writes as when the host uses "send as host".
+pub const HOST_ID: &str = "host";
+/// Written in the `to` field (and typed before the `/`) to address everyone.
+pub const EVERYONE: &str = "*";
+/// Longest nickname, in characters.
+pub const MAX_NAME_CHARS: usize = 32;
+
+/// The seed's broadcast echo prefix, exact.
+const BROADCAST_PREFIX: &str = "The server return anyone's message: ";
+/// The seed's welcome prefix, exact.
+const WELCOME_PREFIX: &str = "Your ID is: ";
+/// Prefix of every plain-text error reply.
+pub const ERROR_PREFIX: &str = "Error: ";
+
+/// Who a message is for.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Recipient {
+    /// Everyone in the room (`*`).
+    Everyone,
+    /// One client, by ID.
+    Client(String),
+}
+
+impl Recipient {
+    /// Parses the part before the `/`: `*` is everyone, anything else an ID.
+    pub fn from_wire(s: &str) -> Self {
+        if s == EVERYONE {
+            Self::Everyone
+        } else {
+            Self::Client(s.to_owned())
+        }
+    }
+
+    /// The wire form: `*` or the ID.
+    pub fn as_wire(&self) -> &str {
+        match self {
+            Self::Everyone => EVERYONE,
+            Self::Client(peer_id) => peer_id,
+        }
+    }
+}
+
+impl std::fmt::Display for Recipient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_wire())
+    }
+}
+
+impl Serialize for Recipient {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_wire())
+    }
+}
+
+impl<'de> Deserialize<'de> for Recipient {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Ok(Self::from_wire(&s))
+    }
+}
+
+/// Why a frame could not be understood.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProtocolError {
+    /// The text had no `/` separating the ID from the message.
+    #[error("write the message as id/text (for example client1/hello), or */text for everyone")]
+    MissingSlash,
+    /// Nothing before the `/`.
+    #[error("the ID before the / is empty")]
+    EmptyRecipient,
+    /// Nothing (or only spaces) after the `/`.
+    #[error("the message after the / is empty")]
+    EmptyText,
+    /// A JSON frame that is not a known client message.
+    #[error("not a classchat.v1 message: {0}")]
+    BadJson(String),
+}
+
+impl ProtocolError {
+    /// The stable machine-readable code sent in extended error frames.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::MissingSlash | Self::EmptyRecipient => ErrorCode::BadFormat,
+            Self::EmptyText => ErrorCode::EmptyText,
+            Self::BadJson(_) => ErrorCode::BadJson,
+        }
+    }
+}
+
+/// A message addressed with the seed's `id/text` form.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Addressed<'a> {
+    /// Everything before the first `/`.
+    pub to: Recipient,
+    /// Everything after the first `/`, unchanged (further `/` included).
+    pub text: &'a str,
+}
+
+impl<'a> Addressed<'a> {
+    /// Parses `id/text`. The seed cut the text at a second `/`; this keeps all of it.
+    pub fn parse(line: &'a str) -> Result<Self, ProtocolError> {
+        let Some((to, text)) = line.split_once('/') else {
+            return Err(ProtocolError::MissingSlash);
+        };
+        if to.is_empty() {
+            return Err(ProtocolError::EmptyRecipient);
+        }
+        if text.trim().is_empty() {
+            return Err(ProtocolError::EmptyText);
+        }
+        Ok(Self {
+            to: Recipient::from_wire(to),
+            text,
+        })
+    }
+}
+
+/// The seed's broadcast echo: `The server return anyone's message: <text>`.
+pub fn legacy_broadcast(text: &str) -> String {
+    format!("{BROADCAST_PREFIX}{text}")
+}
+
+/// The seed's greeting on the addressed path: `Your ID is: <id>`.
+pub fn legacy_welcome(peer_id: &str) -> String {
+    format!("{WELCOME_PREFIX}{peer_id}")
+}
+
+/// Reads the ID out of the seed's greeting, if `text` is one.
+pub fn parse_legacy_welcome(text: &str) -> Option<&str> {
+    text.strip_prefix(WELCOME_PREFIX)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+}
+
+/// A plain-text error reply: `Error: <sentence>`.
+pub fn legacy_error(message: &str) -> String {
+    format!("{ERROR_PREFIX}{message}")
+}
+
+/// Stable error codes of extended error frames.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// Text without `id/` in front.
+    BadFormat,
+    /// Nothing to send.
+    EmptyText,
+    /// No client has that ID.
+    UnknownRecipient,
+    /// A binary frame; only text is relayed.
+    BinaryUnsupported,
+    /// The JSON was not a known message.
+    BadJson,
+    /// Too many messages too fast; this one was not delivered.
+    RateLimited,
+    /// The host muted this client; nothing it sends is delivered.
+    Muted,
+    /// The requested nickname is in use; a generated ID was given.
+    NameTaken,
+    /// The requested nickname is not allowed; a generated ID was given.
+    NameInvalid,
+    /// A code this version does not know.
+    #[serde(other)]
+    Other,
+}
+
+/// One connected client as the roster shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientInfo {
+    /// The client's ID (a nickname or `clientN`).
+    pub id: String,
+    /// When it connected, in milliseconds since the Unix epoch (server clock).
+    pub since: u64,
+    /// True for a client speaking the seed's plain text rather than `classchat.v1`.
+    #[serde(default)]
+    pub legacy: bool,
+}
+
+/// A chat message as the relay delivers it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatMessage {
+    /// The sender's ID.
+    pub from: String,
+    /// The recipient, or `*` for everyone.
+    pub to: Recipient,
+    /// The text, unchanged.
+    pub text: String,
+    /// When the relay accepted it, in milliseconds since the Unix epoch.
+    pub ts: u64,
+}
+
+/// Frames the relay sends to `classchat.v1` clients.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMessage {
+    /// First frame after connecting.
+    Welcome {
+        /// The ID this connection has.
+        id: String,
+        /// Everyone connected, this client included, in order of arrival.
+        clients: Vec<ClientInfo>,
+    },
+    /// Someone connected.
+    Joined {
+        /// Who.
+        client: ClientInfo,
+    },
+    /// Someone left.
+    Left {
+        /// Who.
+        id: String,
+    },
+    /// A chat message; the sender gets its own messages back as confirmation.
+    Message(ChatMessage),
+    /// Something this client sent was refused; its connection stays open.
+    Error {
+        /// Stable code.
+        code: ErrorCode,
+        /// A sentence for people.
+        message: String,
+    },
+}
+
+impl ServerMessage {
+    /// Encodes as one JSON text frame.
+    pub fn encode(&self) -> String {
+        // Serializing these plain structs cannot fail: every key is a string.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// Decodes a JSON text frame.
+    pub fn parse(text: &str) -> Result<Self, ProtocolError> {
+        serde_json::from_str(text).map_err(|e| ProtocolError::BadJson(e.to_string()))
+    }
+}
+
+/// Frames `classchat.v1` clients send to the relay.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientMessage {
+    /// Deliver `text` to `to` (an ID, or `*` for everyone).
+    Send {
+        /// Recipient.
+        to: Recipient,
+        /// The text.
+        text: String,
+    },
+}
+
+impl ClientMessage {
+    /// Encodes as one JSON text frame.
+    pub fn encode(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// Decodes a JSON text frame, refusing an empty text.
+    pub fn parse(text: &str) -> Result<Self, ProtocolError> {
+        let msg: Self =
+            serde_json::from_str(text).map_err(|e| ProtocolError::BadJson(e.to_string()))?;
+        match &msg {
+            Self::Send { to, .. } if to.as_wire().is_empty() => Err(ProtocolError::EmptyRecipient),
+            Self::Send { text, .. } if text.trim().is_empty() => Err(ProtocolError::EmptyText),
+            Self::Send { .. } => Ok(msg),
+        }
+    }
+}
+
+/// Why a requested nickname was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NameError {
+    /// Empty after trimming.
+    #[error("the name is empty")]
+    Empty,
+    /// Longer than [`MAX_NAME_CHARS`].
+    #[error("the name is longer than {MAX_NAME_CHARS} characters")]
+    TooLong,
+    /// Contains `/`, control characters or surrounding spaces.
+    #[error("the name may not contain '/', control characters or leading/trailing spaces")]
+    BadCharacter,
+    /// `*`, `host` or `clientN`, which the relay reserves.
+    #[error("the name is reserved")]
+    Reserved,
+}
+
+/// Checks a requested nickname. Japanese and other scripts are welcome.
+pub fn validate_name(name: &str) -> Result<(), NameError> {
+    if name.trim().is_empty() {
+        return Err(NameError::Empty);
+    }
+    if name.chars().count() > MAX_NAME_CHARS {
+        return Err(NameError::TooLong);
+    }
+    if name.trim() != name || name.chars().any(|c| c == '/' || c.is_control()) {
+        return Err(NameError::BadCharacter);
+    }
+    let generated = name
+        .strip_prefix(ID_PREFIX)
+        .is_some_and(|rest| !rest.is_empty() && rest.chars().all(|c| c.is_ascii_digit()));
+    if name == EVERYONE || name.eq_ignore_ascii_case(HOST_ID) || generated {
+        return Err(NameError::Reserved);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addressed_keeps_everything_after_first_slash() {
+        let a = Addressed::parse("client1/a/b").unwrap();
+        assert_eq!(a.to, Recipient::Client("client1".into()));
+        assert_eq!(a.text, "a/b");
+        let a = Addressed::parse("*/みなさん").unwrap();
+        assert_eq!(a.to, Recipient::Everyone);
+        assert_eq!(a.text, "みなさん");
+    }
+
+    #[test]
+    fn addressed_errors() {
+        assert_eq!(Addressed::parse("hello"), Err(ProtocolError::MissingSlash));
+        assert_eq!(Addressed::parse("/x"), Err(ProtocolError::EmptyRecipient));
+        assert_eq!(Addressed::parse("client1/"), Err(ProtocolError::EmptyText));
+        assert_eq!(Addressed::parse("client1/  "), Err(ProtocolError::EmptyText));
+    }
+
+    #[test]
+    fn seed_texts_are_exact() {
+        assert_eq!(
+            legacy_broadcast("hi"),
+            "The server return anyone's message: hi"
+        );
+        assert_eq!(legacy_welcome("client0"), "Your ID is: client0");
+        assert_eq!(parse_legacy_welcome("Your ID is: client7"), Some("client7"));
+        assert_eq!(parse_legacy_welcome("hello"), None);
+    }
+
+    #[test]
+    fn server_message_round_trip() {
+        let m = ServerMessage::Message(ChatMessage {
+            from: "花子".into(),
+            to: Recipient::Everyone,
+            text: "<b>こんにちは</b>".into(),
+            ts: 1,
+        });
+        let json = m.encode();
+        assert!(json.contains(r#""type":"message""#), "{json}");
+        assert!(json.contains(r#""to":"*""#), "{json}");
+        assert_eq!(ServerMessage::parse(&json).unwrap(), m);
+    }
+
+    #[test]
+    fn client_message_parse() {
+        let m = ClientMessage::parse(r#"{"type":"send","to":"client2","text":"x/y"}"#).unwrap();
+        assert_eq!(
+            m,
+            ClientMessage::Send {
+                to: Recipient::Client("client2".into()),
+                text: "x/y".into()
+            }
+        );
+        assert!(matches!(
+            ClientMessage::parse(r#"{"type":"send","to":"a","text":" "}"#),
+            Err(ProtocolError::EmptyText)
+        ));
+        assert!(matches!(
+            ClientMessage::parse("not json"),
+            Err(ProtocolError::BadJson(_))
+        ));
+    }
+
+    #[test]
+    fn names() {
+        assert_eq!(validate_name("花子"), Ok(()));
+        assert_eq!(validate_name("Hanako Y."), Ok(()));
+        assert_eq!(validate_name("clientx"), Ok(()));
+        assert_eq!(validate_name(""), Err(NameError::Empty));
+        assert_eq!(validate_name("a/b"), Err(NameError::BadCharacter));
+        assert_eq!(validate_name(" a"), Err(NameError::BadCharacter));
+        assert_eq!(validate_name("client3"), Err(NameError::Reserved));
+        assert_eq!(validate_name("*"), Err(NameError::Reserved));
+        assert_eq!(validate_name("Host"), Err(NameError::Reserved));
+        assert_eq!(validate_name(&"あ".repeat(33)), Err(NameError::TooLong));
+        assert_eq!(validate_name(&"あ".repeat(32)), Ok(()));
+    }
+}

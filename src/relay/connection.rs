@@ -1,0 +1,320 @@
+//! One task per WebSocket: reads the client's frames, writes its outbox in batches, pings it,
+//! and closes it with the right code when it misbehaves, is kicked, or the relay stops.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use futures_util::{SinkExt as _, StreamExt as _};
+use hyper::upgrade::Upgraded;
+use hyper_util::rt::TokioIo;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::frame::{CloseFrame, Utf8Bytes};
+use tokio_tungstenite::tungstenite::{self, Message};
+
+use super::peers::{KillSwitch, Room};
+use super::{Shared, now_ms};
+use crate::protocol::{self, Addressed, ClientMessage, ErrorCode, ProtocolError, Recipient};
+
+type Socket = WebSocketStream<TokioIo<Upgraded>>;
+
+/// How long a closing handshake may take before the socket is simply dropped.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// What the handshake decided about a connection.
+#[derive(Debug)]
+pub(super) struct Accepted {
+    /// Which path it connected to.
+    pub room: Room,
+    /// True unless it negotiated `classchat.v1`.
+    pub legacy: bool,
+    /// Nickname it asked for.
+    pub name: Option<String>,
+    /// Remote address, for logs.
+    pub peer_addr: SocketAddr,
+}
+
+/// Why a connection ended.
+enum End {
+    /// The client closed, or the socket went away.
+    Gone,
+    /// The client sent a frame over the size limit.
+    TooBig,
+    /// Nothing heard for two heartbeat intervals.
+    Silent,
+    /// Kicked, or cut off for not reading.
+    Killed,
+    /// The relay is stopping.
+    Shutdown,
+    /// Anything unexpected.
+    Failed(tungstenite::Error),
+}
+
+/// Token bucket: `burst` messages at once, refilled at `rate` per second.
+struct RateLimit {
+    rate: f64,
+    burst: f64,
+    tokens: f64,
+    last: Instant,
+}
+
+impl RateLimit {
+    fn new(rate: f64, burst: u32) -> Self {
+        let burst = f64::from(burst.max(1));
+        Self {
+            rate,
+            burst,
+            tokens: burst,
+            last: Instant::now(),
+        }
+    }
+
+    fn allow(&mut self) -> bool {
+        if self.rate <= 0.0 {
+            return true;
+        }
+        let now = Instant::now();
+        let refill = now.duration_since(self.last).as_secs_f64() * self.rate;
+        self.tokens = (self.tokens + refill).min(self.burst);
+        self.last = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// Everything the connection's loop needs about itself.
+struct Session<'a> {
+    shared: &'a Shared,
+    room: Room,
+    legacy: bool,
+    peer_id: String,
+    outbox: mpsc::Sender<Message>,
+    kill: &'a KillSwitch,
+    rate: RateLimit,
+}
+
+/// Runs one client's connection to its end and removes it from the room.
+pub(super) async fn run(mut ws: Socket, accepted: Accepted, shared: &Shared) {
+    let (outbox, mut inbox) = mpsc::channel(shared.config.outbox_len.max(1));
+    let kill = Arc::new(KillSwitch::default());
+    let (joined, delivery) = shared.peers().join(
+        accepted.room,
+        accepted.legacy,
+        accepted.name.as_deref(),
+        outbox.clone(),
+        Arc::clone(&kill),
+        now_ms(),
+    );
+    shared.record(delivery);
+    shared.counters.connections.fetch_add(1, Ordering::Relaxed);
+    let peer_id = joined.peer_id;
+    tracing::info!(
+        peer = %peer_id,
+        addr = %accepted.peer_addr,
+        room = ?accepted.room,
+        legacy = accepted.legacy,
+        "joined"
+    );
+    if let Some((code, _)) = joined.name_refused {
+        tracing::info!(peer = %peer_id, ?code, "requested name refused");
+    }
+
+    let mut session = Session {
+        shared,
+        room: accepted.room,
+        legacy: accepted.legacy,
+        peer_id,
+        outbox,
+        kill: &kill,
+        rate: RateLimit::new(shared.config.rate_per_sec, shared.config.rate_burst),
+    };
+    let end = tokio::select! {
+        end = session.pump(&mut ws, &mut inbox) => end,
+        () = kill.fired() => End::Killed,
+        () = shared.shutdown.cancelled() => End::Shutdown,
+    };
+    let delivery = shared.peers().leave(session.room, &session.peer_id);
+    shared.record(delivery);
+
+    let peer = &session.peer_id;
+    let close = |code: CloseCode, reason: &'static str| CloseFrame {
+        code,
+        reason: Utf8Bytes::from_static(reason),
+    };
+    let frame = match end {
+        End::Gone => {
+            tracing::info!(peer = %peer, "left");
+            // Flush the reply to the client's close, if it sent one.
+            tokio::time::timeout(CLOSE_TIMEOUT, ws.flush()).await.ok();
+            return;
+        }
+        End::Failed(e) => {
+            tracing::warn!(peer = %peer, "connection failed: {e}");
+            return;
+        }
+        End::Silent => {
+            tracing::info!(peer = %peer, "dropped: no answer to pings");
+            return;
+        }
+        End::TooBig => {
+            tracing::info!(peer = %peer, "closed: message over the size limit");
+            close(CloseCode::Size, "message too big")
+        }
+        End::Killed => {
+            let frame = kill.reason().unwrap_or_else(|| close(CloseCode::Policy, "closed"));
+            tracing::info!(peer = %peer, code = u16::from(frame.code), reason = %frame.reason, "closed by the relay");
+            frame
+        }
+        End::Shutdown => close(CloseCode::Away, "the host stopped the chat"),
+    };
+    // A client that does not read would hold this forever; the timeout ends it.
+    tokio::time::timeout(CLOSE_TIMEOUT, ws.close(Some(frame))).await.ok();
+}
+
+impl Session<'_> {
+    /// Reads, writes and pings until the connection should end.
+    async fn pump(&mut self, ws: &mut Socket, inbox: &mut mpsc::Receiver<Message>) -> End {
+        let heartbeat = self.shared.config.heartbeat;
+        let mut ping = tokio::time::interval_at(Instant::now() + heartbeat, heartbeat);
+        let mut last_heard = Instant::now();
+        let batch_max = self.shared.config.outbox_len.max(1);
+        loop {
+            tokio::select! {
+                frame = ws.next() => {
+                    last_heard = Instant::now();
+                    match frame {
+                        Some(Ok(Message::Text(text))) => self.on_text(&text),
+                        Some(Ok(Message::Binary(_))) => {
+                            self.reply_error(ErrorCode::BinaryUnsupported, "only text messages are relayed");
+                        }
+                        Some(Ok(Message::Close(_))) | None => return End::Gone,
+                        Some(Ok(_)) => {}
+                        Some(Err(tungstenite::Error::Capacity(_))) => return End::TooBig,
+                        Some(Err(e)) if is_quiet(&e) => return End::Gone,
+                        Some(Err(e)) => return End::Failed(e),
+                    }
+                }
+                Some(first) = inbox.recv() => {
+                    // Batch whatever is already queued into one flush.
+                    if let Err(e) = ws.feed(first).await {
+                        return ended(e);
+                    }
+                    let mut fed = 1;
+                    while fed < batch_max {
+                        let Ok(next) = inbox.try_recv() else { break };
+                        if let Err(e) = ws.feed(next).await {
+                            return ended(e);
+                        }
+                        fed += 1;
+                    }
+                    if let Err(e) = ws.flush().await {
+                        return ended(e);
+                    }
+                }
+                _ = ping.tick() => {
+                    if last_heard.elapsed() >= heartbeat * 2 {
+                        return End::Silent;
+                    }
+                    if let Err(e) = ws.send(Message::Ping(bytes::Bytes::new())).await {
+                        return ended(e);
+                    }
+                }
+            }
+        }
+    }
+
+    fn on_text(&mut self, text: &str) {
+        let parsed = if self.legacy {
+            match self.room {
+                Room::Broadcast => {
+                    if text.trim().is_empty() {
+                        Err(ProtocolError::EmptyText)
+                    } else {
+                        Ok((Recipient::Everyone, text))
+                    }
+                }
+                Room::Direct => Addressed::parse(text).map(|a| (a.to, a.text)),
+            }
+        } else {
+            match ClientMessage::parse(text) {
+                Ok(ClientMessage::Send { to, text }) => {
+                    return self.deliver(to, &text);
+                }
+                Err(e) => Err(e),
+            }
+        };
+        match parsed {
+            Ok((to, body)) => self.deliver(to, body),
+            Err(e) => self.reply_error(e.code(), &e.to_string()),
+        }
+    }
+
+    fn deliver(&mut self, to: Recipient, text: &str) {
+        let shared = self.shared;
+        if !self.rate.allow() {
+            shared.counters.rate_limited.fetch_add(1, Ordering::Relaxed);
+            tracing::info!(peer = %self.peer_id, "rate limit hit");
+            self.reply_error(
+                ErrorCode::RateLimited,
+                "too many messages too fast; this one was not delivered",
+            );
+            return;
+        }
+        tracing::debug!(peer = %self.peer_id, to = %to, text, "message");
+        let routed = shared
+            .peers()
+            .route(self.room, &self.peer_id, to, text, now_ms());
+        match routed {
+            Ok(delivery) => {
+                shared.counters.messages.fetch_add(1, Ordering::Relaxed);
+                shared.record(delivery);
+            }
+            Err(e) => self.reply_error(e.code(), &e.to_string()),
+        }
+    }
+
+    /// Tells this client its frame was refused: `Error: …` or an extended error frame.
+    fn reply_error(&self, code: ErrorCode, message: &str) {
+        let frame = if self.legacy {
+            protocol::legacy_error(message)
+        } else {
+            protocol::ServerMessage::Error {
+                code,
+                message: message.to_owned(),
+            }
+            .encode()
+        };
+        if self.outbox.try_send(Message::text(frame)).is_err() {
+            self.kill
+                .fire(CloseCode::Again, "too slow: messages were not being read");
+        }
+    }
+}
+
+/// Errors that just mean the peer went away.
+fn is_quiet(e: &tungstenite::Error) -> bool {
+    use tungstenite::error::ProtocolError as P;
+    matches!(
+        e,
+        tungstenite::Error::ConnectionClosed
+            | tungstenite::Error::AlreadyClosed
+            | tungstenite::Error::Io(_)
+            | tungstenite::Error::Protocol(P::ResetWithoutClosingHandshake)
+    )
+}
+
+fn ended(e: tungstenite::Error) -> End {
+    if is_quiet(&e) {
+        End::Gone
+    } else {
+        End::Failed(e)
+    }
+}
