@@ -5,7 +5,11 @@
 //! - [`relay`]: the WebSocket relay behind `classchat serve` and the app's host mode.
 //! - [`client`]: joining a relay (or the seed's Tornado server): a handle for commands and a
 //!   stream of events, used by `classchat join` and the desktop app.
+//! - [`terminal`]: `classchat join`, the chat in a terminal.
+//! - [`lan`]: the addresses students type.
 
 pub mod client;
+pub mod lan;
 pub mod protocol;
 pub mod relay;
+pub mod terminal;

@@ -17,8 +17,10 @@ use tokio_tungstenite::tungstenite::protocol::frame::{CloseFrame, Utf8Bytes};
 use tokio_tungstenite::tungstenite::{self, Message};
 
 use super::peers::{KillSwitch, Room};
-use super::{Shared, now_ms};
-use crate::protocol::{self, Addressed, ClientMessage, ErrorCode, ProtocolError, Recipient};
+use super::Shared;
+use crate::protocol::{
+    self, Addressed, ClientMessage, ErrorCode, ProtocolError, Recipient, now_ms,
+};
 
 type Socket = WebSocketStream<TokioIo<Upgraded>>;
 

@@ -14,7 +14,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -23,7 +23,7 @@ use tokio_util::task::TaskTracker;
 
 pub use peers::{Room, RosterEntry, RouteError};
 
-use crate::protocol::{HOST_ID, Recipient};
+use crate::protocol::{HOST_ID, Recipient, now_ms};
 
 /// Limits and options of a relay. `Default` gives the documented defaults.
 #[derive(Clone, Debug)]
@@ -157,13 +157,6 @@ impl Shared {
             rate_limited: c.rate_limited.load(Ordering::Relaxed),
         }
     }
-}
-
-/// Milliseconds since the Unix epoch, the wire's timestamp unit.
-pub(crate) fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// Runs a relay on `listener` until `shutdown` resolves, then closes every client with 1001
