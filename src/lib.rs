@@ -7,8 +7,10 @@
 //!   stream of events, used by `classchat join` and the desktop app.
 //! - [`terminal`]: `classchat join`, the chat in a terminal.
 //! - [`lan`]: the addresses students type.
+//! - [`discovery`]: announcing and finding chats on the LAN (mDNS / DNS-SD).
 
 pub mod client;
+pub mod discovery;
 pub mod lan;
 pub mod protocol;
 pub mod relay;

@@ -14,7 +14,7 @@ use clap::{Args, Parser, Subcommand};
 use classchat::client::{JoinConfig, parse_address};
 use classchat::protocol::{DEFAULT_PORT, DIRECT_PATH};
 use classchat::relay::{self, RelayConfig};
-use classchat::{lan, terminal};
+use classchat::{discovery, lan, terminal};
 
 /// Classroom chat: host a chat for your class, or join one.
 #[derive(Parser, Debug)]
@@ -67,6 +67,12 @@ struct ServeArgs {
     /// Read buffer per connection, in bytes.
     #[arg(long, default_value_t = RelayConfig::default().read_buffer_bytes)]
     read_buffer: usize,
+    /// Room name announced on the local network (mDNS), shown in the app's Join screen.
+    #[arg(long, default_value = "classchat")]
+    room_name: String,
+    /// Do not announce the chat on the local network.
+    #[arg(long)]
+    no_announce: bool,
 }
 
 #[derive(Args, Debug)]
@@ -166,6 +172,17 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(code) = &config.join_code {
         println!("Join code: {code}");
     }
+    println!(
+        "Browser join page: http://{}/",
+        addresses.first().map_or("localhost", String::as_str)
+    );
+    let _announcement = if args.no_announce {
+        None
+    } else {
+        discovery::announce(&args.room_name, port, config.join_code.is_some())
+            .inspect_err(|e| tracing::warn!("{e}"))
+            .ok()
+    };
     println!("Press Ctrl-C to stop.");
     let ctrl_c = async {
         // If the signal handler cannot be installed, run until killed.
