@@ -7,10 +7,12 @@
 //!   stream of events, used by `classchat join` and the desktop app.
 //! - [`terminal`]: `classchat join`, the chat in a terminal.
 //! - [`lan`]: the addresses students type.
+//! - [`journal`]: the host's session journal on disk, so a crash loses at most a second.
 //! - [`discovery`]: announcing and finding chats on the LAN (mDNS / DNS-SD).
 
 pub mod client;
 pub mod discovery;
+pub mod journal;
 pub mod lan;
 pub mod protocol;
 pub mod relay;
