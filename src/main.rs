@@ -73,6 +73,12 @@ struct ServeArgs {
     /// Do not announce the chat on the local network.
     #[arg(long)]
     no_announce: bool,
+    /// Serve the health counters at /metrics (Prometheus text format).
+    #[arg(long)]
+    metrics: bool,
+    /// Seconds between summary lines in the log (0: none).
+    #[arg(long, default_value_t = 60)]
+    summary_secs: u64,
 }
 
 #[derive(Args, Debug)]
@@ -149,6 +155,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         join_code: args.join_code.filter(|c| !c.is_empty()),
         allowed_origins: args.allow_origins,
         read_buffer_bytes: args.read_buffer.max(256),
+        metrics: args.metrics,
         ..RelayConfig::default()
     };
     let listener = tokio::net::TcpListener::bind((args.bind, args.port))
@@ -184,14 +191,31 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             .ok()
     };
     println!("Press Ctrl-C to stop.");
-    let ctrl_c = async {
-        // If the signal handler cannot be installed, run until killed.
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
+    let relay = relay::start(listener, config);
+    let mut summary = (args.summary_secs > 0).then(|| {
+        let every = Duration::from_secs(args.summary_secs);
+        tokio::time::interval_at(tokio::time::Instant::now() + every, every)
+    });
+    let ctrl_c = tokio::signal::ctrl_c();
+    tokio::pin!(ctrl_c);
+    loop {
+        tokio::select! {
+            signal = &mut ctrl_c => {
+                if let Err(e) = signal {
+                    tracing::warn!("cannot wait for Ctrl-C ({e}); stopping");
+                }
+                break;
+            }
+            _ = async {
+                match summary.as_mut() {
+                    Some(interval) => interval.tick().await,
+                    None => std::future::pending().await,
+                }
+            } => tracing::info!("summary: {}", relay.stats()),
         }
-        println!("Stopping: closing every connection…");
-    };
-    relay::run(listener, config, ctrl_c).await?;
+    }
+    println!("Stopping: closing every connection…");
+    relay.shutdown().await;
     Ok(())
 }
 
