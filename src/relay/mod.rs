@@ -401,6 +401,12 @@ impl RelayHandle {
         Ok(())
     }
 
+    /// Tasks the relay is running: one per open TCP connection, whatever its phase. Zero once
+    /// everyone has left.
+    pub fn tasks(&self) -> usize {
+        self.shared.tasks.len()
+    }
+
     /// The health counters.
     pub fn stats(&self) -> Stats {
         self.shared.stats()
