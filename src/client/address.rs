@@ -68,7 +68,9 @@ fn typed_port(input: &str) -> bool {
         .unwrap_or_default();
     // After an IPv6 literal's `]`, or anywhere in a plain host.
     let tail = authority.rsplit_once(']').map_or(authority, |(_, t)| t);
-    tail.contains(':')
+    // `host:` with nothing after the colon means the default port, as in URLs.
+    tail.rsplit_once(':')
+        .is_some_and(|(_, port)| !port.is_empty() && port.chars().all(|c| c.is_ascii_digit()))
 }
 
 #[cfg(test)]
@@ -97,6 +99,14 @@ mod tests {
         assert_eq!(url.as_str(), "ws://h:1/ws_multi_client?code=x");
         let url = parse_address("http://h/").unwrap();
         assert_eq!(url.as_str(), "ws://h:30005/ws_multi_client_dict");
+    }
+
+    #[test]
+    fn empty_port_means_the_default_and_parsing_is_stable() {
+        // Found by the join_address fuzz target.
+        let url = parse_address("ws://hws://h:1/x").unwrap();
+        assert_eq!(url.port(), Some(30005));
+        assert_eq!(parse_address(url.as_str()), Ok(url));
     }
 
     #[test]
