@@ -7,9 +7,14 @@
 //!   stream of events, used by `classchat join` and the desktop app.
 //! - [`terminal`]: `classchat join`, the chat in a terminal.
 //! - [`lan`]: the addresses students type.
+//! - [`bridge`]: where the window meets the network: `Backend` spawns hosting, joining and
+//!   saving on the runtime and hands back handles, channels and promises.
+//! - [`ui`]: the desktop window (eframe/egui), built on [`bridge`] only.
 
+pub mod bridge;
 pub mod client;
 pub mod lan;
 pub mod protocol;
 pub mod relay;
 pub mod terminal;
+pub mod ui;
