@@ -122,7 +122,11 @@ impl Backend {
     }
 
     /// Starts joining `config.url`; events arrive on the receiver, `wake` after each.
-    pub fn join(&self, config: JoinConfig, wake: Waker) -> (ClientHandle, UnboundedReceiver<Event>) {
+    pub fn join(
+        &self,
+        config: JoinConfig,
+        wake: Waker,
+    ) -> (ClientHandle, UnboundedReceiver<Event>) {
         client::connect(&self.runtime, config, Some(wake))
     }
 

@@ -16,9 +16,9 @@ use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
 use classchat::bridge::{Backend, HostRequest};
 use classchat::client::{JoinConfig, parse_address};
-use classchat::ui::{App, Lang, Launch};
 use classchat::protocol::{DEFAULT_PORT, DIRECT_PATH};
 use classchat::relay::{self, RelayConfig};
+use classchat::ui::{App, Lang, Launch};
 use classchat::{lan, terminal};
 
 /// Classroom chat: host a chat for your class, or join one.
@@ -217,7 +217,11 @@ fn run_window(args: WindowArgs) -> ExitCode {
     let result = eframe::run_native(
         "classchat",
         options,
-        Box::new(move |cc| Ok(Box::new(App::from_creation_context(cc, backend, lang, launch)))),
+        Box::new(move |cc| {
+            Ok(Box::new(App::from_creation_context(
+                cc, backend, lang, launch,
+            )))
+        }),
     );
     // Dropped relay and client tasks get a moment to send their close frames.
     runtime.shutdown_timeout(Duration::from_secs(2));

@@ -357,7 +357,10 @@ mod tests {
         assert_eq!(Addressed::parse("hello"), Err(ProtocolError::MissingSlash));
         assert_eq!(Addressed::parse("/x"), Err(ProtocolError::EmptyRecipient));
         assert_eq!(Addressed::parse("client1/"), Err(ProtocolError::EmptyText));
-        assert_eq!(Addressed::parse("client1/  "), Err(ProtocolError::EmptyText));
+        assert_eq!(
+            Addressed::parse("client1/  "),
+            Err(ProtocolError::EmptyText)
+        );
     }
 
     #[test]

@@ -92,7 +92,11 @@ pub fn describe(event: &Event, own_id: Option<&str>) -> String {
     match event {
         Event::Connecting { attempt: 1 } => "Connecting…".to_owned(),
         Event::Connecting { attempt } => format!("Connecting (attempt {attempt})…"),
-        Event::Connected { id, clients, legacy } => {
+        Event::Connected {
+            id,
+            clients,
+            legacy,
+        } => {
             let mut line = match id {
                 Some(id) => format!("Connected. Your ID is: {id}"),
                 None => "Connected.".to_owned(),
@@ -134,7 +138,10 @@ pub fn describe(event: &Event, own_id: Option<&str>) -> String {
         Event::Disconnected {
             reason,
             retry_in: Some(delay),
-        } => format!("Disconnected: {reason}. Reconnecting in {} s…", delay.as_secs()),
+        } => format!(
+            "Disconnected: {reason}. Reconnecting in {} s…",
+            delay.as_secs()
+        ),
         Event::Disconnected { reason, .. } => format!("Disconnected: {reason}."),
     }
 }

@@ -32,8 +32,7 @@ pub fn parse_address(input: &str) -> Result<Url, AddressError> {
     } else {
         format!("ws://{input}")
     };
-    let mut url =
-        Url::parse(&with_scheme).map_err(|_| AddressError::Invalid(input.to_owned()))?;
+    let mut url = Url::parse(&with_scheme).map_err(|_| AddressError::Invalid(input.to_owned()))?;
     match url.scheme() {
         "ws" => {}
         "http" => {
@@ -107,7 +106,13 @@ mod tests {
             parse_address("wss://h"),
             Err(AddressError::UnsupportedScheme(s)) if s == "wss"
         ));
-        assert!(matches!(parse_address("a b"), Err(AddressError::Invalid(_))));
-        assert!(matches!(parse_address("h:99999"), Err(AddressError::Invalid(_))));
+        assert!(matches!(
+            parse_address("a b"),
+            Err(AddressError::Invalid(_))
+        ));
+        assert!(matches!(
+            parse_address("h:99999"),
+            Err(AddressError::Invalid(_))
+        ));
     }
 }

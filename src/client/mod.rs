@@ -92,7 +92,11 @@ impl Disconnect {
     pub fn retryable(&self) -> bool {
         !matches!(
             self,
-            Self::Closed | Self::Kicked | Self::WrongJoinCode | Self::OriginRefused | Self::BadAddress(_)
+            Self::Closed
+                | Self::Kicked
+                | Self::WrongJoinCode
+                | Self::OriginRefused
+                | Self::BadAddress(_)
         )
     }
 }

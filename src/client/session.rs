@@ -98,9 +98,7 @@ pub(super) async fn run(
                 attempt -= 1;
                 continue;
             }
-            Err(OpenError::NeedsLegacy) => {
-                Disconnect::NotAChat(host_port(&config.url))
-            }
+            Err(OpenError::NeedsLegacy) => Disconnect::NotAChat(host_port(&config.url)),
             Err(OpenError::Failed(reason)) => reason,
         };
         if !config.reconnect || !reason.retryable() {
@@ -173,9 +171,10 @@ async fn open(config: &JoinConfig, legacy: bool) -> Result<Socket, OpenError> {
         .into_client_request()
         .map_err(|e| OpenError::Failed(Disconnect::BadAddress(e.to_string())))?;
     if !legacy {
-        request
-            .headers_mut()
-            .insert(SEC_WEBSOCKET_PROTOCOL, HeaderValue::from_static(SUBPROTOCOL));
+        request.headers_mut().insert(
+            SEC_WEBSOCKET_PROTOCOL,
+            HeaderValue::from_static(SUBPROTOCOL),
+        );
     }
     let ws_config = WebSocketConfig::default()
         .read_buffer_size(16 * 1024)
@@ -188,12 +187,14 @@ async fn open(config: &JoinConfig, legacy: bool) -> Result<Socket, OpenError> {
     };
     match result {
         Ok((ws, _response)) => Ok(ws),
-        Err(tungstenite::Error::Http(response)) => Err(OpenError::Failed(match response.status().as_u16() {
-            401 => Disconnect::WrongJoinCode,
-            403 => Disconnect::OriginRefused,
-            503 => Disconnect::Full,
-            _ => Disconnect::NotAChat(where_),
-        })),
+        Err(tungstenite::Error::Http(response)) => {
+            Err(OpenError::Failed(match response.status().as_u16() {
+                401 => Disconnect::WrongJoinCode,
+                403 => Disconnect::OriginRefused,
+                503 => Disconnect::Full,
+                _ => Disconnect::NotAChat(where_),
+            }))
+        }
         Err(tungstenite::Error::Protocol(WsProtocolError::SecWebSocketSubProtocolError(
             SubProtocolError::NoSubProtocol,
         ))) => Err(OpenError::NeedsLegacy),
@@ -201,7 +202,9 @@ async fn open(config: &JoinConfig, legacy: bool) -> Result<Socket, OpenError> {
             tracing::debug!("connect to {where_} failed: {e}");
             Err(OpenError::Failed(Disconnect::Unreachable(where_)))
         }
-        Err(tungstenite::Error::Url(e)) => Err(OpenError::Failed(Disconnect::BadAddress(e.to_string()))),
+        Err(tungstenite::Error::Url(e)) => {
+            Err(OpenError::Failed(Disconnect::BadAddress(e.to_string())))
+        }
         Err(e) => {
             tracing::debug!("handshake with {where_} failed: {e}");
             Err(OpenError::Failed(Disconnect::NotAChat(where_)))

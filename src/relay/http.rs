@@ -86,7 +86,11 @@ fn header_has_token(headers: &HeaderMap, name: header::HeaderName, token: &str) 
         .any(|t| t.trim().eq_ignore_ascii_case(token))
 }
 
-fn handle(req: Request<Incoming>, peer_addr: SocketAddr, shared: &Arc<Shared>) -> Response<Full<Bytes>> {
+fn handle(
+    req: Request<Incoming>,
+    peer_addr: SocketAddr,
+    shared: &Arc<Shared>,
+) -> Response<Full<Bytes>> {
     let room = match req.uri().path() {
         BROADCAST_PATH => Room::Broadcast,
         DIRECT_PATH => Room::Direct,
@@ -102,7 +106,10 @@ fn handle(req: Request<Incoming>, peer_addr: SocketAddr, shared: &Arc<Shared>) -
     let is_upgrade = req.method() == hyper::Method::GET
         && header_has_token(headers, header::CONNECTION, "upgrade")
         && header_has_token(headers, header::UPGRADE, "websocket");
-    let Some(key) = headers.get(header::SEC_WEBSOCKET_KEY).filter(|_| is_upgrade) else {
+    let Some(key) = headers
+        .get(header::SEC_WEBSOCKET_KEY)
+        .filter(|_| is_upgrade)
+    else {
         return text_response(
             StatusCode::UPGRADE_REQUIRED,
             "this address takes WebSocket connections only\n",
@@ -127,7 +134,12 @@ fn handle(req: Request<Incoming>, peer_addr: SocketAddr, shared: &Arc<Shared>) -
             .iter()
             .any(|allowed| allowed.as_bytes() == origin.as_bytes())
     {
-        return refuse(shared, peer_addr, StatusCode::FORBIDDEN, "origin not allowed\n");
+        return refuse(
+            shared,
+            peer_addr,
+            StatusCode::FORBIDDEN,
+            "origin not allowed\n",
+        );
     }
 
     let mut name = None;

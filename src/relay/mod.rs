@@ -237,7 +237,9 @@ async fn serve(listener: TcpListener, shared: Arc<Shared>) -> Result<(), RelayEr
             Err(source) => return Err(RelayError::Accept { addr, source }),
         };
         let shared_for_task = Arc::clone(&shared);
-        shared.tasks.spawn(http::serve_tcp(stream, peer_addr, shared_for_task));
+        shared
+            .tasks
+            .spawn(http::serve_tcp(stream, peer_addr, shared_for_task));
     }
 }
 
@@ -310,7 +312,10 @@ impl RelayHandle {
             .shared
             .peers()
             .route(Room::Direct, HOST_ID, to, text, now_ms())?;
-        self.shared.counters.messages.fetch_add(1, Ordering::Relaxed);
+        self.shared
+            .counters
+            .messages
+            .fetch_add(1, Ordering::Relaxed);
         self.shared.record(delivery);
         Ok(())
     }

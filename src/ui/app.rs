@@ -355,7 +355,13 @@ impl App {
         let mut commands = Vec::new();
         match &mut self.mode {
             Mode::Start => {
-                start_screen::ui(ui, &mut self.settings, self.error.as_deref(), None, &mut commands);
+                start_screen::ui(
+                    ui,
+                    &mut self.settings,
+                    self.error.as_deref(),
+                    None,
+                    &mut commands,
+                );
             }
             Mode::StartingHost(_) => {
                 let busy = Some(lang.s().starting.to_owned());
@@ -375,7 +381,9 @@ impl App {
                 egui::Panel::left("host")
                     .resizable(true)
                     .default_size(300.0)
-                    .show(ui, |ui| host_panel::ui(ui, lang, host_info(host), &mut commands));
+                    .show(ui, |ui| {
+                        host_panel::ui(ui, lang, host_info(host), &mut commands)
+                    });
                 roster_panel::ui(
                     ui,
                     lang,
@@ -397,8 +405,7 @@ impl App {
         }
         let ctx = ui.ctx().clone();
         // In a chat, typing goes to the message box unless another field has focus.
-        if self.session().is_some_and(|s| s.ever_connected)
-            && ctx.memory(|m| m.focused().is_none())
+        if self.session().is_some_and(|s| s.ever_connected) && ctx.memory(|m| m.focused().is_none())
         {
             ctx.memory_mut(|m| m.request_focus(messages_panel::composer_id()));
         }
@@ -553,12 +560,18 @@ impl App {
                 (lang.s().filter_csv.to_owned(), vec!["csv".to_owned()]),
             ],
         };
-        let render = Box::new(move |path: &std::path::Path| match TranscriptFormat::from_path(path) {
-            TranscriptFormat::Csv => csv,
-            TranscriptFormat::Text => text,
-        });
+        let render =
+            Box::new(
+                move |path: &std::path::Path| match TranscriptFormat::from_path(path) {
+                    TranscriptFormat::Csv => csv,
+                    TranscriptFormat::Text => text,
+                },
+            );
         self.status = Some((lang.s().saving.to_owned(), false));
-        self.saving = Some(self.backend.save_transcript(dialog, render, Self::waker(ctx)));
+        self.saving = Some(
+            self.backend
+                .save_transcript(dialog, render, Self::waker(ctx)),
+        );
     }
 
     /// Saves the settings (eframe calls this on exit and every 30 s).

@@ -78,7 +78,12 @@ mod tests {
     use crate::bridge::Recipient;
 
     fn ids() -> Vec<String> {
-        vec!["client1".into(), "client12".into(), "花子".into(), "Taro".into()]
+        vec![
+            "client1".into(),
+            "client12".into(),
+            "花子".into(),
+            "Taro".into(),
+        ]
     }
 
     #[test]
@@ -98,7 +103,10 @@ mod tests {
         assert_eq!(check("hello", Some(&ids)), Err(InputError::MissingSlash));
         assert_eq!(check("/hello", Some(&ids)), Err(InputError::EmptyRecipient));
         assert_eq!(check("Taro/  ", Some(&ids)), Err(InputError::EmptyText));
-        assert_eq!(check("Ken/hi", Some(&ids)), Err(InputError::UnknownId("Ken".into())));
+        assert_eq!(
+            check("Ken/hi", Some(&ids)),
+            Err(InputError::UnknownId("Ken".into()))
+        );
     }
 
     #[test]

@@ -7,7 +7,8 @@ use std::sync::Arc;
 const CJK_FONT: &str = "noto_sans_cjk_jp";
 
 /// Noto Sans CJK JP, subset (SIL Open Font License; see `assets/fonts/`).
-static CJK_FONT_BYTES: &[u8] = include_bytes!("../../assets/fonts/NotoSansCJKjp-Regular-subset.otf");
+static CJK_FONT_BYTES: &[u8] =
+    include_bytes!("../../assets/fonts/NotoSansCJKjp-Regular-subset.otf");
 
 /// Installs egui's default fonts plus the Japanese fallback, and a slightly larger text style
 /// for a classroom screen.
@@ -28,11 +29,23 @@ pub fn install(ctx: &egui::Context) {
     ctx.all_styles_mut(|style| {
         use egui::{FontFamily, FontId, TextStyle};
         style.text_styles = [
-            (TextStyle::Small, FontId::new(12.0, FontFamily::Proportional)),
+            (
+                TextStyle::Small,
+                FontId::new(12.0, FontFamily::Proportional),
+            ),
             (TextStyle::Body, FontId::new(15.0, FontFamily::Proportional)),
-            (TextStyle::Button, FontId::new(15.0, FontFamily::Proportional)),
-            (TextStyle::Heading, FontId::new(22.0, FontFamily::Proportional)),
-            (TextStyle::Monospace, FontId::new(14.0, FontFamily::Monospace)),
+            (
+                TextStyle::Button,
+                FontId::new(15.0, FontFamily::Proportional),
+            ),
+            (
+                TextStyle::Heading,
+                FontId::new(22.0, FontFamily::Proportional),
+            ),
+            (
+                TextStyle::Monospace,
+                FontId::new(14.0, FontFamily::Monospace),
+            ),
         ]
         .into();
         style.spacing.button_padding = egui::vec2(8.0, 4.0);

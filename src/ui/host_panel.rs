@@ -25,10 +25,7 @@ pub fn ui(ui: &mut egui::Ui, lang: Lang, info: HostInfo<'_>, commands: &mut Vec<
     ui.add_space(4.0);
     for address in info.addresses {
         ui.horizontal(|ui| {
-            let text = egui::RichText::new(address)
-                .monospace()
-                .size(22.0)
-                .strong();
+            let text = egui::RichText::new(address).monospace().size(22.0).strong();
             ui.add(egui::Label::new(text).selectable(true));
             if ui.button(s.copy).on_hover_text(s.copy_hint).clicked() {
                 commands.push(Command::Copy(address.clone()));
@@ -50,13 +47,17 @@ pub fn ui(ui: &mut egui::Ui, lang: Lang, info: HostInfo<'_>, commands: &mut Vec<
         }
     });
     ui.add_space(10.0);
-    ui.label(egui::RichText::new(lang.connected_count(info.connected)).size(18.0).strong());
+    ui.label(
+        egui::RichText::new(lang.connected_count(info.connected))
+            .size(18.0)
+            .strong(),
+    );
     ui.add_space(10.0);
     egui::Frame::new()
         .fill(ui.visuals().warn_fg_color.gamma_multiply(0.12))
         .corner_radius(6.0)
         .inner_margin(8.0)
         .show(ui, |ui| {
-            ui.label(format!("🛡 {}", lang.firewall(info.port)));
+            ui.label(lang.firewall(info.port));
         });
 }

@@ -165,7 +165,9 @@ impl Lang {
             (Self::Ja, Disconnect::Lost(why)) => format!("接続が切れました ({why})"),
             (Self::En, Disconnect::Lost(why)) => format!("the connection was lost ({why})"),
             (Self::Ja, Disconnect::BadAddress(why)) => format!("アドレスが使えません ({why})"),
-            (Self::En, Disconnect::BadAddress(why)) => format!("the address cannot be used ({why})"),
+            (Self::En, Disconnect::BadAddress(why)) => {
+                format!("the address cannot be used ({why})")
+            }
         }
     }
 
@@ -506,11 +508,17 @@ mod tests {
 
     #[test]
     fn the_issue_sentences() {
-        assert_eq!(Lang::En.port_in_use(30005), "Port 30005 is already in use — pick another");
+        assert_eq!(
+            Lang::En.port_in_use(30005),
+            "Port 30005 is already in use — pick another"
+        );
         assert_eq!(
             Lang::En.disconnect(&Disconnect::Unreachable("10.0.0.5:30005".into())),
             "No classchat host at 10.0.0.5:30005"
         );
-        assert_eq!(Lang::En.disconnect(&Disconnect::WrongJoinCode), "Wrong join code");
+        assert_eq!(
+            Lang::En.disconnect(&Disconnect::WrongJoinCode),
+            "Wrong join code"
+        );
     }
 }

@@ -186,9 +186,8 @@ fn columns(entry: &Entry) -> (String, String, &str) {
 /// One CSV field: quoted when it holds a comma, quote, CR or LF (or leading/trailing spaces),
 /// with inner quotes doubled.
 pub fn csv_field(field: &str) -> String {
-    let needs_quotes = field.contains([',', '"', '\n', '\r'])
-        || field.starts_with(' ')
-        || field.ends_with(' ');
+    let needs_quotes =
+        field.contains([',', '"', '\n', '\r']) || field.starts_with(' ') || field.ends_with(' ');
     if needs_quotes {
         format!("\"{}\"", field.replace('"', "\"\""))
     } else {
@@ -246,7 +245,11 @@ mod tests {
     #[test]
     fn csv_export_has_header_and_one_record_per_entry() {
         let mut log = Log::default();
-        log.push(message("花子", Recipient::Everyone, "おはよう, \"先生\"\n二行目"));
+        log.push(message(
+            "花子",
+            Recipient::Everyone,
+            "おはよう, \"先生\"\n二行目",
+        ));
         log.push(message("Taro", Recipient::Client("花子".into()), "hi"));
         let csv = log.to_csv();
         let lines: Vec<&str> = csv.split("\r\n").collect();
@@ -289,8 +292,17 @@ mod tests {
     #[test]
     fn format_from_extension() {
         use std::path::Path;
-        assert_eq!(TranscriptFormat::from_path(Path::new("a.CSV")), TranscriptFormat::Csv);
-        assert_eq!(TranscriptFormat::from_path(Path::new("a.txt")), TranscriptFormat::Text);
-        assert_eq!(TranscriptFormat::from_path(Path::new("a")), TranscriptFormat::Text);
+        assert_eq!(
+            TranscriptFormat::from_path(Path::new("a.CSV")),
+            TranscriptFormat::Csv
+        );
+        assert_eq!(
+            TranscriptFormat::from_path(Path::new("a.txt")),
+            TranscriptFormat::Text
+        );
+        assert_eq!(
+            TranscriptFormat::from_path(Path::new("a")),
+            TranscriptFormat::Text
+        );
     }
 }

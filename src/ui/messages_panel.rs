@@ -20,7 +20,7 @@ const MAX_SUGGESTIONS: usize = 8;
 
 /// The message box's widget ID.
 pub fn composer_id() -> egui::Id {
-    egui::Id::new("classchat.composer")
+    egui::Id::unique("classchat.composer")
 }
 
 /// Focuses the message box with the cursor after the first `chars` characters.
@@ -70,7 +70,7 @@ pub fn composer_ui(
         });
         if let Some(error) = session.composer.current_hint() {
             let color = ui.visuals().error_fg_color;
-            ui.label(egui::RichText::new(format!("⚠ {}", input_hint(lang, error))).color(color));
+            ui.label(egui::RichText::new(input_hint(lang, error)).color(color));
         } else {
             let ids = session.roster_ids().unwrap_or_default();
             let found = composer::suggestions(&session.composer.text, &ids);
@@ -120,11 +120,14 @@ pub fn log_ui(ui: &mut egui::Ui, lang: Lang, session: &mut Session, commands: &m
             }
         });
         let max_offset = (output.content_size.y - output.inner_rect.height()).max(0.0);
-        session.view.at_bottom = output.state.offset.y >= max_offset - 2.0;
+        session.view.at_bottom = output.state.clamped_offset().y >= max_offset - 2.0;
         if !session.view.at_bottom && session.view.unread > 0 {
             let rect = output.inner_rect;
             let size = egui::vec2(220.0, 30.0);
-            let pos = egui::pos2(rect.center().x - size.x / 2.0, rect.bottom() - size.y - 10.0);
+            let pos = egui::pos2(
+                rect.center().x - size.x / 2.0,
+                rect.bottom() - size.y - 10.0,
+            );
             let button = egui::Button::new(
                 egui::RichText::new(lang.new_messages(session.view.unread))
                     .strong()
@@ -132,7 +135,10 @@ pub fn log_ui(ui: &mut egui::Ui, lang: Lang, session: &mut Session, commands: &m
             )
             .fill(Color32::from_rgb(37, 99, 235))
             .corner_radius(15.0);
-            if ui.put(egui::Rect::from_min_size(pos, size), button).clicked() {
+            if ui
+                .put(egui::Rect::from_min_size(pos, size), button)
+                .clicked()
+            {
                 commands.push(Command::JumpToBottom);
             }
         }
@@ -185,7 +191,11 @@ fn row_ui(
                 (Some(from), false) => from.clone(),
                 (None, _) => "?".to_owned(),
             };
-            job.append(&sender, 12.0, format(if *own { accent } else { text_color }));
+            job.append(
+                &sender,
+                12.0,
+                format(if *own { accent } else { text_color }),
+            );
             let private = matches!(to, Some(Recipient::Client(_)));
             let recipient = match to {
                 Some(Recipient::Everyone) => format!("→ {}", s.everyone),
@@ -218,7 +228,7 @@ fn row_ui(
             job.append(&format!("— {text}"), 12.0, f);
         }
         EntryKind::Error(text) => {
-            job.append(&format!("⚠ {text}"), 12.0, format(error_color));
+            job.append(text, 12.0, format(error_color));
             fill = Some(error_color.gamma_multiply(0.08));
         }
     }

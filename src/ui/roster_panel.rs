@@ -55,7 +55,7 @@ pub fn ui(
                             }
                             if muted {
                                 ui.label(
-                                    egui::RichText::new(format!("🔇 {}", s.muted))
+                                    egui::RichText::new(format!("({})", s.muted))
                                         .color(ui.visuals().warn_fg_color),
                                 );
                             }

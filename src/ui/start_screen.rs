@@ -59,7 +59,7 @@ pub fn ui(
                     .inner_margin(10.0)
                     .show(ui, |ui| {
                         ui.label(
-                            egui::RichText::new(format!("⚠ {error}"))
+                            egui::RichText::new(error)
                                 .size(16.0)
                                 .color(ui.visuals().error_fg_color),
                         );
@@ -138,7 +138,12 @@ fn join_card_ui(ui: &mut egui::Ui, settings: &mut Settings, commands: &mut Vec<C
         .num_columns(2)
         .spacing([12.0, 8.0])
         .show(ui, |ui| {
-            submit |= enter(&field_ui(ui, s.address, &mut settings.address, s.address_hint));
+            submit |= enter(&field_ui(
+                ui,
+                s.address,
+                &mut settings.address,
+                s.address_hint,
+            ));
             ui.end_row();
             submit |= enter(&field_ui(ui, s.your_name, &mut settings.name, s.name_hint));
             ui.end_row();

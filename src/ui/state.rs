@@ -221,7 +221,11 @@ impl Session {
     pub fn handle(&mut self, event: Event, lang: Lang, attentive: bool) -> Outcome {
         match event {
             Event::Connecting { attempt } => self.state = ConnState::Connecting { attempt },
-            Event::Connected { id, clients, legacy } => {
+            Event::Connected {
+                id,
+                clients,
+                legacy,
+            } => {
                 self.own_id = id;
                 self.roster = if legacy { None } else { clients };
                 self.state = ConnState::Connected { legacy };

@@ -24,7 +24,8 @@ pub fn ui(
                 }
                 ConnState::Stopped(_) => ui.visuals().error_fg_color,
             };
-            ui.label(egui::RichText::new("●").color(color));
+            let (rect, _) = ui.allocate_exact_size(egui::vec2(12.0, 12.0), egui::Sense::hover());
+            ui.painter().circle_filled(rect.center(), 5.0, color);
             ui.label(egui::RichText::new(session.state.describe(lang)).strong());
             if let Some(count) = connected_count {
                 ui.separator();
