@@ -9,7 +9,12 @@
 //! - [`lan`]: the addresses students type.
 //! - [`journal`]: the host's session journal on disk, so a crash loses at most a second.
 //! - [`discovery`]: announcing and finding chats on the LAN (mDNS / DNS-SD).
+//! - `bridge` (feature `gui`): where the window meets the network: `Backend` spawns hosting,
+//!   joining and saving on the runtime and hands back handles, channels and promises.
+//! - `ui` (feature `gui`): the desktop window (eframe/egui), built on `bridge` only.
 
+#[cfg(feature = "gui")]
+pub mod bridge;
 pub mod client;
 pub mod discovery;
 pub mod journal;
@@ -17,3 +22,5 @@ pub mod lan;
 pub mod protocol;
 pub mod relay;
 pub mod terminal;
+#[cfg(feature = "gui")]
+pub mod ui;

@@ -1,6 +1,9 @@
 //! The `classchat` binary: the desktop app by default, `serve` for a headless relay and `join`
 //! for a terminal client.
 //!
+//! With no subcommand the window opens; `--host` or `--join ADDRESS` open it straight into
+//! hosting or joining (for desktop shortcuts and the screenshot script).
+//!
 //! On Windows a release build is a GUI program (no console window on double-click); `serve` and
 //! `join` attach to the console of the terminal they were started from, so they still print.
 #![cfg_attr(all(windows, not(debug_assertions)), windows_subsystem = "windows")]
@@ -11,17 +14,62 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
+#[cfg(feature = "gui")]
+use classchat::bridge::{Backend, HostRequest};
 use classchat::client::{JoinConfig, parse_address};
 use classchat::protocol::{DEFAULT_PORT, DIRECT_PATH};
 use classchat::relay::{self, RelayConfig};
+#[cfg(feature = "gui")]
+use classchat::ui::{App, Lang, Launch};
 use classchat::{discovery, lan, terminal};
 
 /// Classroom chat: host a chat for your class, or join one.
+///
+/// Without a subcommand the desktop window opens. `--host` starts hosting at once (with
+/// `--port`, `--join-code`, `--name`); `--join ADDRESS` joins at once (with `--name`, `--code`).
 #[derive(Parser, Debug)]
-#[command(version, about)]
+#[command(version, about, args_conflicts_with_subcommands = true)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+    #[command(flatten)]
+    window: WindowArgs,
+}
+
+/// Options of the desktop window.
+#[derive(Args, Debug)]
+struct WindowArgs {
+    /// Open the window and start hosting a chat at once.
+    #[arg(long, conflicts_with = "join")]
+    host: bool,
+    /// Port to host on (with --host; default 30005 or the last one used).
+    #[arg(long, value_name = "PORT", requires = "host")]
+    port: Option<u16>,
+    /// Join code students must type (with --host).
+    #[arg(long, value_name = "CODE", requires = "host")]
+    join_code: Option<String>,
+    /// Your name in the chat (with --host or --join).
+    #[arg(long, value_name = "NAME")]
+    name: Option<String>,
+    /// Open the window and join the chat at this address at once (`host`, `host:port` or a
+    /// `ws://` URL).
+    #[arg(long, value_name = "ADDRESS")]
+    join: Option<String>,
+    /// The host's join code (with --join).
+    #[arg(long, value_name = "CODE", requires = "join")]
+    code: Option<String>,
+    /// Language of the window (default: from the system locale, then the last choice).
+    #[arg(long, value_enum, value_name = "LANG")]
+    lang: Option<LangArg>,
+}
+
+/// `--lang` values.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum LangArg {
+    /// 日本語.
+    Ja,
+    /// English.
+    En,
 }
 
 #[derive(Subcommand, Debug)]
@@ -99,7 +147,7 @@ struct JoinArgs {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let Some(command) = cli.command else {
-        return ExitCode::SUCCESS;
+        return run_window(cli.window);
     };
     attach_parent_console();
     let filter = match command {
@@ -132,6 +180,80 @@ fn main() -> ExitCode {
     // Stdin is read on a blocking thread that only ends with the next line; do not wait for it.
     runtime.shutdown_timeout(Duration::from_secs(1));
     code
+}
+
+/// A build without the `gui` feature is the relay and terminal client only.
+#[cfg(not(feature = "gui"))]
+fn run_window(_: WindowArgs) -> ExitCode {
+    eprintln!("classchat: this build has no window; use `classchat serve` or `classchat join`");
+    ExitCode::from(2)
+}
+
+/// The desktop app: the runtime lives here, the window gets a handle to it.
+#[cfg(feature = "gui")]
+fn run_window(args: WindowArgs) -> ExitCode {
+    init_logging("warn");
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("relay-rt")
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("classchat: could not start: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let backend = Backend::new(runtime.handle().clone());
+    let lang = args.lang.map(|lang| match lang {
+        LangArg::Ja => Lang::Ja,
+        LangArg::En => Lang::En,
+    });
+    let launch = if args.host {
+        Some(Launch::Host(HostRequest {
+            port: args.port.unwrap_or(DEFAULT_PORT),
+            join_code: args.join_code.filter(|c| !c.is_empty()),
+            name: args.name,
+        }))
+    } else {
+        args.join.map(|address| Launch::Join {
+            address,
+            name: args.name,
+            join_code: args.code.filter(|c| !c.is_empty()),
+        })
+    };
+    let mut viewport = egui::ViewportBuilder::default()
+        .with_title("classchat")
+        .with_app_id("io.github.classchat.ClassChat")
+        .with_inner_size([1120.0, 720.0])
+        .with_min_inner_size([760.0, 480.0]);
+    match eframe::icon_data::from_png_bytes(include_bytes!("../assets/icon/classchat-256.png")) {
+        Ok(icon) => viewport = viewport.with_icon(icon),
+        Err(e) => tracing::warn!("could not load the window icon: {e}"),
+    }
+    let options = eframe::NativeOptions {
+        viewport,
+        ..eframe::NativeOptions::default()
+    };
+    let result = eframe::run_native(
+        "classchat",
+        options,
+        Box::new(move |cc| {
+            Ok(Box::new(App::from_creation_context(
+                cc, backend, lang, launch,
+            )))
+        }),
+    );
+    // Dropped relay and client tasks get a moment to send their close frames.
+    runtime.shutdown_timeout(Duration::from_secs(2));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("classchat: the window could not open: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 fn init_logging(default: &str) {

@@ -1,0 +1,157 @@
+#!/usr/bin/env bash
+# Takes docs/screenshot-host.png and docs/screenshot-join.png on a virtual X display.
+#
+# Usage: scripts/screenshots.sh [path/to/classchat]
+#   Without a path it builds the release binary first.
+# Needs: Xvfb, ImageMagick's `import`, xdotool (Debian: xvfb imagemagick xdotool).
+#
+# The host window (Japanese) hosts a chat; two terminal clients, 花子 and Taro, join with
+# `classchat join` and write; the host writes too. Then a second window joins as Ken (English).
+# Exits non-zero if an app dies or a screenshot is missing; stops everything it started.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+
+BIN=${1:-}
+if [[ -z "$BIN" ]]; then
+    cargo build --release --bin classchat
+    BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/classchat"
+fi
+BIN=$(realpath "$BIN")
+[[ -x "$BIN" ]] || { echo "screenshots: no executable at $BIN" >&2; exit 2; }
+
+for tool in Xvfb import xdotool; do
+    command -v "$tool" >/dev/null || {
+        echo "screenshots: $tool is missing (apt-get install xvfb imagemagick xdotool)" >&2
+        exit 2
+    }
+done
+
+DISPLAY_NUM=${SCREENSHOT_DISPLAY:-:99}
+WORK=$(mktemp -d)
+PIDS=()
+
+cleanup() {
+    local status=$?
+    exec 3>&- 4>&- 2>/dev/null || true
+    for (( i=${#PIDS[@]}-1; i>=0; i-- )); do
+        kill "${PIDS[i]}" 2>/dev/null || true
+    done
+    for pid in "${PIDS[@]}"; do
+        wait "$pid" 2>/dev/null || true
+    done
+    rm -rf "$WORK"
+    exit "$status"
+}
+trap cleanup EXIT INT TERM
+
+fail() { echo "screenshots: $*" >&2; exit 1; }
+
+alive() {
+    local name=$1 pid=$2
+    kill -0 "$pid" 2>/dev/null || fail "$name (pid $pid) died; its log:$(echo; cat "$WORK/$name.log" 2>/dev/null)"
+}
+
+# A fresh environment: no saved settings, a private runtime dir (quiets Mesa).
+export XDG_RUNTIME_DIR="$WORK/runtime"
+mkdir -m 0700 "$XDG_RUNTIME_DIR"
+export XDG_DATA_HOME="$WORK/data" XDG_CONFIG_HOME="$WORK/config" XDG_CACHE_HOME="$WORK/cache"
+export DISPLAY=$DISPLAY_NUM
+export LANG=C.UTF-8
+unset WAYLAND_DISPLAY
+
+PORT=${SCREENSHOT_PORT:-$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null || echo 30105)}
+
+Xvfb "$DISPLAY_NUM" -screen 0 1280x800x24 -nolisten tcp >"$WORK/xvfb.log" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 50); do
+    xdotool getdisplaygeometry >/dev/null 2>&1 && break
+    sleep 0.1
+done
+xdotool getdisplaygeometry >/dev/null 2>&1 || fail "Xvfb did not start"
+
+# Waits for a window whose name matches, fills the screen with it, and prints its ID.
+window_of() {
+    local pid=$1 wid=""
+    for _ in $(seq 100); do
+        wid=$(xdotool search --sync --onlyvisible --pid "$pid" 2>/dev/null | head -n1) || true
+        [[ -n "$wid" ]] && break
+        sleep 0.1
+    done
+    [[ -n "$wid" ]] || fail "no window for pid $pid"
+    xdotool windowmove "$wid" 0 0 windowsize "$wid" 1280 800
+    echo "$wid"
+}
+
+# Types ASCII text into a window's focused widget and presses Enter.
+say() {
+    local wid=$1 text=$2
+    xdotool windowfocus --sync "$wid"
+    xdotool type --delay 15 --window "$wid" "$text"
+    xdotool key --window "$wid" Return
+}
+
+# 1. The host window, in Japanese.
+"$BIN" --host --port "$PORT" --name 先生 --lang ja >"$WORK/host.log" 2>&1 &
+HOST=$!
+PIDS+=("$HOST")
+for _ in $(seq 100); do
+    (exec 5<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break
+    alive host "$HOST"
+    sleep 0.1
+done
+HOST_WID=$(window_of "$HOST")
+
+# 2. Two terminal clients; their input comes from FIFOs held open on fds 3 and 4.
+mkfifo "$WORK/hanako.in" "$WORK/taro.in"
+"$BIN" join "127.0.0.1:$PORT" --name 花子 <"$WORK/hanako.in" >"$WORK/hanako.log" 2>&1 &
+HANAKO=$!
+PIDS+=("$HANAKO")
+exec 3>"$WORK/hanako.in"
+"$BIN" join "127.0.0.1:$PORT" --name Taro <"$WORK/taro.in" >"$WORK/taro.log" 2>&1 &
+TARO=$!
+PIDS+=("$TARO")
+exec 4>"$WORK/taro.in"
+sleep 1.5
+
+say "$HOST_WID" "*/Good morning! Today: WebSocket chat. Say hello to everyone."
+sleep 0.5
+echo "*/先生、おはようございます!よろしくお願いします。" >&3
+sleep 0.4
+echo "*/Hello everyone, Taro here." >&4
+sleep 0.4
+echo "先生/質問です: 課題の締め切りはいつですか?" >&3
+sleep 0.4
+echo "花子/Hanako, can you share the slides later?" >&4
+sleep 0.4
+# `xdotool type` cannot enter kana without an input method; the host writes ASCII.
+say "$HOST_WID" "*/The deadline is Friday 17:00. Questions? Write sensei/..."
+sleep 0.4
+echo "*/わかりました、ありがとうございます!" >&3
+sleep 1.5
+alive host "$HOST"; alive hanako "$HANAKO"; alive taro "$TARO"
+import -window root "$ROOT/docs/screenshot-host.png"
+
+# 3. A student window, in English, on top of the host's.
+"$BIN" --join "127.0.0.1:$PORT" --name Ken --lang en >"$WORK/ken.log" 2>&1 &
+KEN=$!
+PIDS+=("$KEN")
+KEN_WID=$(window_of "$KEN")
+sleep 1.5
+echo "Ken/Welcome Ken! We are on slide 12." >&4
+sleep 0.4
+say "$KEN_WID" "*/Hi everyone, sorry I am late!"
+sleep 0.4
+echo "*/ケンさん、ようこそ!" >&3
+sleep 0.4
+# Half-typed recipient: the window suggests the matching IDs.
+xdotool type --window "$KEN_WID" "Ta"
+sleep 1.5
+alive host "$HOST"; alive ken "$KEN"; alive hanako "$HANAKO"; alive taro "$TARO"
+import -window root "$ROOT/docs/screenshot-join.png"
+
+for shot in screenshot-host.png screenshot-join.png; do
+    [[ -s "$ROOT/docs/$shot" ]] || fail "docs/$shot is missing"
+done
+echo "screenshots: wrote docs/screenshot-host.png and docs/screenshot-join.png"

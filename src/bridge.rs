@@ -1,0 +1,229 @@
+//! The one place where the window meets the network: [`Backend`] owns the tokio runtime
+//! [`Handle`] and starts hosting, joining and transcript saving on it, handing back handles,
+//! event channels and [`Promise`]s that the UI polls without ever blocking.
+//!
+//! The UI imports the network types it needs from here (re-exported below), never from the
+//! WebSocket crates.
+//!
+//! Try it: `cargo run` opens the window; `cargo test --test ui` drives it against a real relay.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use poll_promise::Promise;
+use tokio::runtime::Handle;
+use tokio::sync::mpsc::UnboundedReceiver;
+
+pub use crate::client::{ClientHandle, Disconnect, Event, Incoming, JoinConfig, Waker};
+pub use crate::protocol::{Addressed, ClientInfo, EVERYONE, ErrorCode, ProtocolError, Recipient};
+pub use crate::relay::{RelayHandle, RosterEntry};
+
+use crate::client::{self, parse_address};
+use crate::relay::{self, RelayConfig};
+
+/// What the host asked for on the start screen.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HostRequest {
+    /// TCP port to listen on (0: any free port, for tests).
+    pub port: u16,
+    /// Join code students must type, if any.
+    pub join_code: Option<String>,
+    /// The host's own nickname in the chat.
+    pub name: Option<String>,
+}
+
+/// A relay that started, with the host's own connection to it.
+#[derive(Debug)]
+pub struct Hosted {
+    /// The running relay; dropping it stops the chat.
+    pub relay: RelayHandle,
+    /// The port it listens on.
+    pub port: u16,
+    /// The host's own client, connected to `127.0.0.1:port`.
+    pub client: ClientHandle,
+    /// Events of the host's own client.
+    pub events: UnboundedReceiver<Event>,
+    /// What students type (`LAN-IPv4:port`).
+    pub addresses: Vec<String>,
+}
+
+/// Why hosting did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum HostError {
+    /// Another program listens on the port.
+    #[error("port {0} is already in use")]
+    PortInUse(u16),
+    /// Listening failed for another reason.
+    #[error("cannot listen on port {port}: {source}")]
+    Listen {
+        /// The port asked for.
+        port: u16,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The background task ended without an answer (the runtime is shutting down).
+    #[error("the background runtime stopped")]
+    Stopped,
+}
+
+/// How a transcript save ended.
+#[derive(Debug)]
+pub enum SaveOutcome {
+    /// The user cancelled the dialog, or no dialog could be shown.
+    Cancelled,
+    /// Written to this path.
+    Saved(PathBuf),
+    /// Writing failed; the log is untouched.
+    Failed(String),
+}
+
+/// What the save dialog shows.
+#[derive(Clone, Debug, Default)]
+pub struct SaveDialog {
+    /// Window title.
+    pub title: String,
+    /// Suggested file name.
+    pub file_name: String,
+    /// Filters as (name, extensions without dots).
+    pub filters: Vec<(String, Vec<String>)>,
+}
+
+/// Builds the transcript once the user picked a path (so the format can follow the extension).
+pub type Render = Box<dyn FnOnce(&std::path::Path) -> String + Send>;
+
+/// Starts network work on the runtime; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Backend {
+    runtime: Handle,
+}
+
+impl Backend {
+    /// A backend spawning on `runtime` (a multi-thread runtime that outlives the window).
+    pub fn new(runtime: Handle) -> Self {
+        Self { runtime }
+    }
+
+    /// The runtime handle.
+    pub fn runtime(&self) -> &Handle {
+        &self.runtime
+    }
+
+    /// Binds `0.0.0.0:port`, starts the relay and joins it as the host. `wake` is called after
+    /// each event of the host's client (and when the promise is ready).
+    pub fn host(&self, request: HostRequest, wake: Waker) -> Promise<Result<Hosted, HostError>> {
+        let runtime = self.runtime.clone();
+        let (sender, promise) = Promise::new();
+        self.runtime.spawn(async move {
+            let result = host(&runtime, request, Arc::clone(&wake)).await;
+            sender.send(result);
+            wake();
+        });
+        promise
+    }
+
+    /// Starts joining `config.url`; events arrive on the receiver, `wake` after each.
+    pub fn join(
+        &self,
+        config: JoinConfig,
+        wake: Waker,
+    ) -> (ClientHandle, UnboundedReceiver<Event>) {
+        client::connect(&self.runtime, config, Some(wake))
+    }
+
+    /// Shows a save dialog and writes the transcript `render` builds for the chosen path. The
+    /// dialog runs on the runtime, so the window keeps repainting.
+    pub fn save_transcript(
+        &self,
+        dialog: SaveDialog,
+        render: Render,
+        wake: Waker,
+    ) -> Promise<SaveOutcome> {
+        let (sender, promise) = Promise::new();
+        self.runtime.spawn(async move {
+            let mut files = rfd::AsyncFileDialog::new()
+                .set_title(dialog.title)
+                .set_file_name(dialog.file_name);
+            for (name, extensions) in &dialog.filters {
+                files = files.add_filter(name, extensions);
+            }
+            // With no desktop portal and no zenity, rfd returns `None` at once: "cancelled".
+            let outcome = match files.save_file().await {
+                None => SaveOutcome::Cancelled,
+                Some(file) => write_transcript(file.path().to_path_buf(), render).await,
+            };
+            sender.send(outcome);
+            wake();
+        });
+        promise
+    }
+}
+
+/// Writes off the async workers: a slow disk must not stall the relay.
+async fn write_transcript(path: PathBuf, render: Render) -> SaveOutcome {
+    let written = tokio::task::spawn_blocking(move || {
+        let text = render(&path);
+        std::fs::write(&path, text).map(|()| path)
+    })
+    .await;
+    match written {
+        Ok(Ok(path)) => SaveOutcome::Saved(path),
+        Ok(Err(e)) => SaveOutcome::Failed(e.to_string()),
+        Err(e) => SaveOutcome::Failed(e.to_string()),
+    }
+}
+
+async fn host(runtime: &Handle, request: HostRequest, wake: Waker) -> Result<Hosted, HostError> {
+    let listener = match tokio::net::TcpListener::bind(("0.0.0.0", request.port)).await {
+        Ok(listener) => listener,
+        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
+            return Err(HostError::PortInUse(request.port));
+        }
+        Err(source) => {
+            return Err(HostError::Listen {
+                port: request.port,
+                source,
+            });
+        }
+    };
+    let port = listener.local_addr().map_or(request.port, |a| a.port());
+    let relay = relay::start(
+        listener,
+        RelayConfig {
+            join_code: request.join_code.clone(),
+            ..RelayConfig::default()
+        },
+    );
+    let url = parse_address(&format!("127.0.0.1:{port}")).map_err(|_| HostError::Stopped)?;
+    let config = JoinConfig {
+        url,
+        name: request.name,
+        join_code: request.join_code,
+        reconnect: true,
+    };
+    let (client, events) = client::connect(runtime, config, Some(wake));
+    // Interface enumeration is a blocking system call; keep it off the async workers.
+    let addresses = tokio::task::spawn_blocking(move || crate::lan::join_addresses(port))
+        .await
+        .unwrap_or_else(|_| vec![format!("localhost:{port}")]);
+    Ok(Hosted {
+        relay,
+        port,
+        client,
+        events,
+        addresses,
+    })
+}
+
+/// Parses what the user typed as an address into a join config.
+pub fn join_config(
+    address: &str,
+    name: Option<String>,
+    join_code: Option<String>,
+) -> Result<JoinConfig, crate::client::AddressError> {
+    Ok(JoinConfig {
+        url: parse_address(address)?,
+        name,
+        join_code,
+        reconnect: true,
+    })
+}

@@ -1,0 +1,709 @@
+//! [`App`]: the window. [`App::logic`] drains network events and polls promises; [`App::ui`]
+//! lays out the panels, which return [`Command`]s that are applied after layout.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use poll_promise::Promise;
+
+use super::composer::{self, InputError};
+use super::i18n::Lang;
+use super::log::{Entry, EntryKind, TranscriptFormat};
+use super::state::{HostSession, Outcome, Session, Settings};
+use super::{fonts, host_panel, messages_panel, roster_panel, start_screen, status_bar};
+use crate::bridge::{
+    Backend, HostError, HostRequest, Hosted, Recipient, SaveDialog, SaveOutcome, Waker,
+};
+
+/// Longest time [`App::logic`] spends draining events per frame, so a flood cannot freeze
+/// the window; the rest waits for the next frame.
+const EVENT_BUDGET: Duration = Duration::from_millis(10);
+
+/// Key of the settings in eframe's storage.
+const SETTINGS_KEY: &str = "classchat.settings";
+
+/// The window's title without unread count.
+const TITLE: &str = "classchat";
+
+/// What the command line asked the window to do at start.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Launch {
+    /// Start hosting at once.
+    Host(HostRequest),
+    /// Join at once.
+    Join {
+        /// Address as typed.
+        address: String,
+        /// Name to ask for.
+        name: Option<String>,
+        /// Join code.
+        join_code: Option<String>,
+    },
+}
+
+/// A user action, produced during layout and applied after it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[must_use]
+pub enum Command {
+    /// Start hosting with the start screen's settings.
+    StartHosting,
+    /// Join with the start screen's settings.
+    Join,
+    /// Give up a join or host attempt that has not finished.
+    Cancel,
+    /// Stop hosting or leave; back to the start screen.
+    Leave,
+    /// Send what is in the message box.
+    Send,
+    /// Put `id/` in the message box.
+    WriteTo(String),
+    /// Complete the ID in the message box (Tab).
+    Complete,
+    /// Host: remove a client.
+    Kick(String),
+    /// Host: mute or unmute a client.
+    SetMuted(String, bool),
+    /// Save the log to a file.
+    SaveTranscript,
+    /// Switch the language.
+    SetLang(Lang),
+    /// Make a random six-digit join code.
+    GenerateCode,
+    /// Put text on the clipboard.
+    Copy(String),
+    /// Scroll the log to the end.
+    JumpToBottom,
+}
+
+/// What the window is doing.
+#[derive(Default)]
+pub enum Mode {
+    /// The start screen.
+    #[default]
+    Start,
+    /// Binding the port and starting the relay.
+    StartingHost(Promise<Result<Hosted, HostError>>),
+    /// Hosting a chat.
+    Hosting(Box<HostSession>),
+    /// Joined (or joining: until the first connection the start screen shows a spinner).
+    Joined(Box<Session>),
+}
+
+/// Which [`Mode`], without its data (for tests and the title).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ModeKind {
+    /// Start screen.
+    Start,
+    /// Starting the relay.
+    StartingHost,
+    /// Hosting.
+    Hosting,
+    /// Trying to join for the first time.
+    Joining,
+    /// Joined.
+    Joined,
+}
+
+/// The classchat window.
+pub struct App {
+    backend: Backend,
+    /// Start-screen fields and language; persisted.
+    pub settings: Settings,
+    mode: Mode,
+    /// The latest error of the start screen (cleared on success).
+    error: Option<String>,
+    /// The latest message of the status bar, with whether it is an error.
+    status: Option<(String, bool)>,
+    saving: Option<Promise<SaveOutcome>>,
+    launch: Option<Launch>,
+    fonts_installed: bool,
+    title: String,
+}
+
+impl App {
+    /// A window with `settings`; `launch` starts hosting or joining on the first frame.
+    pub fn new(backend: Backend, settings: Settings, launch: Option<Launch>) -> Self {
+        Self {
+            backend,
+            settings,
+            mode: Mode::Start,
+            error: None,
+            status: None,
+            saving: None,
+            launch,
+            fonts_installed: false,
+            title: TITLE.to_owned(),
+        }
+    }
+
+    /// Creates the app inside eframe: restores the settings, installs the fonts.
+    pub fn from_creation_context(
+        cc: &eframe::CreationContext<'_>,
+        backend: Backend,
+        lang: Option<Lang>,
+        launch: Option<Launch>,
+    ) -> Self {
+        let mut settings: Settings = cc
+            .storage
+            .and_then(|storage| eframe::get_value(storage, SETTINGS_KEY))
+            .unwrap_or_default();
+        if let Some(lang) = lang {
+            settings.lang = lang;
+        }
+        let mut app = Self::new(backend, settings, launch);
+        fonts::install(&cc.egui_ctx);
+        app.fonts_installed = true;
+        app
+    }
+
+    /// Which mode the window is in.
+    pub fn mode(&self) -> ModeKind {
+        match &self.mode {
+            Mode::Start => ModeKind::Start,
+            Mode::StartingHost(_) => ModeKind::StartingHost,
+            Mode::Hosting(_) => ModeKind::Hosting,
+            Mode::Joined(s) if !s.ever_connected => ModeKind::Joining,
+            Mode::Joined(_) => ModeKind::Joined,
+        }
+    }
+
+    /// The chat session, when hosting or joined.
+    pub fn session(&self) -> Option<&Session> {
+        match &self.mode {
+            Mode::Hosting(host) => Some(&host.session),
+            Mode::Joined(session) => Some(session),
+            Mode::Start | Mode::StartingHost(_) => None,
+        }
+    }
+
+    fn session_mut(&mut self) -> Option<&mut Session> {
+        match &mut self.mode {
+            Mode::Hosting(host) => Some(&mut host.session),
+            Mode::Joined(session) => Some(session),
+            Mode::Start | Mode::StartingHost(_) => None,
+        }
+    }
+
+    /// The log of the current session, to add rows from outside (imports, tests).
+    pub fn log_mut(&mut self) -> Option<&mut super::log::Log> {
+        self.session_mut().map(|s| &mut s.log)
+    }
+
+    /// The port the relay listens on, when hosting.
+    pub fn hosting_port(&self) -> Option<u16> {
+        match &self.mode {
+            Mode::Hosting(host) => Some(host.port),
+            _ => None,
+        }
+    }
+
+    /// The start screen's latest error.
+    pub fn error(&self) -> Option<&str> {
+        self.error.as_deref()
+    }
+
+    /// The window title as last set (with the unread count).
+    pub fn title(&self) -> &str {
+        &self.title
+    }
+
+    fn lang(&self) -> Lang {
+        self.settings.lang
+    }
+
+    /// Per-frame work that needs no layout: events, promises, title. Also called while the
+    /// window is hidden.
+    pub fn logic(&mut self, ctx: &egui::Context) {
+        if !self.fonts_installed {
+            fonts::install(ctx);
+            self.fonts_installed = true;
+        }
+        if let Some(launch) = self.launch.take() {
+            let command = self.launch_command(launch);
+            self.apply(ctx, vec![command]);
+        }
+        self.poll_host_start();
+        self.poll_save();
+        self.drain_events(ctx);
+        if let Mode::Hosting(host) = &mut self.mode {
+            host.relay_roster = host.relay.clients();
+        }
+        if let Some(session) = self.session()
+            && matches!(session.state, super::state::ConnState::Waiting { .. })
+        {
+            // The countdown in the status bar.
+            ctx.request_repaint_after(Duration::from_secs(1));
+        }
+        self.update_title(ctx);
+    }
+
+    fn launch_command(&mut self, launch: Launch) -> Command {
+        match launch {
+            Launch::Host(request) => {
+                self.settings.port = request.port.to_string();
+                self.settings.host_code = request.join_code.unwrap_or_default();
+                if let Some(name) = request.name {
+                    self.settings.host_name = name;
+                }
+                Command::StartHosting
+            }
+            Launch::Join {
+                address,
+                name,
+                join_code,
+            } => {
+                self.settings.address = address;
+                self.settings.name = name.unwrap_or_default();
+                self.settings.join_code = join_code.unwrap_or_default();
+                Command::Join
+            }
+        }
+    }
+
+    fn poll_host_start(&mut self) {
+        let Mode::StartingHost(promise) = &mut self.mode else {
+            return;
+        };
+        if promise.ready().is_none() {
+            return;
+        }
+        let Mode::StartingHost(promise) = std::mem::take(&mut self.mode) else {
+            return;
+        };
+        let Ok(result) = promise.try_take() else {
+            return;
+        };
+        let lang = self.lang();
+        match result {
+            Ok(hosted) => {
+                self.error = None;
+                let join_code = non_empty(&self.settings.host_code);
+                self.mode = Mode::Hosting(Box::new(HostSession {
+                    session: Session::new(hosted.client, hosted.events),
+                    relay: hosted.relay,
+                    port: hosted.port,
+                    addresses: hosted.addresses,
+                    join_code,
+                    relay_roster: Vec::new(),
+                }));
+            }
+            Err(HostError::PortInUse(port)) => self.error = Some(lang.port_in_use(port)),
+            Err(HostError::Listen { port, source }) => {
+                self.error = Some(lang.cannot_listen(port, &source.to_string()));
+            }
+            Err(HostError::Stopped) => self.error = Some(HostError::Stopped.to_string()),
+        }
+    }
+
+    fn poll_save(&mut self) {
+        let Some(promise) = self.saving.take() else {
+            return;
+        };
+        match promise.try_take() {
+            Err(promise) => self.saving = Some(promise),
+            Ok(SaveOutcome::Cancelled) => {}
+            Ok(SaveOutcome::Saved(path)) => {
+                self.status = Some((self.lang().saved_to(&path.display().to_string()), false));
+            }
+            Ok(SaveOutcome::Failed(why)) => {
+                self.status = Some((self.lang().save_failed(&why), true));
+            }
+        }
+    }
+
+    fn drain_events(&mut self, ctx: &egui::Context) {
+        let lang = self.lang();
+        let focused = ctx.input(|i| i.viewport().focused.unwrap_or(true));
+        let Some(session) = self.session_mut() else {
+            return;
+        };
+        let attentive = focused && session.view.at_bottom;
+        if attentive {
+            session.view.unread = 0;
+        }
+        if let Outcome::Failed(reason) = session.drain(lang, attentive, EVENT_BUDGET) {
+            self.error = Some(lang.disconnect(&reason));
+            self.mode = Mode::Start;
+        }
+        // Anything left over (budget spent) is handled next frame.
+        if self.session().is_some_and(Session::has_pending) {
+            ctx.request_repaint();
+        }
+    }
+
+    fn update_title(&mut self, ctx: &egui::Context) {
+        let unread = self.session().map_or(0, |s| s.view.unread);
+        let title = if unread > 0 {
+            format!("({unread}) {TITLE}")
+        } else {
+            TITLE.to_owned()
+        };
+        if title != self.title {
+            ctx.send_viewport_cmd(egui::ViewportCommand::Title(title.clone()));
+            self.title = title;
+        }
+    }
+
+    fn waker(ctx: &egui::Context) -> Waker {
+        let ctx = ctx.clone();
+        Arc::new(move || ctx.request_repaint())
+    }
+
+    /// Lays out the window and applies what the user did.
+    pub fn ui(&mut self, ui: &mut egui::Ui) {
+        let lang = self.lang();
+        let mut commands = Vec::new();
+        match &mut self.mode {
+            Mode::Start => {
+                start_screen::ui(
+                    ui,
+                    &mut self.settings,
+                    self.error.as_deref(),
+                    None,
+                    &mut commands,
+                );
+            }
+            Mode::StartingHost(_) => {
+                let busy = Some(lang.s().starting.to_owned());
+                start_screen::ui(ui, &mut self.settings, None, busy, &mut commands);
+            }
+            Mode::Joined(session) if !session.ever_connected => {
+                let busy = Some(session.state.describe(lang));
+                start_screen::ui(ui, &mut self.settings, None, busy, &mut commands);
+            }
+            Mode::Hosting(host) => {
+                let status = self.status.as_ref();
+                let saving = self.saving.is_some();
+                top_bar_ui(ui, lang, &host.session, true, saving, &mut commands);
+                let count = Some(host.relay_roster.len());
+                status_bar::ui(ui, lang, &host.session, count, status);
+                messages_panel::composer_ui(ui, lang, &mut host.session, &mut commands);
+                egui::Panel::left("host")
+                    .resizable(true)
+                    .default_size(300.0)
+                    .show(ui, |ui| {
+                        host_panel::ui(ui, lang, host_info(host), &mut commands)
+                    });
+                roster_panel::ui(
+                    ui,
+                    lang,
+                    &host.session,
+                    Some(&host.relay_roster),
+                    &mut commands,
+                );
+                messages_panel::log_ui(ui, lang, &mut host.session, &mut commands);
+            }
+            Mode::Joined(session) => {
+                let status = self.status.as_ref();
+                let saving = self.saving.is_some();
+                top_bar_ui(ui, lang, session, false, saving, &mut commands);
+                status_bar::ui(ui, lang, session, None, status);
+                messages_panel::composer_ui(ui, lang, session, &mut commands);
+                roster_panel::ui(ui, lang, session, None, &mut commands);
+                messages_panel::log_ui(ui, lang, session, &mut commands);
+            }
+        }
+        let ctx = ui.ctx().clone();
+        // In a chat, typing goes to the message box unless another field has focus.
+        if self.session().is_some_and(|s| s.ever_connected) && ctx.memory(|m| m.focused().is_none())
+        {
+            ctx.memory_mut(|m| m.request_focus(messages_panel::composer_id()));
+        }
+        self.apply(&ctx, commands);
+    }
+
+    /// Applies commands in order.
+    pub fn apply(&mut self, ctx: &egui::Context, commands: Vec<Command>) {
+        for command in commands {
+            self.apply_one(ctx, command);
+        }
+    }
+
+    fn apply_one(&mut self, ctx: &egui::Context, command: Command) {
+        let lang = self.lang();
+        match command {
+            Command::StartHosting => {
+                let Ok(port) = self.settings.port.trim().parse::<u16>() else {
+                    self.error = Some(lang.s().bad_port.to_owned());
+                    return;
+                };
+                let request = HostRequest {
+                    port,
+                    join_code: non_empty(&self.settings.host_code),
+                    name: non_empty(&self.settings.host_name),
+                };
+                self.error = None;
+                self.mode = Mode::StartingHost(self.backend.host(request, Self::waker(ctx)));
+            }
+            Command::Join => {
+                let config = crate::bridge::join_config(
+                    &self.settings.address,
+                    non_empty(&self.settings.name),
+                    non_empty(&self.settings.join_code),
+                );
+                match config {
+                    Ok(config) => {
+                        self.error = None;
+                        let (client, events) = self.backend.join(config, Self::waker(ctx));
+                        self.mode = Mode::Joined(Box::new(Session::new(client, events)));
+                    }
+                    Err(e) => self.error = Some(address_error(lang, &e)),
+                }
+            }
+            Command::Cancel | Command::Leave => {
+                // Dropping the session leaves; dropping the relay closes every client.
+                self.mode = Mode::Start;
+                self.status = None;
+                self.update_title(ctx);
+            }
+            Command::Send => self.send(ctx),
+            Command::WriteTo(peer_id) => {
+                if let Some(session) = self.session_mut() {
+                    session.composer.text = format!("{peer_id}/");
+                    messages_panel::focus_composer(ctx, session.composer.text.chars().count());
+                }
+            }
+            Command::Complete => {
+                if let Some(session) = self.session_mut() {
+                    let ids = session.roster_ids().unwrap_or_default();
+                    if let Some(done) = composer::complete(&session.composer.text, &ids) {
+                        session.composer.text = done;
+                        messages_panel::focus_composer(ctx, session.composer.text.chars().count());
+                    }
+                }
+            }
+            Command::Kick(peer_id) => {
+                if let Mode::Hosting(host) = &self.mode {
+                    host.relay.kick(&peer_id);
+                }
+            }
+            Command::SetMuted(peer_id, muted) => {
+                if let Mode::Hosting(host) = &mut self.mode {
+                    host.relay.set_muted(&peer_id, muted);
+                    host.relay_roster = host.relay.clients();
+                }
+            }
+            Command::SaveTranscript => self.save_transcript(ctx),
+            Command::SetLang(lang) => self.settings.lang = lang,
+            Command::GenerateCode => {
+                use rand::Rng as _;
+                let code: u32 = rand::rng().random_range(0..1_000_000);
+                self.settings.host_code = format!("{code:06}");
+            }
+            Command::Copy(text) => ctx.copy_text(text),
+            Command::JumpToBottom => {
+                if let Some(session) = self.session_mut() {
+                    session.view.jump_to_bottom = true;
+                    session.view.unread = 0;
+                }
+            }
+        }
+    }
+
+    fn send(&mut self, ctx: &egui::Context) {
+        let Some(session) = self.session_mut() else {
+            return;
+        };
+        let roster = session.roster_ids();
+        let line = session.composer.text.clone();
+        match composer::check(&line, roster.as_deref()) {
+            Ok(addressed) => {
+                let legacy = matches!(
+                    session.state,
+                    super::state::ConnState::Connected { legacy: true }
+                );
+                if legacy {
+                    // A seed server echoes nothing back; keep our own line in the log.
+                    session.log.push(Entry {
+                        ts: crate::protocol::now_ms(),
+                        kind: EntryKind::Message {
+                            from: session.own_id.clone(),
+                            to: Some(addressed.to.clone()),
+                            text: addressed.text.to_owned(),
+                            own: true,
+                        },
+                    });
+                }
+                session
+                    .client()
+                    .send(addressed.to.clone(), addressed.text.to_owned());
+                // Keep the recipient so the next line goes to the same person.
+                session.composer.text = match &addressed.to {
+                    Recipient::Everyone => "*/".to_owned(),
+                    Recipient::Client(peer_id) => format!("{peer_id}/"),
+                };
+                session.composer.hint = None;
+                session.view.jump_to_bottom = true;
+                messages_panel::focus_composer(ctx, session.composer.text.chars().count());
+            }
+            Err(error) => session.composer.hint = Some((error, line)),
+        }
+    }
+
+    fn save_transcript(&mut self, ctx: &egui::Context) {
+        if self.saving.is_some() {
+            return;
+        }
+        let lang = self.lang();
+        let Some(session) = self.session() else {
+            return;
+        };
+        // Both formats are rendered from a snapshot so the log keeps growing meanwhile.
+        let text = session.log.export(TranscriptFormat::Text);
+        let csv = session.log.export(TranscriptFormat::Csv);
+        let stamp = super::log::local_time(crate::protocol::now_ms(), "%Y%m%d-%H%M");
+        let dialog = SaveDialog {
+            title: lang.s().save_transcript.trim_end_matches('…').to_owned(),
+            file_name: format!("classchat-{stamp}.txt"),
+            filters: vec![
+                (lang.s().filter_text.to_owned(), vec!["txt".to_owned()]),
+                (lang.s().filter_csv.to_owned(), vec!["csv".to_owned()]),
+            ],
+        };
+        let render =
+            Box::new(
+                move |path: &std::path::Path| match TranscriptFormat::from_path(path) {
+                    TranscriptFormat::Csv => csv,
+                    TranscriptFormat::Text => text,
+                },
+            );
+        self.status = Some((lang.s().saving.to_owned(), false));
+        self.saving = Some(
+            self.backend
+                .save_transcript(dialog, render, Self::waker(ctx)),
+        );
+    }
+
+    /// Saves the settings (eframe calls this on exit and every 30 s).
+    pub fn save_settings(&self, storage: &mut dyn eframe::Storage) {
+        eframe::set_value(storage, SETTINGS_KEY, &self.settings);
+    }
+}
+
+impl eframe::App for App {
+    fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
+        Self::logic(self, ctx);
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        Self::ui(self, ui);
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        self.save_settings(storage);
+    }
+}
+
+fn host_info(host: &HostSession) -> host_panel::HostInfo<'_> {
+    host_panel::HostInfo {
+        addresses: &host.addresses,
+        join_code: host.join_code.as_deref(),
+        port: host.port,
+        connected: host.relay_roster.len(),
+    }
+}
+
+/// The header: role, own ID (copyable), language, save, leave.
+fn top_bar_ui(
+    ui: &mut egui::Ui,
+    lang: Lang,
+    session: &Session,
+    hosting: bool,
+    saving: bool,
+    commands: &mut Vec<Command>,
+) {
+    let s = lang.s();
+    egui::Panel::top("top_bar").show(ui, |ui| {
+        ui.add_space(4.0);
+        ui.horizontal(|ui| {
+            ui.label(egui::RichText::new("classchat").heading().strong());
+            let role = if hosting { s.hosting } else { s.joined_role };
+            ui.label(egui::RichText::new(role).color(ui.visuals().weak_text_color()));
+            ui.separator();
+            match &session.own_id {
+                Some(id) => {
+                    let text = egui::RichText::new(lang.your_id(id)).size(18.0).strong();
+                    ui.add(egui::Label::new(text).selectable(true));
+                    if ui.button(s.copy).on_hover_text(s.copy_hint).clicked() {
+                        commands.push(Command::Copy(id.clone()));
+                    }
+                }
+                None => {
+                    ui.label(egui::RichText::new(s.no_id_yet).size(18.0));
+                }
+            }
+            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                let leave = if hosting { s.stop_hosting } else { s.leave };
+                let leave = if session.state.connected() || hosting {
+                    leave
+                } else {
+                    s.back
+                };
+                if ui.button(leave).clicked() {
+                    commands.push(Command::Leave);
+                }
+                if ui
+                    .add_enabled(!saving, egui::Button::new(s.save_transcript))
+                    .clicked()
+                {
+                    commands.push(Command::SaveTranscript);
+                }
+                language_ui(ui, lang, commands);
+            });
+        });
+        ui.add_space(2.0);
+    });
+}
+
+/// Two toggle buttons, 日本語 | English.
+pub(crate) fn language_ui(ui: &mut egui::Ui, lang: Lang, commands: &mut Vec<Command>) {
+    for option in [Lang::En, Lang::Ja] {
+        if ui
+            .selectable_label(lang == option, option.native_name())
+            .clicked()
+            && lang != option
+        {
+            commands.push(Command::SetLang(option));
+        }
+    }
+}
+
+/// The hint for an input error.
+pub(crate) fn input_hint(lang: Lang, error: &InputError) -> String {
+    let s = lang.s();
+    match error {
+        InputError::MissingSlash => s.need_slash.to_owned(),
+        InputError::EmptyRecipient => s.need_id.to_owned(),
+        InputError::EmptyText => s.need_text.to_owned(),
+        InputError::UnknownId(peer_id) => lang.unknown_id(peer_id),
+    }
+}
+
+fn address_error(lang: Lang, error: &crate::client::AddressError) -> String {
+    match lang {
+        Lang::En => {
+            let text = error.to_string();
+            let mut chars = text.chars();
+            chars.next().map_or(text.clone(), |first| {
+                first.to_uppercase().chain(chars).collect()
+            })
+        }
+        Lang::Ja => match error {
+            crate::client::AddressError::Empty => {
+                "先生のアドレスを入力してください(例: 192.168.1.20 または 192.168.1.20:30005)"
+                    .to_owned()
+            }
+            crate::client::AddressError::Invalid(a) => {
+                format!("「{a}」はアドレスではありません(例: 192.168.1.20:30005)")
+            }
+            crate::client::AddressError::UnsupportedScheme(s) => {
+                format!("ws:// のアドレスだけが使えます({s}:// は使えません)")
+            }
+        },
+    }
+}
+
+fn non_empty(text: &str) -> Option<String> {
+    let text = text.trim();
+    (!text.is_empty()).then(|| text.to_owned())
+}

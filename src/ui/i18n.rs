@@ -1,0 +1,524 @@
+//! Every sentence the window shows, in Japanese and English.
+//!
+//! [`Lang::from_env`] picks the language from `LC_ALL`, `LC_MESSAGES` or `LANG` (a value
+//! starting with `ja` means Japanese); the user can switch in the window. Fixed strings live in
+//! the [`Strings`] tables so a missing translation is a compile error; sentences with values
+//! are methods on [`Lang`].
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::bridge::{Disconnect, ErrorCode};
+
+/// A language of the user interface.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Lang {
+    /// 日本語.
+    Ja,
+    /// English.
+    #[default]
+    En,
+}
+
+impl Lang {
+    /// The language the operating system asks for: Japanese when the first set variable of
+    /// `LC_ALL`, `LC_MESSAGES`, `LANG` starts with `ja`, else English.
+    pub fn from_env() -> Self {
+        let value = ["LC_ALL", "LC_MESSAGES", "LANG"]
+            .iter()
+            .filter_map(|key| std::env::var(key).ok())
+            .find(|value| !value.is_empty());
+        Self::from_locale(value.as_deref().unwrap_or(""))
+    }
+
+    /// Japanese for a locale such as `ja_JP.UTF-8`, English for anything else.
+    pub fn from_locale(locale: &str) -> Self {
+        if locale.to_ascii_lowercase().starts_with("ja") {
+            Self::Ja
+        } else {
+            Self::En
+        }
+    }
+
+    /// The fixed strings of this language.
+    pub fn s(self) -> &'static Strings {
+        match self {
+            Self::Ja => &JA,
+            Self::En => &EN,
+        }
+    }
+
+    /// The language's own name, for the switcher.
+    pub fn native_name(self) -> &'static str {
+        match self {
+            Self::Ja => "日本語",
+            Self::En => "English",
+        }
+    }
+
+    /// "Your ID: client3".
+    pub fn your_id(self, peer_id: &str) -> String {
+        match self {
+            Self::Ja => format!("あなたのID: {peer_id}"),
+            Self::En => format!("Your ID: {peer_id}"),
+        }
+    }
+
+    /// A port that another program holds.
+    pub fn port_in_use(self, port: u16) -> String {
+        match self {
+            Self::Ja => format!("ポート {port} はすでに使われています — 別の番号を選んでください"),
+            Self::En => format!("Port {port} is already in use — pick another"),
+        }
+    }
+
+    /// Any other failure to listen.
+    pub fn cannot_listen(self, port: u16, why: &str) -> String {
+        match self {
+            Self::Ja => format!("ポート {port} で待ち受けできません: {why}"),
+            Self::En => format!("Cannot listen on port {port}: {why}"),
+        }
+    }
+
+    /// The firewall sentence for the host.
+    pub fn firewall(self, port: u16) -> String {
+        match self {
+            Self::Ja => format!(
+                "このコンピューターのファイアウォールで TCP ポート {port} を許可してください。"
+            ),
+            Self::En => format!("Allow TCP port {port} on this computer's firewall."),
+        }
+    }
+
+    /// How many clients are connected.
+    pub fn connected_count(self, count: usize) -> String {
+        match self {
+            Self::Ja => format!("接続中: {count} 人"),
+            Self::En if count == 1 => "1 person connected".to_owned(),
+            Self::En => format!("{count} people connected"),
+        }
+    }
+
+    /// Connecting, with the attempt number after the first.
+    pub fn connecting(self, attempt: u32) -> String {
+        match (self, attempt) {
+            (Self::Ja, 0 | 1) => "接続中…".to_owned(),
+            (Self::Ja, n) => format!("接続中…(試行 {n} 回目)"),
+            (Self::En, 0 | 1) => "Connecting…".to_owned(),
+            (Self::En, n) => format!("Connecting… (attempt {n})"),
+        }
+    }
+
+    /// Waiting before the next attempt.
+    pub fn reconnecting_in(self, reason: &Disconnect, wait: Duration) -> String {
+        let secs = wait.as_secs_f32().ceil();
+        let reason = self.disconnect(reason);
+        match self {
+            Self::Ja => format!("切断されました: {reason}。{secs} 秒後に再接続します"),
+            Self::En => format!("Disconnected: {reason}. Reconnecting in {secs} s"),
+        }
+    }
+
+    /// Stopped for good.
+    pub fn disconnected(self, reason: &Disconnect) -> String {
+        let reason = self.disconnect(reason);
+        match self {
+            Self::Ja => format!("切断されました: {reason}"),
+            Self::En => format!("Disconnected: {reason}"),
+        }
+    }
+
+    /// Why a connection ended, as a sentence a student understands.
+    pub fn disconnect(self, reason: &Disconnect) -> String {
+        match (self, reason) {
+            (Self::Ja, Disconnect::Closed) => "退出しました".to_owned(),
+            (Self::En, Disconnect::Closed) => "you left the chat".to_owned(),
+            (Self::Ja, Disconnect::Kicked) => "ホストによってチャットから外されました".to_owned(),
+            (Self::En, Disconnect::Kicked) => "the host removed you from the chat".to_owned(),
+            (Self::Ja, Disconnect::ClosedByRelay(why)) => {
+                format!("サーバーが接続を閉じました ({why})")
+            }
+            (Self::En, Disconnect::ClosedByRelay(why)) => {
+                format!("the relay closed the connection ({why})")
+            }
+            (Self::Ja, Disconnect::HostStopped) => "ホストがチャットを終了しました".to_owned(),
+            (Self::En, Disconnect::HostStopped) => "the host stopped the chat".to_owned(),
+            (Self::Ja, Disconnect::WrongJoinCode) => "参加コードが違います".to_owned(),
+            (Self::En, Disconnect::WrongJoinCode) => "Wrong join code".to_owned(),
+            (Self::Ja, Disconnect::OriginRefused) => {
+                "ホストがこの接続元を受け付けていません".to_owned()
+            }
+            (Self::En, Disconnect::OriginRefused) => {
+                "the host does not accept this client".to_owned()
+            }
+            (Self::Ja, Disconnect::Full) => "チャットが満員です".to_owned(),
+            (Self::En, Disconnect::Full) => "the chat is full".to_owned(),
+            (Self::Ja, Disconnect::Unreachable(addr)) => {
+                format!("{addr} に classchat のホストが見つかりません")
+            }
+            (Self::En, Disconnect::Unreachable(addr)) => format!("No classchat host at {addr}"),
+            (Self::Ja, Disconnect::NotAChat(addr)) => {
+                format!("{addr} は classchat のホストではありません")
+            }
+            (Self::En, Disconnect::NotAChat(addr)) => format!("{addr} is not a classchat host"),
+            (Self::Ja, Disconnect::Lost(why)) => format!("接続が切れました ({why})"),
+            (Self::En, Disconnect::Lost(why)) => format!("the connection was lost ({why})"),
+            (Self::Ja, Disconnect::BadAddress(why)) => format!("アドレスが使えません ({why})"),
+            (Self::En, Disconnect::BadAddress(why)) => {
+                format!("the address cannot be used ({why})")
+            }
+        }
+    }
+
+    /// A refusal by the relay, by its stable code; `message` is the relay's English sentence.
+    pub fn refused(self, code: ErrorCode, message: &str) -> String {
+        match (self, code) {
+            (Self::Ja, ErrorCode::UnknownRecipient) => {
+                format!("送信できませんでした: そのIDの人は接続していません ({message})")
+            }
+            (Self::Ja, ErrorCode::RateLimited) => {
+                "送信が速すぎます。少し待ってからもう一度送ってください".to_owned()
+            }
+            (Self::Ja, ErrorCode::Muted) => {
+                "ホストがあなたをミュートしています。メッセージは届きませんでした".to_owned()
+            }
+            (Self::Ja, ErrorCode::NameTaken) => {
+                format!("その名前は使われています。別のIDが割り当てられました ({message})")
+            }
+            (Self::Ja, ErrorCode::NameInvalid) => {
+                format!("その名前は使えません。別のIDが割り当てられました ({message})")
+            }
+            (Self::Ja, _) => format!("サーバーのエラー: {message}"),
+            (Self::En, _) => format!("Error from the relay: {message}"),
+        }
+    }
+
+    /// A message that could not be sent while disconnected.
+    pub fn not_sent(self, line: &str) -> String {
+        match self {
+            Self::Ja => format!("未接続のため送信できませんでした: {line}"),
+            Self::En => format!("Not sent (not connected): {line}"),
+        }
+    }
+
+    /// Someone joined.
+    pub fn joined(self, peer_id: &str) -> String {
+        match self {
+            Self::Ja => format!("{peer_id} さんが参加しました"),
+            Self::En => format!("{peer_id} joined"),
+        }
+    }
+
+    /// Someone left.
+    pub fn left(self, peer_id: &str) -> String {
+        match self {
+            Self::Ja => format!("{peer_id} さんが退出しました"),
+            Self::En => format!("{peer_id} left"),
+        }
+    }
+
+    /// The typed ID is not in the roster.
+    pub fn unknown_id(self, peer_id: &str) -> String {
+        match self {
+            Self::Ja => format!("「{peer_id}」というIDの人は接続していません"),
+            Self::En => format!("Nobody with the ID “{peer_id}” is connected"),
+        }
+    }
+
+    /// The "N new messages ↓" button.
+    pub fn new_messages(self, count: usize) -> String {
+        match self {
+            Self::Ja => format!("新着メッセージ {count} 件 ↓"),
+            Self::En if count == 1 => "1 new message ↓".to_owned(),
+            Self::En => format!("{count} new messages ↓"),
+        }
+    }
+
+    /// Where a transcript was written.
+    pub fn saved_to(self, path: &str) -> String {
+        match self {
+            Self::Ja => format!("会話記録を保存しました: {path}"),
+            Self::En => format!("Transcript saved to {path}"),
+        }
+    }
+
+    /// A transcript could not be written.
+    pub fn save_failed(self, why: &str) -> String {
+        match self {
+            Self::Ja => format!("保存できませんでした: {why}(会話記録は消えていません)"),
+            Self::En => format!("Could not save the transcript: {why} (nothing was lost)"),
+        }
+    }
+
+    /// "Connected since 10:42".
+    pub fn since(self, time: &str) -> String {
+        match self {
+            Self::Ja => format!("{time} から"),
+            Self::En => format!("since {time}"),
+        }
+    }
+}
+
+/// The fixed strings of one language.
+#[derive(Debug)]
+pub struct Strings {
+    /// App tagline on the start screen.
+    pub tagline: &'static str,
+    /// Host card heading.
+    pub host_title: &'static str,
+    /// Host card explanation.
+    pub host_help: &'static str,
+    /// Port field label.
+    pub port: &'static str,
+    /// Join code field label.
+    pub join_code: &'static str,
+    /// Join code hint.
+    pub join_code_hint: &'static str,
+    /// Generate button.
+    pub generate: &'static str,
+    /// Host name field label.
+    pub host_name: &'static str,
+    /// Start hosting button.
+    pub start_hosting: &'static str,
+    /// Join card heading.
+    pub join_title: &'static str,
+    /// Join card explanation.
+    pub join_help: &'static str,
+    /// Address field label.
+    pub address: &'static str,
+    /// Address hint.
+    pub address_hint: &'static str,
+    /// Name field label.
+    pub your_name: &'static str,
+    /// Name hint.
+    pub name_hint: &'static str,
+    /// Join button.
+    pub join: &'static str,
+    /// Cancel button.
+    pub cancel: &'static str,
+    /// A port that is not a number.
+    pub bad_port: &'static str,
+    /// Starting the relay.
+    pub starting: &'static str,
+    /// Language switcher label.
+    pub language: &'static str,
+    /// Host panel heading.
+    pub students_type: &'static str,
+    /// Join code heading on the host panel.
+    pub join_code_title: &'static str,
+    /// No join code set.
+    pub no_join_code: &'static str,
+    /// Copy button.
+    pub copy: &'static str,
+    /// Copied tooltip.
+    pub copy_hint: &'static str,
+    /// Stop hosting button.
+    pub stop_hosting: &'static str,
+    /// Leave button.
+    pub leave: &'static str,
+    /// Back to the start screen after a disconnect.
+    pub back: &'static str,
+    /// Save transcript button.
+    pub save_transcript: &'static str,
+    /// Roster heading.
+    pub roster: &'static str,
+    /// Own entry marker.
+    pub you: &'static str,
+    /// Muted marker.
+    pub muted: &'static str,
+    /// No roster on a legacy server.
+    pub no_roster: &'static str,
+    /// Write-to button.
+    pub write_to: &'static str,
+    /// Mute button.
+    pub mute: &'static str,
+    /// Unmute button.
+    pub unmute: &'static str,
+    /// Kick button.
+    pub kick: &'static str,
+    /// Message field label.
+    pub message: &'static str,
+    /// Message field hint.
+    pub message_hint: &'static str,
+    /// Send button.
+    pub send: &'static str,
+    /// Hint for text without a slash.
+    pub need_slash: &'static str,
+    /// Hint for an empty ID.
+    pub need_id: &'static str,
+    /// Hint for an empty message.
+    pub need_text: &'static str,
+    /// Suggestions label.
+    pub suggestions: &'static str,
+    /// Everyone, as a recipient.
+    pub everyone: &'static str,
+    /// Private message marker.
+    pub private: &'static str,
+    /// Connected state.
+    pub connected: &'static str,
+    /// Connected to a seed server.
+    pub connected_legacy: &'static str,
+    /// Waiting for an ID.
+    pub no_id_yet: &'static str,
+    /// Empty log.
+    pub empty_log: &'static str,
+    /// Save dialog filter: text.
+    pub filter_text: &'static str,
+    /// Save dialog filter: CSV.
+    pub filter_csv: &'static str,
+    /// Saving in progress.
+    pub saving: &'static str,
+    /// Host role label in the header.
+    pub hosting: &'static str,
+    /// Joined role label in the header.
+    pub joined_role: &'static str,
+}
+
+/// Japanese.
+pub static JA: Strings = Strings {
+    tagline: "教室のためのチャット — ネットワーク内だけで動きます",
+    host_title: "チャットを開く(先生)",
+    host_help: "このコンピューターでチャットを始めます。生徒は表示されるアドレスで参加します。",
+    port: "ポート",
+    join_code: "参加コード",
+    join_code_hint: "なし(だれでも参加可)",
+    generate: "生成",
+    host_name: "あなたの名前",
+    start_hosting: "チャットを開始",
+    join_title: "チャットに参加(生徒)",
+    join_help: "先生の画面に表示されているアドレスを入力してください。",
+    address: "アドレス",
+    address_hint: "例: 192.168.1.20 または 192.168.1.20:30005",
+    your_name: "名前(任意)",
+    name_hint: "例: 花子",
+    join: "参加",
+    cancel: "キャンセル",
+    bad_port: "ポートは 1〜65535 の数字で入力してください",
+    starting: "開始中…",
+    language: "言語",
+    students_type: "生徒が入力するアドレス",
+    join_code_title: "参加コード",
+    no_join_code: "(なし)",
+    copy: "コピー",
+    copy_hint: "クリップボードにコピー",
+    stop_hosting: "チャットを終了",
+    leave: "退出",
+    back: "最初の画面へ",
+    save_transcript: "会話記録を保存…",
+    roster: "参加者",
+    you: "あなた",
+    muted: "ミュート中",
+    no_roster: "このサーバーは参加者の一覧を送りません(旧形式のサーバー)",
+    write_to: "宛先に",
+    mute: "ミュート",
+    unmute: "ミュート解除",
+    kick: "退出させる",
+    message: "メッセージ",
+    message_hint: "ID/メッセージ (全員へは */メッセージ)",
+    send: "送信",
+    need_slash: "「ID/メッセージ」の形で入力してください(例: client1/こんにちは、全員へは */こんにちは)",
+    need_id: "/ の前に相手のIDを入力してください",
+    need_text: "/ の後にメッセージを入力してください",
+    suggestions: "宛先の候補 (Tab):",
+    everyone: "全員",
+    private: "個別",
+    connected: "接続済み",
+    connected_legacy: "接続済み(旧形式のサーバー: 参加者一覧なし)",
+    no_id_yet: "あなたのID: (未割り当て)",
+    empty_log: "まだメッセージはありません。",
+    filter_text: "テキスト",
+    filter_csv: "CSV",
+    saving: "保存中…",
+    hosting: "ホスト",
+    joined_role: "参加中",
+};
+
+/// English.
+pub static EN: Strings = Strings {
+    tagline: "Chat for the classroom — stays on your local network",
+    host_title: "Host a chat (teacher)",
+    host_help: "Start a chat on this computer. Students join with the address shown next.",
+    port: "Port",
+    join_code: "Join code",
+    join_code_hint: "none (anyone may join)",
+    generate: "Generate",
+    host_name: "Your name",
+    start_hosting: "Start hosting",
+    join_title: "Join a chat (student)",
+    join_help: "Type the address shown on the teacher's screen.",
+    address: "Address",
+    address_hint: "e.g. 192.168.1.20 or 192.168.1.20:30005",
+    your_name: "Name (optional)",
+    name_hint: "e.g. Hanako",
+    join: "Join",
+    cancel: "Cancel",
+    bad_port: "The port must be a number from 1 to 65535",
+    starting: "Starting…",
+    language: "Language",
+    students_type: "Students type one of these addresses",
+    join_code_title: "Join code",
+    no_join_code: "(none)",
+    copy: "Copy",
+    copy_hint: "Copy to the clipboard",
+    stop_hosting: "Stop hosting",
+    leave: "Leave",
+    back: "Back to start",
+    save_transcript: "Save transcript…",
+    roster: "People",
+    you: "you",
+    muted: "muted",
+    no_roster: "This server does not send the list of people (legacy server)",
+    write_to: "Write to",
+    mute: "Mute",
+    unmute: "Unmute",
+    kick: "Kick",
+    message: "Message",
+    message_hint: "id/message (*/message for everyone)",
+    send: "Send",
+    need_slash: "Write id/message (for example client1/hello), or */message for everyone",
+    need_id: "Type the ID before the /",
+    need_text: "Type a message after the /",
+    suggestions: "Send to (Tab):",
+    everyone: "everyone",
+    private: "private",
+    connected: "Connected",
+    connected_legacy: "Connected to a legacy server (no list of others)",
+    no_id_yet: "Your ID: (not yet assigned)",
+    empty_log: "No messages yet.",
+    filter_text: "Text",
+    filter_csv: "CSV",
+    saving: "Saving…",
+    hosting: "Hosting",
+    joined_role: "Joined",
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locale_picks_japanese() {
+        assert_eq!(Lang::from_locale("ja_JP.UTF-8"), Lang::Ja);
+        assert_eq!(Lang::from_locale("ja"), Lang::Ja);
+        assert_eq!(Lang::from_locale("en_US.UTF-8"), Lang::En);
+        assert_eq!(Lang::from_locale("C"), Lang::En);
+        assert_eq!(Lang::from_locale(""), Lang::En);
+    }
+
+    #[test]
+    fn the_issue_sentences() {
+        assert_eq!(
+            Lang::En.port_in_use(30005),
+            "Port 30005 is already in use — pick another"
+        );
+        assert_eq!(
+            Lang::En.disconnect(&Disconnect::Unreachable("10.0.0.5:30005".into())),
+            "No classchat host at 10.0.0.5:30005"
+        );
+        assert_eq!(
+            Lang::En.disconnect(&Disconnect::WrongJoinCode),
+            "Wrong join code"
+        );
+    }
+}

@@ -1,0 +1,164 @@
+//! The start screen: two clear choices, **Host a chat** and **Join a chat**, with the fields
+//! each needs. It edits [`Settings`] in place and returns [`Command`]s.
+
+use super::app::{Command, language_ui};
+use super::state::Settings;
+
+/// Width of a text field on the start screen.
+const FIELD_WIDTH: f32 = 260.0;
+
+/// Lays out the start screen. `busy` (a sentence) disables the fields and offers Cancel.
+pub fn ui(
+    ui: &mut egui::Ui,
+    settings: &mut Settings,
+    error: Option<&str>,
+    busy: Option<String>,
+    commands: &mut Vec<Command>,
+) {
+    let lang = settings.lang;
+    let s = lang.s();
+    egui::CentralPanel::default().show(ui, |ui| {
+        ui.horizontal(|ui| {
+            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                language_ui(ui, lang, commands);
+                ui.label(s.language);
+            });
+        });
+        ui.vertical_centered(|ui| {
+            ui.add_space(8.0);
+            ui.label(egui::RichText::new("classchat").size(34.0).strong());
+            ui.label(egui::RichText::new(s.tagline).size(16.0));
+            ui.add_space(16.0);
+        });
+        let enabled = busy.is_none();
+        ui.columns(2, |columns| {
+            if let [left, right] = columns {
+                card_ui(left, |ui| {
+                    ui.add_enabled_ui(enabled, |ui| host_card_ui(ui, settings, commands));
+                });
+                card_ui(right, |ui| {
+                    ui.add_enabled_ui(enabled, |ui| join_card_ui(ui, settings, commands));
+                });
+            }
+        });
+        ui.add_space(12.0);
+        ui.vertical_centered(|ui| {
+            if let Some(busy) = busy {
+                ui.horizontal(|ui| {
+                    ui.spinner();
+                    ui.label(egui::RichText::new(busy).size(16.0));
+                    if ui.button(s.cancel).clicked() {
+                        commands.push(Command::Cancel);
+                    }
+                });
+            } else if let Some(error) = error {
+                egui::Frame::new()
+                    .fill(ui.visuals().error_fg_color.gamma_multiply(0.12))
+                    .stroke(egui::Stroke::new(1.0, ui.visuals().error_fg_color))
+                    .corner_radius(6.0)
+                    .inner_margin(10.0)
+                    .show(ui, |ui| {
+                        ui.label(
+                            egui::RichText::new(error)
+                                .size(16.0)
+                                .color(ui.visuals().error_fg_color),
+                        );
+                    });
+            }
+        });
+    });
+}
+
+fn card_ui(ui: &mut egui::Ui, add_contents: impl FnOnce(&mut egui::Ui)) {
+    egui::Frame::group(ui.style())
+        .inner_margin(16.0)
+        .corner_radius(8.0)
+        .show(ui, |ui| {
+            ui.set_width(ui.available_width());
+            add_contents(ui);
+        });
+}
+
+/// A labelled single-line field; the label names the field for screen readers and tests.
+fn field_ui(ui: &mut egui::Ui, label: &str, value: &mut String, hint: &str) -> egui::Response {
+    let label = ui.label(label);
+    ui.add(
+        egui::TextEdit::singleline(value)
+            .hint_text(hint)
+            .desired_width(FIELD_WIDTH),
+    )
+    .labelled_by(label.id)
+}
+
+fn host_card_ui(ui: &mut egui::Ui, settings: &mut Settings, commands: &mut Vec<Command>) {
+    let s = settings.lang.s();
+    ui.heading(s.host_title);
+    ui.label(egui::RichText::new(s.host_help).color(ui.visuals().weak_text_color()));
+    ui.add_space(8.0);
+    let mut submit = false;
+    egui::Grid::new("host_fields")
+        .num_columns(2)
+        .spacing([12.0, 8.0])
+        .show(ui, |ui| {
+            submit |= enter(&field_ui(ui, s.port, &mut settings.port, "30005"));
+            ui.end_row();
+            let label = ui.label(s.join_code);
+            ui.horizontal(|ui| {
+                let field = ui
+                    .add(
+                        egui::TextEdit::singleline(&mut settings.host_code)
+                            .hint_text(s.join_code_hint)
+                            .desired_width(FIELD_WIDTH - 90.0),
+                    )
+                    .labelled_by(label.id);
+                submit |= enter(&field);
+                if ui.button(s.generate).clicked() {
+                    commands.push(Command::GenerateCode);
+                }
+            });
+            ui.end_row();
+            submit |= enter(&field_ui(ui, s.host_name, &mut settings.host_name, "先生"));
+            ui.end_row();
+        });
+    ui.add_space(10.0);
+    let start = egui::Button::new(egui::RichText::new(s.start_hosting).size(17.0).strong())
+        .min_size(egui::vec2(180.0, 34.0));
+    if ui.add(start).clicked() || submit {
+        commands.push(Command::StartHosting);
+    }
+}
+
+fn join_card_ui(ui: &mut egui::Ui, settings: &mut Settings, commands: &mut Vec<Command>) {
+    let s = settings.lang.s();
+    ui.heading(s.join_title);
+    ui.label(egui::RichText::new(s.join_help).color(ui.visuals().weak_text_color()));
+    ui.add_space(8.0);
+    let mut submit = false;
+    egui::Grid::new("join_fields")
+        .num_columns(2)
+        .spacing([12.0, 8.0])
+        .show(ui, |ui| {
+            submit |= enter(&field_ui(
+                ui,
+                s.address,
+                &mut settings.address,
+                s.address_hint,
+            ));
+            ui.end_row();
+            submit |= enter(&field_ui(ui, s.your_name, &mut settings.name, s.name_hint));
+            ui.end_row();
+            submit |= enter(&field_ui(ui, s.join_code, &mut settings.join_code, ""));
+            ui.end_row();
+        });
+    ui.add_space(10.0);
+    let join = egui::Button::new(egui::RichText::new(s.join).size(17.0).strong())
+        .min_size(egui::vec2(180.0, 34.0));
+    if ui.add(join).clicked() || submit {
+        commands.push(Command::Join);
+    }
+}
+
+/// Enter pressed in this field.
+fn enter(response: &egui::Response) -> bool {
+    response.lost_focus() && response.ctx.input(|i| i.key_pressed(egui::Key::Enter))
+}

@@ -1,0 +1,306 @@
+//! Plain state of the window: settings, the chat session and its connection state. No egui
+//! widgets here; [`Session::handle`] turns network events into state and log rows.
+
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc::UnboundedReceiver;
+
+use super::composer::InputError;
+use super::i18n::Lang;
+use super::log::{Entry, Log};
+use crate::bridge::{ClientHandle, ClientInfo, Disconnect, Event, RosterEntry};
+
+/// What the start screen remembers between runs (eframe persistence).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// Port to host on, as typed.
+    pub port: String,
+    /// Join code the host asks for (empty: none).
+    pub host_code: String,
+    /// The host's name in the chat.
+    pub host_name: String,
+    /// Address to join, as typed.
+    pub address: String,
+    /// Name to join with (empty: let the relay choose).
+    pub name: String,
+    /// Join code to join with.
+    pub join_code: String,
+    /// Language of the window.
+    pub lang: Lang,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self::for_lang(Lang::from_env())
+    }
+}
+
+impl Settings {
+    /// First-run settings in `lang` (the host's default name depends on it).
+    pub fn for_lang(lang: Lang) -> Self {
+        Self {
+            port: crate::protocol::DEFAULT_PORT.to_string(),
+            host_code: String::new(),
+            host_name: match lang {
+                Lang::Ja => "先生".to_owned(),
+                Lang::En => "Teacher".to_owned(),
+            },
+            address: String::new(),
+            name: String::new(),
+            join_code: String::new(),
+            lang,
+        }
+    }
+}
+
+/// Where the connection stands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ConnState {
+    /// Trying to connect.
+    Connecting {
+        /// Attempt since the last success (1 is the first).
+        attempt: u32,
+    },
+    /// Connected; `legacy` for a seed server (no roster, no senders).
+    Connected {
+        /// Seed-only server.
+        legacy: bool,
+    },
+    /// Lost; the next attempt starts at `retry_at`.
+    Waiting {
+        /// Why it was lost.
+        reason: Disconnect,
+        /// When the client tries again.
+        retry_at: Instant,
+    },
+    /// Ended for good.
+    Stopped(Disconnect),
+}
+
+impl ConnState {
+    /// The state as one sentence.
+    pub fn describe(&self, lang: Lang) -> String {
+        match self {
+            Self::Connecting { attempt } => lang.connecting(*attempt),
+            Self::Connected { legacy: false } => lang.s().connected.to_owned(),
+            Self::Connected { legacy: true } => lang.s().connected_legacy.to_owned(),
+            Self::Waiting { reason, retry_at } => {
+                lang.reconnecting_in(reason, retry_at.saturating_duration_since(Instant::now()))
+            }
+            Self::Stopped(reason) => lang.disconnected(reason),
+        }
+    }
+
+    /// Whether messages can be sent now.
+    pub fn connected(&self) -> bool {
+        matches!(self, Self::Connected { .. })
+    }
+}
+
+/// The message box.
+#[derive(Debug, Default)]
+pub struct Composer {
+    /// What is typed.
+    pub text: String,
+    /// Why the last attempt was not sent, with the text it was about (hidden once edited).
+    pub hint: Option<(InputError, String)>,
+}
+
+impl Composer {
+    /// The hint, while the text is still the one it was about.
+    pub fn current_hint(&self) -> Option<&InputError> {
+        self.hint
+            .as_ref()
+            .filter(|(_, text)| *text == self.text)
+            .map(|(e, _)| e)
+    }
+}
+
+/// Scroll position of the log as the last frame left it.
+#[derive(Debug)]
+pub struct LogView {
+    /// The log shows its last row.
+    pub at_bottom: bool,
+    /// Messages from others that arrived while unfocused or scrolled up.
+    pub unread: usize,
+    /// Scroll to the end on the next frame.
+    pub jump_to_bottom: bool,
+}
+
+impl Default for LogView {
+    fn default() -> Self {
+        Self {
+            at_bottom: true,
+            unread: 0,
+            jump_to_bottom: false,
+        }
+    }
+}
+
+/// One joined chat (as host or student): connection, roster, log and message box.
+#[derive(Debug)]
+pub struct Session {
+    client: ClientHandle,
+    events: UnboundedReceiver<Event>,
+    /// This client's ID, once the relay told it.
+    pub own_id: Option<String>,
+    /// Connection state.
+    pub state: ConnState,
+    /// Everyone connected, in order of arrival; `None` on a seed server.
+    pub roster: Option<Vec<ClientInfo>>,
+    /// The message log.
+    pub log: Log,
+    /// The message box.
+    pub composer: Composer,
+    /// Scroll state of the log.
+    pub view: LogView,
+    /// Connected at least once (until then, failures go back to the start screen).
+    pub ever_connected: bool,
+}
+
+/// What the app must do after an event.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Nothing more.
+    Continue,
+    /// Never connected and the attempt failed: back to the start screen with this reason.
+    Failed(Disconnect),
+}
+
+impl Session {
+    /// A session for a client that is starting to connect.
+    pub fn new(client: ClientHandle, events: UnboundedReceiver<Event>) -> Self {
+        Self {
+            client,
+            events,
+            own_id: None,
+            state: ConnState::Connecting { attempt: 1 },
+            roster: None,
+            log: Log::default(),
+            composer: Composer::default(),
+            view: LogView::default(),
+            ever_connected: false,
+        }
+    }
+
+    /// The client, for sending.
+    pub fn client(&self) -> &ClientHandle {
+        &self.client
+    }
+
+    /// IDs in the roster, if the server sends one.
+    pub fn roster_ids(&self) -> Option<Vec<String>> {
+        self.roster
+            .as_ref()
+            .map(|r| r.iter().map(|c| c.id.clone()).collect())
+    }
+
+    /// Drains pending events for at most `budget`; `attentive` says whether the user sees
+    /// the end of the log (focused window, scrolled to the bottom).
+    pub fn drain(&mut self, lang: Lang, attentive: bool, budget: Duration) -> Outcome {
+        let start = Instant::now();
+        while start.elapsed() < budget {
+            let Ok(event) = self.events.try_recv() else {
+                break;
+            };
+            if let Outcome::Failed(reason) = self.handle(event, lang, attentive) {
+                return Outcome::Failed(reason);
+            }
+        }
+        Outcome::Continue
+    }
+
+    /// Whether events are waiting (the last drain ran out of time).
+    pub fn has_pending(&self) -> bool {
+        !self.events.is_empty()
+    }
+
+    /// Applies one event.
+    pub fn handle(&mut self, event: Event, lang: Lang, attentive: bool) -> Outcome {
+        match event {
+            Event::Connecting { attempt } => self.state = ConnState::Connecting { attempt },
+            Event::Connected {
+                id,
+                clients,
+                legacy,
+            } => {
+                self.own_id = id;
+                self.roster = if legacy { None } else { clients };
+                self.state = ConnState::Connected { legacy };
+                self.ever_connected = true;
+                let who = self.own_id.as_deref().map(|id| lang.your_id(id));
+                let state = self.state.describe(lang);
+                self.log
+                    .notice(who.map_or_else(|| state.clone(), |who| format!("{state} — {who}")));
+            }
+            Event::Joined(info) => {
+                self.log.notice(lang.joined(&info.id));
+                if let Some(roster) = &mut self.roster
+                    && !roster.iter().any(|c| c.id == info.id)
+                {
+                    roster.push(info);
+                }
+            }
+            Event::Left { id } => {
+                self.log.notice(lang.left(&id));
+                if let Some(roster) = &mut self.roster {
+                    roster.retain(|c| c.id != id);
+                }
+            }
+            Event::Message(incoming) => {
+                let entry = Entry::message(incoming, self.own_id.as_deref());
+                if entry.is_from_others() && !attentive {
+                    self.view.unread += 1;
+                }
+                self.log.push(entry);
+            }
+            Event::Refused { code, message } => self.log.error(lang.refused(code, &message)),
+            Event::NotSent { to, text } => {
+                let line = format!("{to}/{text}");
+                self.log.error(lang.not_sent(&line));
+                // Give the text back unless the user is already typing something else.
+                if self.composer.text.is_empty() {
+                    self.composer.text = line;
+                }
+            }
+            Event::Disconnected { reason, retry_in } => {
+                if !self.ever_connected && reason != Disconnect::Closed {
+                    return Outcome::Failed(reason);
+                }
+                match retry_in {
+                    Some(wait) => {
+                        self.log.notice(lang.reconnecting_in(&reason, wait));
+                        self.state = ConnState::Waiting {
+                            reason,
+                            retry_at: Instant::now() + wait,
+                        };
+                    }
+                    None => {
+                        self.log.notice(lang.disconnected(&reason));
+                        self.state = ConnState::Stopped(reason);
+                    }
+                }
+            }
+        }
+        Outcome::Continue
+    }
+}
+
+/// Hosting: the relay, what students type, and the host's own session.
+#[derive(Debug)]
+pub struct HostSession {
+    /// The host's own chat session. Declared first so it is dropped (and leaves) first.
+    pub session: Session,
+    /// The relay; dropping it closes every client with "the host stopped the chat".
+    pub relay: crate::bridge::RelayHandle,
+    /// The port the relay listens on.
+    pub port: u16,
+    /// What students type.
+    pub addresses: Vec<String>,
+    /// The join code, if any.
+    pub join_code: Option<String>,
+    /// The relay's roster as of the last frame (for mute flags and the count).
+    pub relay_roster: Vec<RosterEntry>,
+}

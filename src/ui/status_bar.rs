@@ -1,0 +1,44 @@
+//! The bottom line: connection state (always visible), the host's client count, and the
+//! latest status message (for example where a transcript was saved).
+
+use egui::Color32;
+
+use super::i18n::Lang;
+use super::state::{ConnState, Session};
+
+/// Lays out the status bar as the lowest bottom panel.
+pub fn ui(
+    ui: &mut egui::Ui,
+    lang: Lang,
+    session: &Session,
+    connected_count: Option<usize>,
+    status: Option<&(String, bool)>,
+) {
+    egui::Panel::bottom("status_bar").show(ui, |ui| {
+        ui.horizontal(|ui| {
+            let color = match &session.state {
+                ConnState::Connected { legacy: false } => Color32::from_rgb(22, 163, 74),
+                ConnState::Connected { legacy: true } => Color32::from_rgb(202, 138, 4),
+                ConnState::Connecting { .. } | ConnState::Waiting { .. } => {
+                    Color32::from_rgb(234, 88, 12)
+                }
+                ConnState::Stopped(_) => ui.visuals().error_fg_color,
+            };
+            let (rect, _) = ui.allocate_exact_size(egui::vec2(12.0, 12.0), egui::Sense::hover());
+            ui.painter().circle_filled(rect.center(), 5.0, color);
+            ui.label(egui::RichText::new(session.state.describe(lang)).strong());
+            if let Some(count) = connected_count {
+                ui.separator();
+                ui.label(lang.connected_count(count));
+            }
+            if let Some((text, error)) = status {
+                ui.separator();
+                let mut text = egui::RichText::new(text);
+                if *error {
+                    text = text.color(ui.visuals().error_fg_color);
+                }
+                ui.label(text);
+            }
+        });
+    });
+}
