@@ -10,9 +10,13 @@
 //! - [`bridge`]: where the window meets the network: `Backend` spawns hosting, joining and
 //!   saving on the runtime and hands back handles, channels and promises.
 //! - [`ui`]: the desktop window (eframe/egui), built on [`bridge`] only.
+//! - [`journal`]: the host's session journal on disk, so a crash loses at most a second.
+//! - [`discovery`]: announcing and finding chats on the LAN (mDNS / DNS-SD).
 
 pub mod bridge;
 pub mod client;
+pub mod discovery;
+pub mod journal;
 pub mod lan;
 pub mod protocol;
 pub mod relay;

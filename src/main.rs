@@ -19,7 +19,7 @@ use classchat::client::{JoinConfig, parse_address};
 use classchat::protocol::{DEFAULT_PORT, DIRECT_PATH};
 use classchat::relay::{self, RelayConfig};
 use classchat::ui::{App, Lang, Launch};
-use classchat::{lan, terminal};
+use classchat::{discovery, lan, terminal};
 
 /// Classroom chat: host a chat for your class, or join one.
 ///
@@ -113,6 +113,18 @@ struct ServeArgs {
     /// Read buffer per connection, in bytes.
     #[arg(long, default_value_t = RelayConfig::default().read_buffer_bytes)]
     read_buffer: usize,
+    /// Room name announced on the local network (mDNS), shown in the app's Join screen.
+    #[arg(long, default_value = "classchat")]
+    room_name: String,
+    /// Do not announce the chat on the local network.
+    #[arg(long)]
+    no_announce: bool,
+    /// Serve the health counters at /metrics (Prometheus text format).
+    #[arg(long)]
+    metrics: bool,
+    /// Seconds between summary lines in the log (0: none).
+    #[arg(long, default_value_t = 60)]
+    summary_secs: u64,
 }
 
 #[derive(Args, Debug)]
@@ -255,6 +267,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         join_code: args.join_code.filter(|c| !c.is_empty()),
         allowed_origins: args.allow_origins,
         read_buffer_bytes: args.read_buffer.max(256),
+        metrics: args.metrics,
         ..RelayConfig::default()
     };
     let listener = tokio::net::TcpListener::bind((args.bind, args.port))
@@ -278,15 +291,43 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(code) = &config.join_code {
         println!("Join code: {code}");
     }
-    println!("Press Ctrl-C to stop.");
-    let ctrl_c = async {
-        // If the signal handler cannot be installed, run until killed.
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-        println!("Stopping: closing every connection…");
+    println!(
+        "Browser join page: http://{}/",
+        addresses.first().map_or("localhost", String::as_str)
+    );
+    let _announcement = if args.no_announce {
+        None
+    } else {
+        discovery::announce(&args.room_name, port, config.join_code.is_some())
+            .inspect_err(|e| tracing::warn!("{e}"))
+            .ok()
     };
-    relay::run(listener, config, ctrl_c).await?;
+    println!("Press Ctrl-C to stop.");
+    let relay = relay::start(listener, config);
+    let mut summary = (args.summary_secs > 0).then(|| {
+        let every = Duration::from_secs(args.summary_secs);
+        tokio::time::interval_at(tokio::time::Instant::now() + every, every)
+    });
+    let ctrl_c = tokio::signal::ctrl_c();
+    tokio::pin!(ctrl_c);
+    loop {
+        tokio::select! {
+            signal = &mut ctrl_c => {
+                if let Err(e) = signal {
+                    tracing::warn!("cannot wait for Ctrl-C ({e}); stopping");
+                }
+                break;
+            }
+            _ = async {
+                match summary.as_mut() {
+                    Some(interval) => interval.tick().await,
+                    None => std::future::pending().await,
+                }
+            } => tracing::info!("summary: {}", relay.stats()),
+        }
+    }
+    println!("Stopping: closing every connection…");
+    relay.shutdown().await;
     Ok(())
 }
 

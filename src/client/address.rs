@@ -47,9 +47,9 @@ pub fn parse_address(input: &str) -> Result<Url, AddressError> {
     {
         return Err(AddressError::Invalid(input.to_owned()));
     }
-    // Only a port the user left out gets the default; `url` hides a typed :80 the same way,
-    // so look at what was typed.
-    if url.port().is_none() && !typed_port(input) {
+    // `url` hides a typed default port (:80) the same way as a missing one; only a port the
+    // user left out gets 30005.
+    if url.port().is_none() && !typed_port_80(input) {
         url.set_port(Some(DEFAULT_PORT))
             .map_err(|()| AddressError::Invalid(input.to_owned()))?;
     }
@@ -60,15 +60,13 @@ pub fn parse_address(input: &str) -> Result<Url, AddressError> {
     Ok(url)
 }
 
-fn typed_port(input: &str) -> bool {
-    let after_scheme = input.split_once("://").map_or(input, |(_, rest)| rest);
-    let authority = after_scheme
-        .split(['/', '?', '#'])
-        .next()
-        .unwrap_or_default();
-    // After an IPv6 literal's `]`, or anywhere in a plain host.
-    let tail = authority.rsplit_once(']').map_or(authority, |(_, t)| t);
-    tail.contains(':')
+fn typed_port_80(input: &str) -> bool {
+    input.match_indices(":80").any(|(at, m)| {
+        input[at + m.len()..]
+            .chars()
+            .next()
+            .is_none_or(|c| matches!(c, '/' | '?' | '#'))
+    })
 }
 
 #[cfg(test)]
@@ -97,6 +95,16 @@ mod tests {
         assert_eq!(url.as_str(), "ws://h:1/ws_multi_client?code=x");
         let url = parse_address("http://h/").unwrap();
         assert_eq!(url.as_str(), "ws://h:30005/ws_multi_client_dict");
+    }
+
+    #[test]
+    fn empty_port_means_the_default_and_parsing_is_stable() {
+        // Found by the join_address fuzz target.
+        for input in ["ws://hws://h:1/x", "ws:/,/h://h:1/x"] {
+            let url = parse_address(input).unwrap();
+            assert_eq!(url.port(), Some(30005), "{input}");
+            assert_eq!(parse_address(url.as_str()), Ok(url));
+        }
     }
 
     #[test]

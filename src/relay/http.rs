@@ -8,6 +8,7 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::time::Instant;
 
 use bytes::Bytes;
 use http_body_util::Full;
@@ -31,6 +32,14 @@ const MAX_REQUEST_HEAD: usize = 16 * 1024;
 
 /// Serves one TCP connection until it is upgraded, closed, or the relay shuts down.
 pub(super) async fn serve_tcp(stream: TcpStream, peer_addr: SocketAddr, shared: Arc<Shared>) {
+    let Some(_pending) = shared
+        .guard
+        .admit(peer_addr.ip(), shared.config.max_pending_per_address)
+    else {
+        shared.counters.refused.fetch_add(1, Ordering::Relaxed);
+        tracing::info!(%peer_addr, "refused: too many unfinished connections from this address");
+        return;
+    };
     // Chat frames are small and latency matters more than packet count.
     stream.set_nodelay(true).ok();
     let service_shared = Arc::clone(&shared);
@@ -94,13 +103,19 @@ fn handle(
     let room = match req.uri().path() {
         BROADCAST_PATH => Room::Broadcast,
         DIRECT_PATH => Room::Direct,
-        "/" => {
-            return text_response(
-                StatusCode::OK,
-                "classchat relay: connect a WebSocket client to /ws_multi_client_dict\n",
+        "/metrics" if shared.config.metrics => {
+            let mut response =
+                Response::new(Full::new(Bytes::from(super::metrics_text(&shared.stats()))));
+            response.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
             );
+            return response;
         }
-        _ => return text_response(StatusCode::NOT_FOUND, "no such page\n"),
+        path => {
+            return super::web::asset(path)
+                .unwrap_or_else(|| text_response(StatusCode::NOT_FOUND, "no such page\n"));
+        }
     };
     let headers = req.headers();
     let is_upgrade = req.method() == hyper::Method::GET
@@ -153,9 +168,18 @@ fn handle(
             }
         }
     }
+    if config.join_code.is_some() && shared.guard.blocked(peer_addr.ip(), Instant::now()) {
+        return refuse(
+            shared,
+            peer_addr,
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many wrong join codes; wait a minute and try again\n",
+        );
+    }
     if let Some(expected) = &config.join_code
         && code.as_deref() != Some(expected.as_str())
     {
+        shared.guard.wrong_code(peer_addr.ip(), Instant::now());
         return refuse(
             shared,
             peer_addr,

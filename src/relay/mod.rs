@@ -7,8 +7,10 @@
 //! Try it: `cargo run -- serve --port 30005`, then `cargo run -- join localhost`.
 
 mod connection;
+mod guard;
 mod http;
 mod peers;
+mod web;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -48,6 +50,10 @@ pub struct RelayConfig {
     pub read_buffer_bytes: usize,
     /// Time allowed for a client to send its HTTP request.
     pub handshake_timeout: Duration,
+    /// Connections from one address that may be in their HTTP phase at once.
+    pub max_pending_per_address: u32,
+    /// Serve the health counters at `/metrics` in the Prometheus text format.
+    pub metrics: bool,
 }
 
 impl Default for RelayConfig {
@@ -63,6 +69,8 @@ impl Default for RelayConfig {
             allowed_origins: Vec::new(),
             read_buffer_bytes: 1024,
             handshake_timeout: Duration::from_secs(10),
+            max_pending_per_address: 64,
+            metrics: false,
         }
     }
 }
@@ -121,6 +129,7 @@ struct Shared {
     counters: Counters,
     shutdown: CancellationToken,
     tasks: TaskTracker,
+    guard: guard::AddressGuard,
 }
 
 impl Shared {
@@ -156,6 +165,77 @@ impl Shared {
             dropped_slow: c.dropped_slow.load(Ordering::Relaxed),
             rate_limited: c.rate_limited.load(Ordering::Relaxed),
         }
+    }
+}
+
+/// The counters in the Prometheus text exposition format.
+pub fn metrics_text(stats: &Stats) -> String {
+    let rows: [(&str, &str, &str, u64); 7] = [
+        (
+            "classchat_clients",
+            "gauge",
+            "Clients connected now.",
+            stats.clients as u64,
+        ),
+        (
+            "classchat_connections_total",
+            "counter",
+            "Connections accepted.",
+            stats.connections,
+        ),
+        (
+            "classchat_messages_total",
+            "counter",
+            "Chat messages accepted for delivery.",
+            stats.messages,
+        ),
+        (
+            "classchat_deliveries_total",
+            "counter",
+            "Frames queued to recipients.",
+            stats.deliveries,
+        ),
+        (
+            "classchat_refused_total",
+            "counter",
+            "Connections refused at the handshake.",
+            stats.refused,
+        ),
+        (
+            "classchat_dropped_slow_total",
+            "counter",
+            "Clients cut off for not reading.",
+            stats.dropped_slow,
+        ),
+        (
+            "classchat_rate_limited_total",
+            "counter",
+            "Messages refused by the rate limit.",
+            stats.rate_limited,
+        ),
+    ];
+    let mut out = String::new();
+    for (name, kind, help, value) in rows {
+        out.push_str(&format!(
+            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"
+        ));
+    }
+    out
+}
+
+impl std::fmt::Display for Stats {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} clients, {} connections, {} messages, {} deliveries, {} refused, {} dropped for slowness, {} rate-limited",
+            self.clients,
+            self.connections,
+            self.messages,
+            self.deliveries,
+            self.refused,
+            self.dropped_slow,
+            self.rate_limited
+        )
     }
 }
 
@@ -217,6 +297,7 @@ fn new_shared(config: RelayConfig) -> Arc<Shared> {
         counters: Counters::default(),
         shutdown: CancellationToken::new(),
         tasks: TaskTracker::new(),
+        guard: guard::AddressGuard::default(),
     })
 }
 
@@ -318,6 +399,12 @@ impl RelayHandle {
             .fetch_add(1, Ordering::Relaxed);
         self.shared.record(delivery);
         Ok(())
+    }
+
+    /// Tasks the relay is running: one per open TCP connection, whatever its phase. Zero once
+    /// everyone has left.
+    pub fn tasks(&self) -> usize {
+        self.shared.tasks.len()
     }
 
     /// The health counters.
