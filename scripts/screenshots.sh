@@ -93,7 +93,7 @@ say() {
 }
 
 # 1. The host window, in Japanese.
-"$BIN" --host --port "$PORT" --name 先生 --lang ja >"$WORK/host.log" 2>&1 &
+"$BIN" --host --port "$PORT" --join-code 482913 --name 先生 --lang ja >"$WORK/host.log" 2>&1 &
 HOST=$!
 PIDS+=("$HOST")
 for _ in $(seq 100); do
@@ -105,11 +105,11 @@ HOST_WID=$(window_of "$HOST")
 
 # 2. Two terminal clients; their input comes from FIFOs held open on fds 3 and 4.
 mkfifo "$WORK/hanako.in" "$WORK/taro.in"
-"$BIN" join "127.0.0.1:$PORT" --name 花子 <"$WORK/hanako.in" >"$WORK/hanako.log" 2>&1 &
+"$BIN" join "127.0.0.1:$PORT" --name 花子 --code 482913 <"$WORK/hanako.in" >"$WORK/hanako.log" 2>&1 &
 HANAKO=$!
 PIDS+=("$HANAKO")
 exec 3>"$WORK/hanako.in"
-"$BIN" join "127.0.0.1:$PORT" --name Taro <"$WORK/taro.in" >"$WORK/taro.log" 2>&1 &
+"$BIN" join "127.0.0.1:$PORT" --name Taro --code 482913 <"$WORK/taro.in" >"$WORK/taro.log" 2>&1 &
 TARO=$!
 PIDS+=("$TARO")
 exec 4>"$WORK/taro.in"
@@ -134,7 +134,7 @@ alive host "$HOST"; alive hanako "$HANAKO"; alive taro "$TARO"
 import -window root "$ROOT/docs/screenshot-host.png"
 
 # 3. A student window, in English, on top of the host's.
-"$BIN" --join "127.0.0.1:$PORT" --name Ken --lang en >"$WORK/ken.log" 2>&1 &
+"$BIN" --join "127.0.0.1:$PORT" --name Ken --code 482913 --lang en >"$WORK/ken.log" 2>&1 &
 KEN=$!
 PIDS+=("$KEN")
 KEN_WID=$(window_of "$KEN")

@@ -42,7 +42,7 @@ struct WindowArgs {
     /// Open the window and start hosting a chat at once.
     #[arg(long, conflicts_with = "join")]
     host: bool,
-    /// Port to host on (with --host; default 30005 or the last one used).
+    /// Port to host on (with --host; default 30005).
     #[arg(long, value_name = "PORT", requires = "host")]
     port: Option<u16>,
     /// Join code students must type (with --host).

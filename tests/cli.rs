@@ -1,6 +1,8 @@
 //! The `classchat` binary end to end: `serve`, `join` and their exit codes.
 //!
 //! Run: `cargo test --test cli`.
+// Helpers outside #[test] functions unwrap too: a failed setup should fail the test loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{BufRead as _, BufReader, Read};
 use std::process::{Child, Command, ExitStatus, Stdio};

@@ -2,6 +2,8 @@
 //! nothing of `classchat.v1`.
 //!
 //! Run: `cargo test --test client`.
+// Helpers outside #[test] functions unwrap too: a failed setup should fail the test loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

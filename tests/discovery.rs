@@ -1,4 +1,6 @@
 //! Announce a chat and find it again over multicast DNS on this machine's interfaces.
+// Helpers outside #[test] functions unwrap too: a failed setup should fail the test loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::{Duration, Instant};
 

@@ -1,5 +1,7 @@
 //! Properties of the parsers that take untrusted input: the seed's `id/text` form, the
 //! `classchat.v1` JSON messages and the address a user types.
+// Helpers outside #[test] functions unwrap too: a failed setup should fail the test loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use classchat::client::parse_address;
 use classchat::protocol::{

@@ -2,6 +2,8 @@
 //! few close ones together). Every test starts its own relay on `127.0.0.1:0`.
 //!
 //! Run: `cargo test --test relay`.
+// Helpers outside #[test] functions unwrap too: a failed setup should fail the test loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

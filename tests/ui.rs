@@ -21,7 +21,7 @@ fn runtime() -> tokio::runtime::Runtime {
         .thread_name("relay-rt")
         .enable_all()
         .build()
-        .unwrap()
+        .expect("a tokio runtime")
 }
 
 fn english() -> Settings {
@@ -93,7 +93,7 @@ fn host(rt: &tokio::runtime::Runtime, name: &str) -> (Harness<'static, App>, u16
     step_until(&mut host, "the host in its own roster", move |app| {
         app.mode() == ModeKind::Hosting && roster_has(app, &own)
     });
-    let port = host.state().hosting_port().unwrap();
+    let port = host.state().hosting_port().expect("hosting");
     (host, port)
 }
 

@@ -11,9 +11,7 @@ use super::i18n::Lang;
 use super::log::{Entry, EntryKind, TranscriptFormat};
 use super::state::{HostSession, Outcome, Session, Settings};
 use super::{fonts, host_panel, messages_panel, roster_panel, start_screen, status_bar};
-use crate::bridge::{
-    Backend, HostError, HostRequest, Hosted, Recipient, SaveDialog, SaveOutcome, Waker,
-};
+use crate::bridge::{Backend, HostError, HostRequest, Hosted, SaveDialog, SaveOutcome, Waker};
 
 /// Longest time [`App::logic`] spends draining events per frame, so a flood cannot freeze
 /// the window; the rest waits for the next frame.
@@ -527,14 +525,11 @@ impl App {
                 session
                     .client()
                     .send(addressed.to.clone(), addressed.text.to_owned());
-                // Keep the recipient so the next line goes to the same person.
-                session.composer.text = match &addressed.to {
-                    Recipient::Everyone => "*/".to_owned(),
-                    Recipient::Client(peer_id) => format!("{peer_id}/"),
-                };
+                // Cleared like the seed page's field: every line names its recipient.
+                session.composer.text.clear();
                 session.composer.hint = None;
                 session.view.jump_to_bottom = true;
-                messages_panel::focus_composer(ctx, session.composer.text.chars().count());
+                messages_panel::focus_composer(ctx, 0);
             }
             Err(error) => session.composer.hint = Some((error, line)),
         }
