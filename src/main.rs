@@ -1,1 +1,237 @@
-fn main() {}
+//! The `classchat` binary: the desktop app by default, `serve` for a headless relay and `join`
+//! for a terminal client.
+//!
+//! On Windows a release build is a GUI program (no console window on double-click); `serve` and
+//! `join` attach to the console of the terminal they were started from, so they still print.
+#![cfg_attr(all(windows, not(debug_assertions)), windows_subsystem = "windows")]
+
+use std::net::IpAddr;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::{Args, Parser, Subcommand};
+use classchat::client::{JoinConfig, parse_address};
+use classchat::protocol::{DEFAULT_PORT, DIRECT_PATH};
+use classchat::relay::{self, RelayConfig};
+use classchat::{discovery, lan, terminal};
+
+/// Classroom chat: host a chat for your class, or join one.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the chat relay without a window (for a server or a terminal).
+    Serve(ServeArgs),
+    /// Join a chat in this terminal: type `id/message` or `*/message`.
+    Join(JoinArgs),
+}
+
+#[derive(Args, Debug)]
+struct ServeArgs {
+    /// Address to listen on (0.0.0.0: every network of this machine).
+    #[arg(long, default_value = "0.0.0.0")]
+    bind: IpAddr,
+    /// TCP port.
+    #[arg(long, default_value_t = DEFAULT_PORT)]
+    port: u16,
+    /// Require this join code (clients pass `?code=`).
+    #[arg(long)]
+    join_code: Option<String>,
+    /// Accept browsers only from this Origin (repeatable; default: any).
+    #[arg(long = "allow-origin", value_name = "ORIGIN")]
+    allow_origins: Vec<String>,
+    /// Most clients connected at once.
+    #[arg(long, default_value_t = RelayConfig::default().max_clients)]
+    max_clients: usize,
+    /// Largest message in bytes; larger ones close the connection (1009).
+    #[arg(long, default_value_t = RelayConfig::default().max_message_bytes)]
+    max_message_bytes: usize,
+    /// Messages per second each client may send (0: unlimited).
+    #[arg(long, default_value_t = RelayConfig::default().rate_per_sec)]
+    rate: f64,
+    /// Messages a client may send in a burst.
+    #[arg(long, default_value_t = RelayConfig::default().rate_burst)]
+    burst: u32,
+    /// Frames queued for one client before it counts as not reading and is cut off.
+    #[arg(long, default_value_t = RelayConfig::default().outbox_len)]
+    outbox: usize,
+    /// Seconds between pings; a client silent for two intervals is dropped.
+    #[arg(long, default_value_t = RelayConfig::default().heartbeat.as_secs())]
+    heartbeat_secs: u64,
+    /// Read buffer per connection, in bytes.
+    #[arg(long, default_value_t = RelayConfig::default().read_buffer_bytes)]
+    read_buffer: usize,
+    /// Room name announced on the local network (mDNS), shown in the app's Join screen.
+    #[arg(long, default_value = "classchat")]
+    room_name: String,
+    /// Do not announce the chat on the local network.
+    #[arg(long)]
+    no_announce: bool,
+}
+
+#[derive(Args, Debug)]
+struct JoinArgs {
+    /// The host: `host`, `host:port` or a `ws://` URL.
+    address: String,
+    /// Nickname to ask for (Japanese welcome; no `/`).
+    #[arg(long)]
+    name: Option<String>,
+    /// The host's join code.
+    #[arg(long)]
+    code: Option<String>,
+    /// Exit when the connection ends instead of reconnecting.
+    #[arg(long)]
+    no_reconnect: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let Some(command) = cli.command else {
+        return ExitCode::SUCCESS;
+    };
+    attach_parent_console();
+    let filter = match command {
+        Command::Serve(_) => "info",
+        Command::Join(_) => "warn",
+    };
+    init_logging(filter);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("relay-rt")
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("classchat: could not start: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let code = match command {
+        Command::Serve(args) => match runtime.block_on(serve(args)) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("classchat: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
+        Command::Join(args) => join(&runtime, args),
+    };
+    // Stdin is read on a blocking thread that only ends with the next line; do not wait for it.
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    code
+}
+
+fn init_logging(default: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    raise_file_limit();
+    let config = RelayConfig {
+        max_message_bytes: args.max_message_bytes,
+        rate_per_sec: args.rate,
+        rate_burst: args.burst,
+        max_clients: args.max_clients,
+        outbox_len: args.outbox,
+        heartbeat: Duration::from_secs(args.heartbeat_secs.max(1)),
+        join_code: args.join_code.filter(|c| !c.is_empty()),
+        allowed_origins: args.allow_origins,
+        read_buffer_bytes: args.read_buffer.max(256),
+        ..RelayConfig::default()
+    };
+    let listener = tokio::net::TcpListener::bind((args.bind, args.port))
+        .await
+        .with_context(|| {
+            format!(
+                "could not listen on {}:{} (is another program using the port? try --port)",
+                args.bind, args.port
+            )
+        })?;
+    let port = listener.local_addr().map_or(args.port, |a| a.port());
+    let addresses = if args.bind.is_unspecified() {
+        lan::join_addresses(port)
+    } else {
+        vec![format!("{}:{port}", args.bind)]
+    };
+    println!("classchat relay running. Students join with one of:");
+    for address in &addresses {
+        println!("  ws://{address}{DIRECT_PATH}");
+    }
+    if let Some(code) = &config.join_code {
+        println!("Join code: {code}");
+    }
+    println!(
+        "Browser join page: http://{}/",
+        addresses.first().map_or("localhost", String::as_str)
+    );
+    let _announcement = if args.no_announce {
+        None
+    } else {
+        discovery::announce(&args.room_name, port, config.join_code.is_some())
+            .inspect_err(|e| tracing::warn!("{e}"))
+            .ok()
+    };
+    println!("Press Ctrl-C to stop.");
+    let ctrl_c = async {
+        // If the signal handler cannot be installed, run until killed.
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+        println!("Stopping: closing every connection…");
+    };
+    relay::run(listener, config, ctrl_c).await?;
+    Ok(())
+}
+
+fn join(runtime: &tokio::runtime::Runtime, args: JoinArgs) -> ExitCode {
+    let url = match parse_address(&args.address) {
+        Ok(url) => url,
+        Err(e) => {
+            eprintln!("classchat: {e}");
+            return ExitCode::from(terminal::Outcome::Unreachable as u8);
+        }
+    };
+    let config = JoinConfig {
+        url,
+        name: args.name,
+        join_code: args.code,
+        reconnect: !args.no_reconnect,
+    };
+    let outcome = runtime.block_on(terminal::run(config));
+    ExitCode::from(outcome as u8)
+}
+
+/// A relay for a whole school needs more sockets than the usual soft limit of 1024.
+fn raise_file_limit() {
+    #[cfg(unix)]
+    if let Err(e) = rlimit::increase_nofile_limit(u64::MAX) {
+        tracing::warn!("could not raise the open-file limit: {e}");
+    }
+}
+
+/// Lets `serve` and `join` print to the terminal that started a GUI-subsystem build.
+#[cfg(windows)]
+#[allow(unsafe_code)]
+fn attach_parent_console() {
+    use windows_sys::Win32::System::Console::{ATTACH_PARENT_PROCESS, AttachConsole};
+    // SAFETY: AttachConsole takes a process ID and has no memory-safety preconditions; it
+    // fails harmlessly when there is no parent console.
+    unsafe {
+        AttachConsole(ATTACH_PARENT_PROCESS);
+    }
+}
+
+#[cfg(not(windows))]
+fn attach_parent_console() {}

@@ -83,6 +83,13 @@ impl<'de> Deserialize<'de> for Recipient {
     }
 }
 
+/// Milliseconds since the Unix epoch, the wire's timestamp unit.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
 /// Why a frame could not be understood.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ProtocolError {
@@ -142,6 +149,11 @@ impl<'a> Addressed<'a> {
 /// The seed's broadcast echo: `The server return anyone's message: <text>`.
 pub fn legacy_broadcast(text: &str) -> String {
     format!("{BROADCAST_PREFIX}{text}")
+}
+
+/// The text inside the seed's broadcast echo, if `text` is one.
+pub fn strip_legacy_broadcast(text: &str) -> Option<&str> {
+    text.strip_prefix(BROADCAST_PREFIX)
 }
 
 /// The seed's greeting on the addressed path: `Your ID is: <id>`.
@@ -345,7 +357,10 @@ mod tests {
         assert_eq!(Addressed::parse("hello"), Err(ProtocolError::MissingSlash));
         assert_eq!(Addressed::parse("/x"), Err(ProtocolError::EmptyRecipient));
         assert_eq!(Addressed::parse("client1/"), Err(ProtocolError::EmptyText));
-        assert_eq!(Addressed::parse("client1/  "), Err(ProtocolError::EmptyText));
+        assert_eq!(
+            Addressed::parse("client1/  "),
+            Err(ProtocolError::EmptyText)
+        );
     }
 
     #[test]

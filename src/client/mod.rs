@@ -1,1 +1,240 @@
-//! Joining a relay.
+//! Joining a chat: [`connect`] gives a [`ClientHandle`] that takes commands and a channel of
+//! [`Event`]s, and keeps the connection up (reconnecting with backoff) in a background task.
+//!
+//! It speaks `classchat.v1` to a classchat relay and falls back to the seed's plain text when
+//! the server does not accept the subprotocol (the seed's Tornado server), reading its ID from
+//! `Your ID is: …`. Used as is by `classchat join` and by the desktop app.
+//!
+//! Try it: `cargo run -- join localhost --name 花子`.
+
+mod address;
+mod session;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::runtime::Handle;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use url::Url;
+
+pub use address::{AddressError, parse_address};
+
+use crate::protocol::{Addressed, ClientInfo, ErrorCode, ProtocolError, Recipient};
+
+/// How to join.
+#[derive(Clone, Debug)]
+pub struct JoinConfig {
+    /// The WebSocket URL, usually from [`parse_address`].
+    pub url: Url,
+    /// Nickname to ask for; the relay gives a `clientN` ID when it is taken or invalid.
+    pub name: Option<String>,
+    /// The host's join code, if it set one.
+    pub join_code: Option<String>,
+    /// Reconnect after a lost connection (1 s doubling to 30 s).
+    pub reconnect: bool,
+}
+
+impl JoinConfig {
+    /// A config for `url` with no name or code that reconnects.
+    pub fn new(url: Url) -> Self {
+        Self {
+            url,
+            name: None,
+            join_code: None,
+            reconnect: true,
+        }
+    }
+}
+
+/// A message as this client saw it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Incoming {
+    /// The sender's ID; `None` where the server does not say (the seed's servers).
+    pub from: Option<String>,
+    /// Everyone, one client, or `None` where the server does not say.
+    pub to: Option<Recipient>,
+    /// The text.
+    pub text: String,
+    /// Server time in ms since the Unix epoch, or local time where the server sends none.
+    pub ts: u64,
+}
+
+/// Why the connection ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Disconnect {
+    /// This client closed it.
+    Closed,
+    /// The host removed this client.
+    Kicked,
+    /// The relay cut this client off (for example for not reading); the reason as sent.
+    ClosedByRelay(String),
+    /// The host stopped the chat.
+    HostStopped,
+    /// The join code was wrong or missing.
+    WrongJoinCode,
+    /// The relay refuses this origin.
+    OriginRefused,
+    /// The relay has no room for more clients.
+    Full,
+    /// Nothing answered at that address.
+    Unreachable(String),
+    /// Something answered, but not a chat relay.
+    NotAChat(String),
+    /// The connection broke.
+    Lost(String),
+    /// The address cannot be used.
+    BadAddress(String),
+}
+
+impl Disconnect {
+    /// Whether trying again could help.
+    pub fn retryable(&self) -> bool {
+        !matches!(
+            self,
+            Self::Closed
+                | Self::Kicked
+                | Self::WrongJoinCode
+                | Self::OriginRefused
+                | Self::BadAddress(_)
+        )
+    }
+}
+
+impl std::fmt::Display for Disconnect {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Closed => f.write_str("you left the chat"),
+            Self::Kicked => f.write_str("the host removed you from the chat"),
+            Self::ClosedByRelay(reason) => write!(f, "the relay closed the connection: {reason}"),
+            Self::HostStopped => f.write_str("the host stopped the chat"),
+            Self::WrongJoinCode => f.write_str("wrong join code"),
+            Self::OriginRefused => f.write_str("the host does not accept this page"),
+            Self::Full => f.write_str("the chat is full"),
+            Self::Unreachable(addr) => write!(f, "no classchat host at {addr}"),
+            Self::NotAChat(addr) => write!(f, "{addr} is not a classchat host"),
+            Self::Lost(why) => write!(f, "connection lost: {why}"),
+            Self::BadAddress(why) => f.write_str(why),
+        }
+    }
+}
+
+/// What happens on the connection, in order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// A connection attempt starts (attempt 1 is the first).
+    Connecting {
+        /// Attempt number since the last successful connection.
+        attempt: u32,
+    },
+    /// Connected. `legacy` means the server speaks only the seed's text: no roster, no senders.
+    Connected {
+        /// This client's ID, when the server told it.
+        id: Option<String>,
+        /// Everyone connected (this client included), when the server tells.
+        clients: Option<Vec<ClientInfo>>,
+        /// True for a server without `classchat.v1`.
+        legacy: bool,
+    },
+    /// Someone joined.
+    Joined(ClientInfo),
+    /// Someone left.
+    Left {
+        /// Who.
+        id: String,
+    },
+    /// A message, this client's own included (as the relay confirmed it).
+    Message(Incoming),
+    /// The relay refused something this client sent; the connection stays open.
+    Refused {
+        /// Stable code (`Other` for a legacy server's `Error:` text).
+        code: ErrorCode,
+        /// The relay's sentence.
+        message: String,
+    },
+    /// A message could not be sent because the client is not connected; nothing was lost
+    /// silently: the text is handed back.
+    NotSent {
+        /// The recipient it was for.
+        to: Recipient,
+        /// The text.
+        text: String,
+    },
+    /// The connection ended. `retry_in` is when the next attempt starts, or `None` when the
+    /// client has stopped for good.
+    Disconnected {
+        /// Why.
+        reason: Disconnect,
+        /// Delay before the next attempt.
+        retry_in: Option<Duration>,
+    },
+}
+
+/// Commands from the handle to the connection task.
+#[derive(Debug)]
+enum Command {
+    Send { to: Recipient, text: String },
+}
+
+/// Called after every event, to wake a UI that waits for input.
+pub type Waker = Arc<dyn Fn() + Send + Sync>;
+
+/// The sending half of a joined chat. Dropping it (or [`close`](Self::close)) leaves the chat.
+#[derive(Debug)]
+pub struct ClientHandle {
+    commands: mpsc::UnboundedSender<Command>,
+    cancel: CancellationToken,
+}
+
+impl ClientHandle {
+    /// Sends `text` to `to`. Never blocks; if the client is not connected an
+    /// [`Event::NotSent`] hands the text back.
+    pub fn send(&self, to: Recipient, text: impl Into<String>) {
+        // Only fails after the task ended, and then there is nobody to tell.
+        self.commands
+            .send(Command::Send {
+                to,
+                text: text.into(),
+            })
+            .ok();
+    }
+
+    /// Sends a line typed as `id/message` or `*/message`.
+    pub fn send_line(&self, line: &str) -> Result<(), ProtocolError> {
+        let addressed = Addressed::parse(line)?;
+        self.send(addressed.to, addressed.text);
+        Ok(())
+    }
+
+    /// Leaves the chat with a normal close (code 1000).
+    pub fn close(&self) {
+        self.cancel.cancel();
+    }
+}
+
+impl Drop for ClientHandle {
+    fn drop(&mut self) {
+        self.cancel.cancel();
+    }
+}
+
+/// Starts joining on `runtime`. Events arrive on the returned receiver; `wake` is called after
+/// each one.
+pub fn connect(
+    runtime: &Handle,
+    config: JoinConfig,
+    wake: Option<Waker>,
+) -> (ClientHandle, mpsc::UnboundedReceiver<Event>) {
+    let (command_tx, command_rx) = mpsc::unbounded_channel();
+    let (event_tx, event_rx) = mpsc::unbounded_channel();
+    let cancel = CancellationToken::new();
+    let events = session::Emitter::new(event_tx, wake);
+    runtime.spawn(session::run(config, command_rx, events, cancel.clone()));
+    (
+        ClientHandle {
+            commands: command_tx,
+            cancel,
+        },
+        event_rx,
+    )
+}

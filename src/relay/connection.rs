@@ -16,9 +16,11 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::frame::{CloseFrame, Utf8Bytes};
 use tokio_tungstenite::tungstenite::{self, Message};
 
+use super::Shared;
 use super::peers::{KillSwitch, Room};
-use super::{Shared, now_ms};
-use crate::protocol::{self, Addressed, ClientMessage, ErrorCode, ProtocolError, Recipient};
+use crate::protocol::{
+    self, Addressed, ClientMessage, ErrorCode, ProtocolError, Recipient, now_ms,
+};
 
 type Socket = WebSocketStream<TokioIo<Upgraded>>;
 
@@ -169,14 +171,18 @@ pub(super) async fn run(mut ws: Socket, accepted: Accepted, shared: &Shared) {
             close(CloseCode::Size, "message too big")
         }
         End::Killed => {
-            let frame = kill.reason().unwrap_or_else(|| close(CloseCode::Policy, "closed"));
+            let frame = kill
+                .reason()
+                .unwrap_or_else(|| close(CloseCode::Policy, "closed"));
             tracing::info!(peer = %peer, code = u16::from(frame.code), reason = %frame.reason, "closed by the relay");
             frame
         }
         End::Shutdown => close(CloseCode::Away, "the host stopped the chat"),
     };
     // A client that does not read would hold this forever; the timeout ends it.
-    tokio::time::timeout(CLOSE_TIMEOUT, ws.close(Some(frame))).await.ok();
+    tokio::time::timeout(CLOSE_TIMEOUT, ws.close(Some(frame)))
+        .await
+        .ok();
 }
 
 impl Session<'_> {

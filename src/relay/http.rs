@@ -86,23 +86,27 @@ fn header_has_token(headers: &HeaderMap, name: header::HeaderName, token: &str) 
         .any(|t| t.trim().eq_ignore_ascii_case(token))
 }
 
-fn handle(req: Request<Incoming>, peer_addr: SocketAddr, shared: &Arc<Shared>) -> Response<Full<Bytes>> {
+fn handle(
+    req: Request<Incoming>,
+    peer_addr: SocketAddr,
+    shared: &Arc<Shared>,
+) -> Response<Full<Bytes>> {
     let room = match req.uri().path() {
         BROADCAST_PATH => Room::Broadcast,
         DIRECT_PATH => Room::Direct,
-        "/" => {
-            return text_response(
-                StatusCode::OK,
-                "classchat relay: connect a WebSocket client to /ws_multi_client_dict\n",
-            );
+        path => {
+            return super::web::asset(path)
+                .unwrap_or_else(|| text_response(StatusCode::NOT_FOUND, "no such page\n"));
         }
-        _ => return text_response(StatusCode::NOT_FOUND, "no such page\n"),
     };
     let headers = req.headers();
     let is_upgrade = req.method() == hyper::Method::GET
         && header_has_token(headers, header::CONNECTION, "upgrade")
         && header_has_token(headers, header::UPGRADE, "websocket");
-    let Some(key) = headers.get(header::SEC_WEBSOCKET_KEY).filter(|_| is_upgrade) else {
+    let Some(key) = headers
+        .get(header::SEC_WEBSOCKET_KEY)
+        .filter(|_| is_upgrade)
+    else {
         return text_response(
             StatusCode::UPGRADE_REQUIRED,
             "this address takes WebSocket connections only\n",
@@ -127,7 +131,12 @@ fn handle(req: Request<Incoming>, peer_addr: SocketAddr, shared: &Arc<Shared>) -
             .iter()
             .any(|allowed| allowed.as_bytes() == origin.as_bytes())
     {
-        return refuse(shared, peer_addr, StatusCode::FORBIDDEN, "origin not allowed\n");
+        return refuse(
+            shared,
+            peer_addr,
+            StatusCode::FORBIDDEN,
+            "origin not allowed\n",
+        );
     }
 
     let mut name = None;

@@ -9,12 +9,13 @@
 mod connection;
 mod http;
 mod peers;
+mod web;
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -23,7 +24,7 @@ use tokio_util::task::TaskTracker;
 
 pub use peers::{Room, RosterEntry, RouteError};
 
-use crate::protocol::{HOST_ID, Recipient};
+use crate::protocol::{HOST_ID, Recipient, now_ms};
 
 /// Limits and options of a relay. `Default` gives the documented defaults.
 #[derive(Clone, Debug)]
@@ -159,13 +160,6 @@ impl Shared {
     }
 }
 
-/// Milliseconds since the Unix epoch, the wire's timestamp unit.
-pub(crate) fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-}
-
 /// Runs a relay on `listener` until `shutdown` resolves, then closes every client with 1001
 /// and returns once no task of the relay is left.
 pub async fn run(
@@ -244,7 +238,9 @@ async fn serve(listener: TcpListener, shared: Arc<Shared>) -> Result<(), RelayEr
             Err(source) => return Err(RelayError::Accept { addr, source }),
         };
         let shared_for_task = Arc::clone(&shared);
-        shared.tasks.spawn(http::serve_tcp(stream, peer_addr, shared_for_task));
+        shared
+            .tasks
+            .spawn(http::serve_tcp(stream, peer_addr, shared_for_task));
     }
 }
 
@@ -317,7 +313,10 @@ impl RelayHandle {
             .shared
             .peers()
             .route(Room::Direct, HOST_ID, to, text, now_ms())?;
-        self.shared.counters.messages.fetch_add(1, Ordering::Relaxed);
+        self.shared
+            .counters
+            .messages
+            .fetch_add(1, Ordering::Relaxed);
         self.shared.record(delivery);
         Ok(())
     }

@@ -514,7 +514,13 @@ mod tests {
         a.texts();
         b.texts();
         peers
-            .route(Room::Direct, "client0", Recipient::Client("client1".into()), "a/b", 1)
+            .route(
+                Room::Direct,
+                "client0",
+                Recipient::Client("client1".into()),
+                "a/b",
+                1,
+            )
             .unwrap();
         assert_eq!(b.texts(), ["a/b"]);
         assert!(a.texts().is_empty());
@@ -525,7 +531,13 @@ mod tests {
         let mut peers = Peers::default();
         let _a = join(&mut peers, Room::Direct, true, None);
         assert_eq!(
-            peers.route(Room::Direct, "client0", Recipient::Client("x".into()), "t", 1),
+            peers.route(
+                Room::Direct,
+                "client0",
+                Recipient::Client("x".into()),
+                "t",
+                1
+            ),
             Err(RouteError::UnknownRecipient("x".into()))
         );
         assert!(peers.set_muted("client0", true));
@@ -574,7 +586,13 @@ mod tests {
         assert!(b_frames[1].contains("name_taken"), "{b_frames:?}");
         assert!(a.texts()[0].contains(r#""type":"joined""#));
         peers
-            .route(Room::Direct, "a", Recipient::Client("client0".into()), "x", 1)
+            .route(
+                Room::Direct,
+                "a",
+                Recipient::Client("client0".into()),
+                "x",
+                1,
+            )
             .unwrap();
         assert_eq!(a.texts().len(), 1);
         assert_eq!(b.texts().len(), 1);
@@ -605,6 +623,10 @@ mod tests {
         assert!(peers.kick("client0"));
         assert!(!peers.kick("nobody"));
         assert_eq!(a.kill.reason().unwrap().code, CloseCode::Policy);
-        assert_eq!(peers.roster().len(), 1, "kicked clients leave when their task ends");
+        assert_eq!(
+            peers.roster().len(),
+            1,
+            "kicked clients leave when their task ends"
+        );
     }
 }

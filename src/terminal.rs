@@ -1,0 +1,147 @@
+//! `classchat join`: the chat in a terminal. Lines typed as `id/message` or `*/message` are
+//! sent; events are printed one per line.
+
+use std::io::Write as _;
+
+use tokio::io::AsyncBufReadExt as _;
+
+use crate::client::{self, Disconnect, Event, JoinConfig};
+use crate::protocol::{Addressed, Recipient};
+
+/// How `join` ended, as the process exit code reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// The user left (end of input).
+    Left = 0,
+    /// The relay refused the join: wrong join code, origin, or full.
+    Refused = 3,
+    /// Nothing answered at the address, or it was not a chat relay.
+    Unreachable = 4,
+    /// The connection ended and reconnecting was off or could not help.
+    Disconnected = 5,
+}
+
+impl Outcome {
+    fn of(reason: &Disconnect) -> Self {
+        match reason {
+            Disconnect::Closed => Self::Left,
+            Disconnect::WrongJoinCode | Disconnect::OriginRefused | Disconnect::Full => {
+                Self::Refused
+            }
+            Disconnect::Unreachable(_) | Disconnect::NotAChat(_) | Disconnect::BadAddress(_) => {
+                Self::Unreachable
+            }
+            Disconnect::Kicked
+            | Disconnect::ClosedByRelay(_)
+            | Disconnect::HostStopped
+            | Disconnect::Lost(_) => Self::Disconnected,
+        }
+    }
+}
+
+/// Joins `config.url`, printing to stdout and reading lines from stdin until either ends.
+pub async fn run(config: JoinConfig) -> Outcome {
+    println!("Connecting to {} …", config.url);
+    let (handle, mut events) = client::connect(&tokio::runtime::Handle::current(), config, None);
+    let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+    let mut stdin_open = true;
+    let mut own_id: Option<String> = None;
+    loop {
+        tokio::select! {
+            event = events.recv() => {
+                let Some(event) = event else { return Outcome::Left };
+                if let Event::Disconnected { reason, retry_in: None } = &event {
+                    print_line(&describe(&event, own_id.as_deref()));
+                    return Outcome::of(reason);
+                }
+                if let Event::Connected { id, .. } = &event {
+                    own_id.clone_from(id);
+                }
+                print_line(&describe(&event, own_id.as_deref()));
+            }
+            line = lines.next_line(), if stdin_open => match line {
+                Ok(Some(line)) => {
+                    let line = line.trim_end_matches(['\r', '\n']);
+                    if line.trim().is_empty() {
+                        continue;
+                    }
+                    match Addressed::parse(line) {
+                        Ok(a) => handle.send(a.to, a.text),
+                        Err(e) => eprintln!("Not sent: {e}"),
+                    }
+                }
+                // End of input or an unreadable terminal: leave the chat.
+                Ok(None) | Err(_) => {
+                    stdin_open = false;
+                    handle.close();
+                }
+            },
+        }
+    }
+}
+
+fn print_line(line: &str) {
+    let mut out = std::io::stdout().lock();
+    // A closed stdout (for example a pipe whose reader left) is not worth failing over.
+    writeln!(out, "{line}").ok();
+    out.flush().ok();
+}
+
+/// One event as a line of text.
+pub fn describe(event: &Event, own_id: Option<&str>) -> String {
+    match event {
+        Event::Connecting { attempt: 1 } => "Connecting…".to_owned(),
+        Event::Connecting { attempt } => format!("Connecting (attempt {attempt})…"),
+        Event::Connected {
+            id,
+            clients,
+            legacy,
+        } => {
+            let mut line = match id {
+                Some(id) => format!("Connected. Your ID is: {id}"),
+                None => "Connected.".to_owned(),
+            };
+            if *legacy {
+                line.push_str("\nThis server speaks only the seed protocol: the list of connected clients is not available.");
+            }
+            if let Some(clients) = clients {
+                let names: Vec<String> = clients
+                    .iter()
+                    .map(|c| {
+                        if Some(c.id.as_str()) == own_id {
+                            format!("{} (you)", c.id)
+                        } else {
+                            c.id.clone()
+                        }
+                    })
+                    .collect();
+                line.push_str(&format!("\nConnected now: {}", names.join(", ")));
+            }
+            line
+        }
+        Event::Joined(client) => format!("* {} joined", client.id),
+        Event::Left { id } => format!("* {id} left"),
+        Event::Message(m) => {
+            let from = m.from.as_deref().unwrap_or("(someone)");
+            match &m.to {
+                _ if m.from.is_some() && m.from.as_deref() == own_id => match &m.to {
+                    Some(Recipient::Everyone) => format!("you → everyone: {}", m.text),
+                    Some(to) => format!("you → {to}: {}", m.text),
+                    None => format!("you: {}", m.text),
+                },
+                Some(Recipient::Everyone) => format!("{from} → everyone: {}", m.text),
+                _ => format!("{from}: {}", m.text),
+            }
+        }
+        Event::Refused { message, .. } => format!("Error: {message}"),
+        Event::NotSent { to, text } => format!("Not sent (not connected): {to}/{text}"),
+        Event::Disconnected {
+            reason,
+            retry_in: Some(delay),
+        } => format!(
+            "Disconnected: {reason}. Reconnecting in {} s…",
+            delay.as_secs()
+        ),
+        Event::Disconnected { reason, .. } => format!("Disconnected: {reason}."),
+    }
+}

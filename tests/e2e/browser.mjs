@@ -1,0 +1,171 @@
+// End-to-end: two browser pages (headless Chromium) and one terminal client talk through
+// `classchat serve`, and a message containing <script> shows as text.
+//
+// Usage: node browser.mjs PATH/TO/classchat [SCREENSHOT_DIR]
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const binary = process.argv[2];
+const shots = process.argv[3];
+if (!binary) {
+  console.error('usage: node browser.mjs PATH/TO/classchat [SCREENSHOT_DIR]');
+  process.exit(2);
+}
+const CODE = '2468';
+const children = [];
+let browser;
+
+function fail(message) {
+  throw new Error(message);
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function start(args, name) {
+  const child = spawn(binary, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  child.output = '';
+  child.stdout.on('data', (d) => { child.output += d.toString(); });
+  child.stderr.on('data', (d) => { child.output += d.toString(); });
+  child.name = name;
+  children.push(child);
+  return child;
+}
+
+async function until(what, check, ms = 15000) {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  fail(`timed out waiting for ${what}`);
+}
+
+async function openPage(base, query) {
+  const page = await browser.newPage();
+  const dialogs = [];
+  page.on('dialog', (d) => { dialogs.push(d.message()); d.dismiss(); });
+  page.dialogs = dialogs;
+  await page.goto(`${base}/${query}`);
+  await page.click('#join');
+  await page.waitForSelector('#chat', { state: 'visible', timeout: 15000 });
+  await page.waitForSelector('#join-form', { state: 'hidden', timeout: 15000 });
+  return page;
+}
+
+async function send(page, line) {
+  await page.fill('#message', line);
+  await page.press('#message', 'Enter');
+}
+
+async function logTexts(page) {
+  return page.$$eval('#log li', (items) => items.map((li) => li.textContent));
+}
+
+async function main() {
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const server = start(['serve', '--bind', '127.0.0.1', '--port', String(port),
+    '--join-code', CODE, '--no-announce'], 'serve');
+  await until('the relay to listen', () => server.output.includes('Press Ctrl-C'));
+
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+
+  // A wrong join code is refused with a readable error on the page.
+  const refused = await browser.newPage();
+  await refused.goto(`${base}/?name=Eve&code=0000`);
+  await refused.click('#join');
+  await until('the wrong-code error', async () =>
+    (await refused.textContent('#join-error')).length > 0);
+  const refusal = await refused.textContent('#join-error');
+  if (!/参加コードが違います|Wrong join code/.test(refusal)) fail(`unexpected refusal: ${refusal}`);
+  await refused.close();
+
+  const aiko = await openPage(base, `?name=Aiko&code=${CODE}`);
+  const ben = await openPage(base, `?name=%E3%83%99%E3%83%B3&code=${CODE}`); // ベン
+  if ((await aiko.textContent('#my-id')) !== 'Aiko') fail('Aiko did not get her name');
+  if ((await ben.textContent('#my-id')) !== 'ベン') fail('ベン did not get his name');
+
+  const term = start(['join', `127.0.0.1:${port}`, '--name', 'Term', '--code', CODE,
+    '--no-reconnect'], 'join');
+  await until('the terminal client to connect', () => term.output.includes('Your ID is: Term'));
+  await until('the roster to show three clients', async () =>
+    (await aiko.textContent('#count')) === '3');
+
+  // Browser to browser, with markup that must stay text.
+  const hostile = '<script>alert("x")</script><img src=x onerror=alert(1)>こんにちは';
+  await send(aiko, `ベン/${hostile}`);
+  await until('ベン to receive the message', async () =>
+    (await logTexts(ben)).some((t) => t.includes(hostile)));
+  const injected = await ben.$$eval('#log script, #log img', (els) => els.length);
+  if (injected !== 0) fail('received markup became elements');
+  if (ben.dialogs.length || aiko.dialogs.length) fail('a dialog was opened');
+
+  // Terminal to browser.
+  term.stdin.write('Aiko/hello from the terminal\n');
+  await until('Aiko to receive the terminal message', async () =>
+    (await logTexts(aiko)).some((t) => t.includes('hello from the terminal') && t.includes('Term')));
+
+  // Browser to everyone, the terminal included.
+  await send(ben, '*/みなさん、こんにちは');
+  await until('the terminal to receive the broadcast', () =>
+    term.output.includes('ベン → everyone: みなさん、こんにちは'));
+  await until('Aiko to receive the broadcast', async () =>
+    (await logTexts(aiko)).some((t) => t.includes('みなさん、こんにちは')));
+
+  // Invalid input gets the inline hint and nothing is sent.
+  await send(aiko, 'no slash here');
+  const hint = await aiko.textContent('#hint');
+  if (!hint) fail('no hint for input without a slash');
+  if ((await aiko.inputValue('#message')) !== 'no slash here') fail('typed text was lost');
+  await send(aiko, 'nobody/hi');
+  if (!(await aiko.textContent('#hint')).includes('nobody')) fail('no hint for an unknown ID');
+
+  // Clicking a roster entry prefills the recipient.
+  await aiko.fill('#message', '');
+  await aiko.click('#roster li button:has-text("Term")');
+  if ((await aiko.inputValue('#message')) !== 'Term/') fail('roster click did not prefill');
+
+  if (shots) {
+    await aiko.setViewportSize({ width: 1000, height: 700 });
+    await aiko.screenshot({ path: join(shots, 'browser-aiko.png') });
+    const phone = await browser.newPage({ viewport: { width: 390, height: 844 } });
+    await phone.goto(`${base}/?name=Phone&code=${CODE}`);
+    await phone.click('#join');
+    await phone.waitForSelector('#chat', { state: 'visible' });
+    await send(phone, '*/スマホから参加しました');
+    await until('the phone to see its own message', async () =>
+      (await logTexts(phone)).some((t) => t.includes('スマホから参加しました')));
+    await phone.screenshot({ path: join(shots, 'browser-phone.png') });
+  }
+
+  term.stdin.end();
+  await until('the terminal client to leave', () => term.exitCode !== null);
+  if (term.exitCode !== 0) fail(`terminal client exited with ${term.exitCode}`);
+  console.log('browser end-to-end: all checks passed');
+}
+
+try {
+  await main();
+} catch (e) {
+  console.error(`browser end-to-end FAILED: ${e.message}`);
+  for (const c of children) console.error(`--- ${c.name} output ---\n${c.output}`);
+  process.exitCode = 1;
+} finally {
+  if (browser) await browser.close();
+  for (const c of children) if (c.exitCode === null) c.kill('SIGINT');
+}
