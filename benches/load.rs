@@ -59,7 +59,7 @@ enum Scenario {
 
 /// Load benchmark for seed-compatible WebSocket servers.
 #[derive(Parser, Debug)]
-#[command(name = "load")]
+#[command(name = "load", args_override_self = true)]
 pub struct Args {
     /// Base URL of the server (no path).
     #[arg(long, default_value = "ws://127.0.0.1:30005")]
@@ -100,9 +100,10 @@ pub struct Args {
     /// Clients that never read, in the slow scenario.
     #[arg(long, default_value_t = 5)]
     pub slow_clients: usize,
-    /// Filler bytes per message in the slow scenario (both of its runs), so the non-reading
-    /// clients' socket buffers fill within the run.
-    #[arg(long, default_value_t = 512)]
+    /// Filler bytes per message in the slow scenario (both of its runs), so that the kernel's
+    /// send queue towards a non-reading client (autotuned up to `tcp_wmem`'s maximum, 4 MiB by
+    /// default) fills within the run and the server has to decide what to do.
+    #[arg(long, default_value_t = 4096)]
     pub slow_payload: usize,
     /// Filler bytes per message in the broadcast and routing scenarios.
     #[arg(long, default_value_t = 0)]
@@ -135,7 +136,9 @@ impl Target {
             bail!("--url must start with ws:// (loopback only, no TLS)");
         }
         let host = parsed.host_str().context("--url has no host")?.to_owned();
-        let port = parsed.port_or_known_default().context("--url has no port")?;
+        let port = parsed
+            .port_or_known_default()
+            .context("--url has no port")?;
         let addr = tokio::net::lookup_host((host.as_str(), port))
             .await?
             .next()
@@ -247,6 +250,14 @@ pub fn result_line(value: &serde_json::Value) {
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    // Thousands of clients need as many descriptors: raise the soft limit to the hard one.
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) if (limit as usize) < args.connections + 100 => println!(
+            "warning: only {limit} open files allowed (raise `ulimit -Hn`); the connections scenario will fall short"
+        ),
+        Ok(_) => {}
+        Err(e) => println!("warning: cannot raise the open-file limit: {e}"),
+    }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -263,7 +274,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
         "[{}] load generator: server {} pid {}, one thread; CPU figures from /proc",
         args.label,
         target.base,
-        args.server_pid.map_or("unknown".to_owned(), |p| p.to_string())
+        args.server_pid
+            .map_or("unknown".to_owned(), |p| p.to_string())
     );
     let scenarios: &[Scenario] = match args.scenario {
         Scenario::All => &[
@@ -300,7 +312,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
             }
             Err(_) => {
                 failures += 1;
-                println!("[{}] {scenario:?} stopped at the global deadline", args.label);
+                println!(
+                    "[{}] {scenario:?} stopped at the global deadline",
+                    args.label
+                );
             }
         }
         // Let the server settle (closed sockets, freed memory) between scenarios.

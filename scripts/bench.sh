@@ -96,7 +96,7 @@ trap stop_servers EXIT
 
 start_servers() {
     relay_port=$(free_port)
-    "$relay_bin" serve --bind 127.0.0.1 --port "$relay_port" --rate 0 --max-clients 20000 \
+    "$relay_bin" serve --bind 127.0.0.1 --port "$relay_port" --rate 0 --max-clients 20000 --no-announce \
         >>"$results_dir/relay.log" 2>&1 &
     relay_pid=$!
     seed_port=$(free_port)
@@ -114,6 +114,32 @@ run_load() {
         || echo "(the $label run reported an error)" | tee -a "$log"
 }
 
+# The paced broadcast phase must run at a rate the reference sustains, or its latency is only
+# queueing. Calibrate: measure the reference's saturated broadcast rate now, on this machine, and
+# pace both servers at half of it (at most 20 messages/s).
+if [[ " ${scenarios[*]} " == *" broadcast "* || " ${scenarios[*]} " == *" slow "* ]]; then
+    start_servers
+    echo "== calibration: the reference's saturated broadcast rate" | tee -a "$log"
+    cargo bench --quiet --bench load -- --url "ws://127.0.0.1:$seed_port" --server-pid "$seed_pid" \
+        --label tornado-calibration --scenario broadcast "${sizes[@]}" "${extra[@]}" --paced-secs 0 \
+        2>&1 | tee -a "$log" | grep -v '^RESULT' || true
+    stop_servers
+    paced_rate=$(python3 - "$log" <<'PY'
+import json, sys
+rate = None
+for line in open(sys.argv[1], encoding="utf-8"):
+    if line.startswith("RESULT "):
+        r = json.loads(line[len("RESULT "):])
+        if r.get("label") == "tornado-calibration":
+            b = r["broadcast"]
+            rate = b["saturated"]["deliveries_per_sec"] / max(1, b["clients"])
+print(max(1, min(20, int(rate / 2))) if rate else 5)
+PY
+)
+    echo "paced rate: $paced_rate messages/s (half the reference's saturated rate, at most 20)" | tee -a "$log"
+    sizes+=(--rate "$paced_rate")
+fi
+
 for scenario in "${scenarios[@]}"; do
     start_servers
     run_load classchat "$relay_port" "$relay_pid" "$scenario"
@@ -126,8 +152,9 @@ echo "== results ($(date -u '+%Y-%m-%d %H:%M UTC'))"
 python3 - "$log" <<'PY' | tee -a "$log"
 import json, sys
 
+lines = open(sys.argv[1], encoding="utf-8").readlines()
 results = {}
-for line in open(sys.argv[1], encoding="utf-8"):
+for line in lines:
     if line.startswith("RESULT "):
         r = json.loads(line[len("RESULT "):])
         results[(r["label"], r["scenario"])] = r
@@ -200,8 +227,14 @@ rows[-1] = (rows[-1][0],
             f'{fmt(get("tornado", "slow", "baseline", "paced", "latency_us", "p99"))} / {fmt(get("tornado", "slow", "with_slow", "paced", "latency_us", "p99"))}', "")
 row("slow: healthy deliveries lost (with slow)", "slow", ("with_slow", "saturated", "lost"), None)
 row("slow: slow clients disconnected", "slow", ("slow_disconnected",), None)
+row("slow: kernel send queue to non-readers, peak (bytes)", "slow", ("slow_server_send_queue_peak_bytes",), None)
 row("slow: server peak RSS with slow clients (KiB)", "slow", ("with_slow", "saturated", "server_peak_rss_kib"), False)
 
+for line in lines:
+    if line.startswith("paced rate:"):
+        print(line.strip())
+        break
+print()
 print("| figure | classchat | Tornado | classchat vs Tornado |")
 print("|---|---:|---:|---:|")
 for name, c, t, r in rows:

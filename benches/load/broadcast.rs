@@ -137,6 +137,51 @@ fn text(base: Instant, phase: usize, seq: usize, filler: &str) -> Message {
     }
 }
 
+/// Bytes the kernel holds in the server's send queues towards the given client ports, read
+/// from `/proc/net/tcp` (IPv4 loopback).
+fn server_send_queue(server_port: u16, client_ports: &[u16]) -> u64 {
+    let Ok(table) = std::fs::read_to_string("/proc/net/tcp") else {
+        return 0;
+    };
+    let port_of = |field: &str| {
+        field
+            .rsplit(':')
+            .next()
+            .and_then(|p| u16::from_str_radix(p, 16).ok())
+    };
+    table
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let mut fields = line.split_whitespace();
+            let local = port_of(fields.nth(1)?)?;
+            let remote = port_of(fields.next()?)?;
+            let queues = fields.nth(1)?;
+            (local == server_port && client_ports.contains(&remote))
+                .then(|| u64::from_str_radix(queues.split(':').next()?, 16).ok())
+                .flatten()
+        })
+        .sum()
+}
+
+/// Samples [`server_send_queue`] every second and keeps the peak, until the handle is dropped.
+/// Reading `/proc/net/tcp` with thousands of sockets costs this process (and the kernel)
+/// noticeable CPU, so it is sampled seldom, and in both runs of the slow scenario alike.
+fn sample_send_queue(server_port: u16, client_ports: Vec<u16>) -> Rc<Cell<u64>> {
+    let peak = Rc::new(Cell::new(0));
+    let weak = Rc::downgrade(&peak);
+    tokio::task::spawn_local(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tick.tick().await;
+            let Some(peak) = weak.upgrade() else { break };
+            let now = server_send_queue(server_port, &client_ports);
+            peak.set(peak.get().max(now));
+        }
+    });
+    peak
+}
+
 /// Sizes of one broadcast run.
 pub struct Plan {
     pub clients: usize,
@@ -147,6 +192,8 @@ pub struct Plan {
     pub paced_secs: f64,
     pub payload: usize,
     pub slow_clients: usize,
+    /// Watch the server's send queues towards the slow clients (the slow scenario's runs).
+    pub sample_send_queue: bool,
 }
 
 /// What a phase measured.
@@ -202,8 +249,19 @@ pub async fn run(
         .context("slow client connect timed out")??;
         slow.push(ws);
     }
+    let slow_ports: Vec<u16> = slow
+        .iter()
+        .filter_map(|ws| ws.get_ref().local_addr().ok())
+        .map(|a| a.port())
+        .collect();
+    let send_queue_peak = plan
+        .sample_send_queue
+        .then(|| sample_send_queue(target.addr.port(), slow_ports));
 
-    let capacity = plan.max_messages.max((plan.rate * plan.paced_secs).ceil() as usize) + 1;
+    let capacity = plan
+        .max_messages
+        .max((plan.rate * plan.paced_secs).ceil() as usize)
+        + 1;
     let shared = Rc::new(Shared {
         base: Instant::now(),
         receivers: clients.len(),
@@ -252,6 +310,14 @@ pub async fn run(
     tokio::time::sleep(Duration::from_millis(300)).await;
     let paced = paced_phase(args, rss, plan, &shared, &mut sink, &filler, name).await?;
 
+    let slow_queue_peak = send_queue_peak.map(|p| p.get());
+    if let Some(bytes) = slow_queue_peak.filter(|_| !slow.is_empty()) {
+        println!(
+            "[{label}] {name}: the kernel held at most {:.2} MiB in the server's send queues to the {} non-reading clients",
+            bytes as f64 / 1_048_576.0,
+            plan.slow_clients
+        );
+    }
     let slow_disconnected = if slow.is_empty() {
         None
     } else {
@@ -279,6 +345,7 @@ pub async fn run(
         "saturated": saturated.json,
         "paced": paced.json,
         "slow_disconnected": slow_disconnected,
+        "slow_server_send_queue_peak_bytes": slow_queue_peak,
         "unexpected_texts": shared.unexpected.get(),
         "receivers_gone": shared.gone.get(),
     });
@@ -319,7 +386,8 @@ async fn saturated_phase(
         let room = plan.window.saturating_sub(sent - complete).min(max - sent);
         if room > 0 {
             for _ in 0..room {
-                sink.feed(text(shared.base, SATURATED, sent, filler)).await?;
+                sink.feed(text(shared.base, SATURATED, sent, filler))
+                    .await?;
                 sent += 1;
             }
             sink.flush().await?;
@@ -346,7 +414,17 @@ async fn saturated_phase(
     let after = CpuSample::now(args.server_pid);
     let peak = rss.peak();
     report(
-        args, shared, SATURATED, name, "saturated", start, sent, stalled, &before, &after, peak,
+        args,
+        shared,
+        SATURATED,
+        name,
+        "saturated",
+        start,
+        sent,
+        stalled,
+        &before,
+        &after,
+        peak,
         json!({ "send_secs": round3(send_end.duration_since(start).as_secs_f64()) }),
     )
 }
@@ -389,7 +467,17 @@ async fn paced_phase(
     let after = CpuSample::now(args.server_pid);
     let peak = rss.peak();
     report(
-        args, shared, PACED, name, "paced", start, count, stalled, &before, &after, peak,
+        args,
+        shared,
+        PACED,
+        name,
+        "paced",
+        start,
+        count,
+        stalled,
+        &before,
+        &after,
+        peak,
         json!({ "rate_msgs_per_sec": plan.rate }),
     )
 }
@@ -437,7 +525,10 @@ fn report(
         "[{}] {name} {phase_name}: {}; server peak RSS {}",
         args.label,
         cpu.line(received, "delivery"),
-        peak_rss_kib.map_or("n/a".to_owned(), |k| format!("{:.1} MiB", k as f64 / 1024.0))
+        peak_rss_kib.map_or("n/a".to_owned(), |k| format!(
+            "{:.1} MiB",
+            k as f64 / 1024.0
+        ))
     );
     let json = json!({
         "messages_sent": sent,
@@ -478,7 +569,7 @@ async fn was_disconnected(mut ws: Ws) -> bool {
     }
 }
 
-fn plan(args: &Args, slow_clients: usize, payload: usize) -> Plan {
+fn plan(args: &Args, slow_clients: usize, payload: usize, sample_send_queue: bool) -> Plan {
     Plan {
         clients: args.clients,
         max_messages: args.messages,
@@ -488,12 +579,20 @@ fn plan(args: &Args, slow_clients: usize, payload: usize) -> Plan {
         paced_secs: args.paced_secs,
         payload,
         slow_clients,
+        sample_send_queue,
     }
 }
 
 /// The broadcast scenario.
 pub async fn scenario(args: &Args, target: &Target, rss: &RssPeak) -> anyhow::Result<()> {
-    let run = run(args, target, rss, &plan(args, 0, args.payload), "broadcast").await?;
+    let run = run(
+        args,
+        target,
+        rss,
+        &plan(args, 0, args.payload, false),
+        "broadcast",
+    )
+    .await?;
     crate::result_line(&json!({
         "label": args.label,
         "scenario": "broadcast",
@@ -505,13 +604,20 @@ pub async fn scenario(args: &Args, target: &Target, rss: &RssPeak) -> anyhow::Re
 /// The slow-client scenario: the same broadcast without and with clients that never read.
 pub async fn slow_scenario(args: &Args, target: &Target, rss: &RssPeak) -> anyhow::Result<()> {
     let label = &args.label;
-    let baseline = run(args, target, rss, &plan(args, 0, args.slow_payload), "slow/baseline").await?;
+    let baseline = run(
+        args,
+        target,
+        rss,
+        &plan(args, 0, args.slow_payload, true),
+        "slow/baseline",
+    )
+    .await?;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let loaded = run(
         args,
         target,
         rss,
-        &plan(args, args.slow_clients, args.slow_payload),
+        &plan(args, args.slow_clients, args.slow_payload, true),
         "slow/with-slow",
     )
     .await?;
@@ -524,7 +630,9 @@ pub async fn slow_scenario(args: &Args, target: &Target, rss: &RssPeak) -> anyho
     };
     let sat_change = change(baseline.saturated.p99_ns, loaded.saturated.p99_ns);
     let paced_change = change(baseline.paced.p99_ns, loaded.paced.p99_ns);
-    let hwm = args.server_pid.and_then(|pid| crate::metrics::status_kib(pid, "VmHWM"));
+    let hwm = args
+        .server_pid
+        .and_then(|pid| crate::metrics::status_kib(pid, "VmHWM"));
     println!(
         "[{label}] slow: healthy p99 saturated {} -> {} ({}), paced {} -> {} ({}); lost {} -> {} / {} -> {}; {} of {} slow clients disconnected; server VmHWM {}",
         fmt_us(baseline.saturated.p99_ns),
@@ -539,7 +647,10 @@ pub async fn slow_scenario(args: &Args, target: &Target, rss: &RssPeak) -> anyho
         loaded.paced.lost,
         loaded.slow_disconnected.unwrap_or(0),
         args.slow_clients,
-        hwm.map_or("n/a".to_owned(), |k| format!("{:.1} MiB", k as f64 / 1024.0)),
+        hwm.map_or("n/a".to_owned(), |k| format!(
+            "{:.1} MiB",
+            k as f64 / 1024.0
+        )),
     );
     crate::result_line(&json!({
         "label": label,
@@ -550,6 +661,7 @@ pub async fn slow_scenario(args: &Args, target: &Target, rss: &RssPeak) -> anyho
         "with_slow": loaded.json,
         "p99_change_pct": { "saturated": sat_change, "paced": paced_change },
         "slow_disconnected": loaded.slow_disconnected,
+        "slow_server_send_queue_peak_bytes": loaded.json.get("slow_server_send_queue_peak_bytes"),
         "server_vmhwm_kib": hwm,
     }));
     Ok(())

@@ -23,12 +23,8 @@ pub async fn scenario(args: &Args, target: &Target, rss: &RssPeak) -> anyhow::Re
     let start = Instant::now();
     let stop = CancellationToken::new();
     let dropped = std::rc::Rc::new(std::cell::Cell::new(0usize));
-    let (held, failed, first_error) = crate::connect_many(
-        target,
-        BROADCAST_PATH,
-        n,
-        args.connect_concurrency,
-        |ws| {
+    let (held, failed, first_error) =
+        crate::connect_many(target, BROADCAST_PATH, n, args.connect_concurrency, |ws| {
             let stop = stop.clone();
             let dropped = std::rc::Rc::clone(&dropped);
             async move {
@@ -43,9 +39,8 @@ pub async fn scenario(args: &Args, target: &Target, rss: &RssPeak) -> anyhow::Re
                 });
                 Ok(task)
             }
-        },
-    )
-    .await;
+        })
+        .await;
     let connect_s = start.elapsed().as_secs_f64();
     let after_connect = CpuSample::now(args.server_pid);
     tokio::time::sleep(SETTLE).await;
@@ -58,12 +53,18 @@ pub async fn scenario(args: &Args, target: &Target, rss: &RssPeak) -> anyhow::Re
         _ => None,
     };
     let cpu = CpuUse::between(&before, &after_connect);
-    let kib = |k: Option<u64>| k.map_or("n/a".to_owned(), |k| format!("{:.1} MiB", k as f64 / 1024.0));
+    let kib = |k: Option<u64>| {
+        k.map_or("n/a".to_owned(), |k| {
+            format!("{:.1} MiB", k as f64 / 1024.0)
+        })
+    };
     println!(
         "[{label}] connections: {ok} of {n} connected in {connect_s:.2} s ({} still open after {:.0} s){}",
         still_open,
         SETTLE.as_secs_f64(),
-        first_error.map_or(String::new(), |e| format!("; {failed} failed, first: {e}"))
+        first_error
+            .as_ref()
+            .map_or(String::new(), |e| format!("; {failed} failed, first: {e}"))
     );
     println!(
         "[{label}] connections: server RSS {} before, {} with {ok} idle clients = {} KiB per connection; {}",

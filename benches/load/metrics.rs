@@ -60,10 +60,6 @@ impl Histogram {
         self.max = self.max.max(nanos);
     }
 
-    pub fn count(&self) -> u64 {
-        self.total
-    }
-
     /// The value below which `q` (0..=1) of the samples fall, in nanoseconds.
     pub fn quantile(&self, q: f64) -> u64 {
         if self.total == 0 {
@@ -196,9 +192,8 @@ pub struct CpuUse {
 impl CpuUse {
     pub fn between(a: &CpuSample, b: &CpuSample) -> Self {
         let wall_s = b.at.duration_since(a.at).as_secs_f64().max(1e-9);
-        let secs = |x: Option<u64>, y: Option<u64>| {
-            Some(y?.saturating_sub(x?) as f64 / TICKS_PER_SEC)
-        };
+        let secs =
+            |x: Option<u64>, y: Option<u64>| Some(y?.saturating_sub(x?) as f64 / TICKS_PER_SEC);
         let server_s = secs(a.server, b.server);
         let generator_s = secs(a.generator, b.generator);
         let (machine_busy_cores, machine_cores_total) = match (a.machine, b.machine) {
@@ -248,15 +243,18 @@ impl CpuUse {
             Some(s) if per > 0 => format!("{:.2} µs/{unit}", s * 1e6 / per as f64),
             _ => "n/a".to_owned(),
         };
-        let cores = |s: Option<f64>| s.map_or("n/a".to_owned(), |s| format!("{:.2}", s / self.wall_s));
+        let cores =
+            |s: Option<f64>| s.map_or("n/a".to_owned(), |s| format!("{:.2}", s / self.wall_s));
         format!(
             "server CPU {} cores ({}), generator CPU {} cores ({}), machine busy {} cores, others {}",
             cores(self.server_s),
             per_unit(self.server_s),
             cores(self.generator_s),
             per_unit(self.generator_s),
-            self.machine_busy_cores.map_or("n/a".to_owned(), |c| format!("{c:.2}")),
-            self.other_cores.map_or("n/a".to_owned(), |c| format!("{c:.2}")),
+            self.machine_busy_cores
+                .map_or("n/a".to_owned(), |c| format!("{c:.2}")),
+            self.other_cores
+                .map_or("n/a".to_owned(), |c| format!("{c:.2}")),
         )
     }
 }

@@ -102,7 +102,9 @@ async fn sender(
     let mut stalled = false;
     while sent < max && Instant::now() < until && !stalled {
         let acked = shared.received[partner(me)].get();
-        let room = window.saturating_sub(sent - acked.min(sent)).min(max - sent);
+        let room = window
+            .saturating_sub(sent - acked.min(sent))
+            .min(max - sent);
         if room == 0 {
             stalled = tokio::time::timeout(STALL, shared.wake[me].notified())
                 .await
@@ -173,7 +175,11 @@ pub async fn scenario(args: &Args, target: &Target, rss: &RssPeak) -> anyhow::Re
     for (i, (ws, _)) in clients.into_iter().take(n).enumerate() {
         let (tx, rx) = ws.split();
         sinks.push(tx);
-        readers.push(tokio::task::spawn_local(receiver(rx, i, Rc::clone(&shared))));
+        readers.push(tokio::task::spawn_local(receiver(
+            rx,
+            i,
+            Rc::clone(&shared),
+        )));
     }
     let filler: Rc<str> = Rc::from(crate::filler(args.payload));
     let max = args.route_messages as u64;
@@ -245,7 +251,10 @@ pub async fn scenario(args: &Args, target: &Target, rss: &RssPeak) -> anyhow::Re
     println!(
         "[{label}] routing: {}; server peak RSS {}",
         cpu.line(routed, "message"),
-        peak.map_or("n/a".to_owned(), |k| format!("{:.1} MiB", k as f64 / 1024.0))
+        peak.map_or("n/a".to_owned(), |k| format!(
+            "{:.1} MiB",
+            k as f64 / 1024.0
+        ))
     );
     crate::result_line(&json!({
         "label": label,
