@@ -81,6 +81,14 @@ async fn disconnected(events: &mut Events) -> (Disconnect, Option<Duration>) {
     }
 }
 
+/// Like [`disconnected`], skipping `Connecting` too.
+async fn disconnected_settled(events: &mut Events) -> (Disconnect, Option<Duration>) {
+    match next_settled(events).await {
+        Event::Disconnected { reason, retry_in } => (reason, retry_in),
+        other => panic!("expected Disconnected, got {other:?}"),
+    }
+}
+
 /// Asserts the client has stopped for good: its event channel ends.
 async fn stops(events: &mut Events) {
     let end = tokio::time::timeout(PATIENCE, events.recv())
@@ -214,6 +222,33 @@ async fn wrong_join_code_stops_without_retrying() {
 
     let (_handle, mut events) = join(join_config(addr, None, Some("1234")));
     assert_eq!(connected(&mut events).await.0.as_deref(), Some("client0"));
+}
+
+#[tokio::test]
+async fn join_code_cool_down_is_reported_as_such_not_as_a_wrong_address() {
+    let relay = start_relay(RelayConfig {
+        join_code: Some("1234".into()),
+        ..config()
+    })
+    .await;
+    let addr = relay.local_addr();
+    // Guess until the relay makes this address wait (429), however many guesses that takes.
+    let mut guesses = 0;
+    while refused_status(request(addr, &format!("{DICT}?code=0000"), true)).await == 401 {
+        guesses += 1;
+        assert!(guesses < 100, "the relay never started a cool-down");
+    }
+
+    // Even the right code waits now; the student must be told why, and may try again later.
+    let (_handle, mut events) = join(join_config(addr, None, Some("1234")));
+    let (reason, retry_in) = disconnected_settled(&mut events).await;
+    assert_eq!(retry_in, None);
+    assert!(
+        !matches!(reason, Disconnect::NotAChat(_)),
+        "a cool-down is not a wrong address: {reason:?}"
+    );
+    assert!(reason.to_string().contains("join code"), "{reason}");
+    assert!(reason.retryable(), "the cool-down passes");
 }
 
 #[tokio::test]

@@ -191,6 +191,9 @@ async fn open(config: &JoinConfig, legacy: bool) -> Result<Socket, OpenError> {
             Err(OpenError::Failed(match response.status().as_u16() {
                 401 => Disconnect::WrongJoinCode,
                 403 => Disconnect::OriginRefused,
+                // Too many wrong join codes from this address: the relay's one-line body says
+                // to wait. Retryable, because the cool-down passes.
+                429 => Disconnect::ClosedByRelay(refusal_text(&response)),
                 503 => Disconnect::Full,
                 _ => Disconnect::NotAChat(where_),
             }))
@@ -209,6 +212,25 @@ async fn open(config: &JoinConfig, legacy: bool) -> Result<Socket, OpenError> {
             tracing::debug!("handshake with {where_} failed: {e}");
             Err(OpenError::Failed(Disconnect::NotAChat(where_)))
         }
+    }
+}
+
+/// The first line of a refusal's body, or a general sentence when it has none.
+fn refusal_text(response: &tungstenite::http::Response<Option<Vec<u8>>>) -> String {
+    const MAX_CHARS: usize = 200;
+    let body = response.body().as_deref().unwrap_or_default();
+    let line = String::from_utf8_lossy(body)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .chars()
+        .take(MAX_CHARS)
+        .collect::<String>();
+    if line.is_empty() {
+        "too many wrong join codes; wait a minute and try again".to_owned()
+    } else {
+        line
     }
 }
 
