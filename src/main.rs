@@ -155,17 +155,8 @@ fn main() -> ExitCode {
         Command::Join(_) => "warn",
     };
     init_logging(filter);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .thread_name("relay-rt")
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("classchat: could not start: {e}");
-            return ExitCode::FAILURE;
-        }
+    let Some(runtime) = build_runtime() else {
+        return ExitCode::FAILURE;
     };
     let code = match command {
         Command::Serve(args) => match runtime.block_on(serve(args)) {
@@ -193,17 +184,8 @@ fn run_window(_: WindowArgs) -> ExitCode {
 #[cfg(feature = "gui")]
 fn run_window(args: WindowArgs) -> ExitCode {
     init_logging("warn");
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .thread_name("relay-rt")
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("classchat: could not start: {e}");
-            return ExitCode::FAILURE;
-        }
+    let Some(runtime) = build_runtime() else {
+        return ExitCode::FAILURE;
     };
     let backend = Backend::new(runtime.handle().clone());
     let lang = args.lang.map(|lang| match lang {
@@ -254,6 +236,17 @@ fn run_window(args: WindowArgs) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The background runtime for the relay and clients; two workers leave the UI a core.
+fn build_runtime() -> Option<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("relay-rt")
+        .enable_all()
+        .build()
+        .inspect_err(|e| eprintln!("classchat: could not start: {e}"))
+        .ok()
 }
 
 fn init_logging(default: &str) {
