@@ -41,8 +41,8 @@ if [[ $(ulimit -n) != unlimited && $(ulimit -n) -lt 10100 ]]; then
 fi
 
 if [[ $quick == 1 ]]; then
-    sizes=(--clients 500 --messages 5000 --secs 2 --paced-secs 3 --route-messages 500
-           --connections 2000 --slow-clients 3)
+    sizes=(--clients 300 --messages 5000 --secs 1.5 --paced-secs 2 --route-messages 500
+           --connections 1500 --slow-clients 2)
 else
     sizes=(--clients 1000 --messages 20000 --secs 5 --paced-secs 5 --route-messages 2000
            --connections 10000 --slow-clients 5)
