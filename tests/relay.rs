@@ -95,6 +95,10 @@ async fn dict_path_delivers_to_the_addressed_client_only() {
     assert_eq!(text(&mut c2).await, "marker");
     send(&mut c1, "client0/marker").await;
     assert_eq!(text(&mut c0).await, "marker");
+
+    // As in the seed, a client may address itself.
+    send(&mut c2, "client2/note to self").await;
+    assert_eq!(text(&mut c2).await, "note to self");
 }
 
 #[tokio::test]
@@ -485,6 +489,28 @@ async fn join_code_is_checked_at_the_handshake() {
     assert_eq!(id, "x");
     let (_old, id) = legacy_dict_at(addr, &format!("{DICT}?code=1234")).await;
     assert_eq!(id, "client0");
+}
+
+#[tokio::test]
+async fn repeated_wrong_join_codes_make_the_address_wait_with_429() {
+    let relay = start_relay(RelayConfig {
+        join_code: Some("1234".into()),
+        ..config()
+    })
+    .await;
+    let addr = relay.local_addr();
+    let mut wrong = 0;
+    while refused_status(request(addr, &format!("{DICT}?code=0000"), true)).await == 401 {
+        wrong += 1;
+        assert!(wrong < 100, "guessing is never slowed down");
+    }
+    assert!(wrong >= 1, "the first wrong code is a plain 401");
+    // During the cool-down even the right code waits, so guessing gains nothing.
+    assert_eq!(
+        refused_status(request(addr, &format!("{DICT}?code=1234"), true)).await,
+        429
+    );
+    assert!(relay.clients().is_empty());
 }
 
 async fn legacy_dict_at(addr: std::net::SocketAddr, path: &str) -> (Ws, String) {
