@@ -8,6 +8,10 @@
 #
 # Environment:
 #   DEB_CHECK_SECONDS  how long the GUI must stay up (default 5)
+#   DEB_PROFILE        cargo profile to package (default release, built here). With another
+#                      profile the binary must already be built (CI packages the binary that
+#                      `cargo test` built, which checks the packaging without a second, optimised
+#                      build of everything).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -51,13 +55,19 @@ done
 
 log "cargo-deb"
 if ! cargo deb --version >/dev/null 2>&1; then
-    cargo install cargo-deb --locked
+    # Pinned: packaging a non-release profile is deprecated in cargo-deb.
+    cargo install cargo-deb --version 3.8.0 --locked
 fi
 cargo deb --version
 
-log "building the .deb"
+profile="${DEB_PROFILE:-release}"
+log "building the .deb ($profile profile)"
 rm -f target/debian/classchat_*.deb
-cargo deb --locked --output target/debian/
+if [ "$profile" = release ]; then
+    cargo deb --locked --output target/debian/
+else
+    cargo deb --locked --profile "$profile" --no-build --output target/debian/
+fi
 deb="$(ls target/debian/classchat_*.deb)"
 echo "$deb"
 dpkg-deb --info "$deb"

@@ -1,0 +1,316 @@
+//! The desktop window's message log under load: CPU time per frame with 100,000 messages in the
+//! log (scrolled to the bottom, in the middle, and at the bottom while messages keep arriving),
+//! and memory per logged message.
+//!
+//! Run: `cargo bench --bench app` (add `-- --messages 200000 --frames 300` to change the load).
+//!
+//! The window runs headless in this process: egui lays out and tessellates every frame exactly
+//! as in the app, hosting a real relay on 127.0.0.1; only the GPU upload is missing, which eframe
+//! does on the same thread after `ui`. CPU time is this thread's own, from
+//! `/proc/thread-self/schedstat`, so the relay's threads do not count. Idle CPU and time to the
+//! first frame of the real window are measured by `scripts/app-bench.sh` under Xvfb.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
+
+use std::time::{Duration, Instant};
+
+use classchat::bridge::{Backend, HostRequest, Recipient};
+use classchat::ui::log::{Entry, EntryKind};
+use classchat::ui::{App, Lang, Launch, ModeKind, Settings};
+use egui::{Event, MouseWheelSource, MouseWheelUnit, RawInput, Rect, TouchPhase, pos2, vec2};
+
+/// The window size the frames are laid out for (a laptop screen).
+const SCREEN: egui::Vec2 = vec2(1280.0, 800.0);
+/// The target in the issue: at most this much CPU per frame.
+const TARGET_MS: f64 = 4.0;
+
+fn main() {
+    let mut messages = 100_000_usize;
+    let mut frames = 200_usize;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut value = || args.next().and_then(|v| v.parse().ok());
+        match arg.as_str() {
+            "--messages" => messages = value().expect("--messages N"),
+            "--frames" => frames = value().expect("--frames N"),
+            // `cargo bench` passes `--bench`; anything else is a mistake worth hearing about.
+            "--bench" => {}
+            other => panic!("unknown argument {other}; use --messages N --frames N"),
+        }
+    }
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    let mut window = Window::hosting(&runtime);
+
+    let rss_before = rss_kib();
+    let log = window.app.log_mut().expect("hosting has a log");
+    for i in 0..messages {
+        log.push(entry(i));
+    }
+    let rss_after = rss_kib();
+    let per_message = (rss_after.saturating_sub(rss_before) * 1024) as f64 / messages as f64;
+    println!("log: {messages} messages, RSS {rss_before} KiB -> {rss_after} KiB");
+    println!("memory per logged message: {per_message:.0} bytes (RSS growth / messages)");
+
+    // Let the layout settle at the bottom, where a new window starts.
+    window.frames(20);
+    let bottom = window.measure(frames, false);
+    bottom.print("bottom, at rest");
+
+    // Every frame gets a new message and the log follows it.
+    let mut next = messages;
+    let arriving = window.measure_with(frames, |app| {
+        app.log_mut().expect("log").push(entry(next));
+        next += 1;
+    });
+    arriving.print("bottom, one new message per frame");
+
+    // Scroll half-way up with the mouse wheel, and let the smooth scrolling finish.
+    window.scroll_up(window.content_height / 2.0);
+    window.frames(120);
+    let middle = window.measure(frames, true);
+    middle.print("middle, at rest");
+    let (first, last) = window.visible_rows;
+    println!("  rows on screen in the middle run: #{first} .. #{last}");
+
+    let worst = [&bottom, &arriving, &middle]
+        .iter()
+        .map(|s| s.p99)
+        .fold(0.0, f64::max);
+    println!(
+        "{}",
+        serde_json::json!({
+            "bench": "app_log",
+            "messages": messages,
+            "frames": frames,
+            "bytes_per_message": per_message.round(),
+            "bottom_ms": bottom.json(),
+            "arriving_ms": arriving.json(),
+            "middle_ms": middle.json(),
+            "middle_rows": [first, last],
+            "target_ms": TARGET_MS,
+            "meets_target": worst <= TARGET_MS,
+        })
+    );
+}
+
+/// A realistic chat line: Japanese and English, a few senders, some private.
+fn entry(i: usize) -> Entry {
+    let to = if i % 7 == 0 {
+        Recipient::Client("host".to_owned())
+    } else {
+        Recipient::Everyone
+    };
+    Entry {
+        ts: 1_764_400_000_000 + i as u64 * 250,
+        kind: EntryKind::Message {
+            from: Some(format!("student{}", i % 40)),
+            to: Some(to),
+            text: format!(
+                "#{i} 第{}問の答えは {} だと思います。Is that right? よろしくお願いします",
+                i % 12 + 1,
+                i % 97
+            ),
+            own: false,
+        },
+    }
+}
+
+/// The app in host mode, driven frame by frame without a display.
+struct Window {
+    ctx: egui::Context,
+    app: App,
+    time: f64,
+    events: Vec<Event>,
+    /// The log's full height in points, from the last frame's scroll area.
+    content_height: f32,
+    /// The first and last `#N` on screen in the last measured frame.
+    visible_rows: (usize, usize),
+}
+
+impl Window {
+    fn hosting(runtime: &tokio::runtime::Runtime) -> Self {
+        let launch = Launch::Host(HostRequest {
+            port: 0,
+            join_code: None,
+            name: None,
+        });
+        let app = App::new(
+            Backend::new(runtime.handle().clone()),
+            Settings::for_lang(Lang::Ja),
+            Some(launch),
+        );
+        let mut window = Self {
+            ctx: egui::Context::default(),
+            app,
+            time: 0.0,
+            events: vec![Event::PointerMoved(pos2(SCREEN.x / 2.0, SCREEN.y / 2.0))],
+            content_height: 0.0,
+            visible_rows: (0, 0),
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !(window.app.mode() == ModeKind::Hosting && window.app.log_mut().is_some()) {
+            assert!(Instant::now() < deadline, "hosting did not start");
+            window.frame();
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        window
+    }
+
+    /// Runs one frame: logic, layout and tessellation, as eframe does before painting.
+    fn frame(&mut self) -> egui::FullOutput {
+        self.time += 1.0 / 60.0;
+        let input = RawInput {
+            screen_rect: Some(Rect::from_min_size(pos2(0.0, 0.0), SCREEN)),
+            time: Some(self.time),
+            focused: true,
+            events: std::mem::take(&mut self.events),
+            ..RawInput::default()
+        };
+        let app = &mut self.app;
+        let mut output = self.ctx.run_ui(input, |ui| {
+            app.logic(ui.ctx());
+            app.ui(ui);
+        });
+        let shapes = std::mem::take(&mut output.shapes);
+        let primitives = self.ctx.tessellate(shapes.clone(), output.pixels_per_point);
+        std::hint::black_box(primitives);
+        output.shapes = shapes;
+        output
+    }
+
+    fn frames(&mut self, n: usize) {
+        for _ in 0..n {
+            self.frame();
+        }
+    }
+
+    fn measure(&mut self, frames: usize, track_rows: bool) -> Summary {
+        let summary = self.measure_with(frames, |_| {});
+        if track_rows {
+            let output = self.frame();
+            self.visible_rows = rows_on_screen(&output);
+        }
+        summary
+    }
+
+    /// Times `frames` frames, calling `before` ahead of each (outside the timing).
+    fn measure_with(&mut self, frames: usize, mut before: impl FnMut(&mut App)) -> Summary {
+        let mut samples = Vec::with_capacity(frames);
+        for _ in 0..frames {
+            before(&mut self.app);
+            let start = thread_cpu_ns();
+            let output = self.frame();
+            samples.push((thread_cpu_ns() - start) as f64 / 1e6);
+            self.content_height = content_height(&output).max(self.content_height);
+        }
+        Summary::of(samples)
+    }
+
+    fn scroll_up(&mut self, points: f32) {
+        self.events.push(Event::MouseWheel {
+            unit: MouseWheelUnit::Point,
+            delta: vec2(0.0, points),
+            phase: TouchPhase::Move,
+            source: MouseWheelSource::Wheel,
+            modifiers: egui::Modifiers::NONE,
+        });
+    }
+}
+
+/// Estimates the log's height from the row numbers on screen and the rows' spacing.
+fn content_height(output: &egui::FullOutput) -> f32 {
+    let rows = texts(output)
+        .filter_map(|(y, text)| row_number(&text).map(|n| (y, n)))
+        .collect::<Vec<_>>();
+    match (rows.first(), rows.last()) {
+        (Some(&(y0, n0)), Some(&(y1, n1))) if n1 > n0 => {
+            let per_row = (y1 - y0) / (n1 - n0) as f32;
+            per_row * (n1 as f32 + 1.0)
+        }
+        _ => 0.0,
+    }
+}
+
+fn rows_on_screen(output: &egui::FullOutput) -> (usize, usize) {
+    let numbers: Vec<usize> = texts(output).filter_map(|(_, t)| row_number(&t)).collect();
+    (
+        numbers.iter().copied().min().unwrap_or(0),
+        numbers.iter().copied().max().unwrap_or(0),
+    )
+}
+
+/// Every text shape of a frame, with its top edge.
+fn texts(output: &egui::FullOutput) -> impl Iterator<Item = (f32, String)> + '_ {
+    output.shapes.iter().filter_map(|clipped| match &clipped.shape {
+        egui::Shape::Text(text) => Some((text.pos.y, text.galley.text().to_owned())),
+        _ => None,
+    })
+}
+
+/// The `#N` a log row's text starts with.
+fn row_number(text: &str) -> Option<usize> {
+    let rest = &text[text.find('#')? + 1..];
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
+}
+
+/// CPU time this thread has used, in nanoseconds.
+fn thread_cpu_ns() -> u64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .expect("/proc/thread-self/schedstat (Linux) gives the thread's CPU time")
+}
+
+/// This process's resident memory in KiB.
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            let line = s.lines().find(|l| l.starts_with("VmRSS:"))?;
+            line.split_whitespace().nth(1)?.parse().ok()
+        })
+        .expect("/proc/self/status has VmRSS")
+}
+
+/// Frame times of one scenario, in milliseconds.
+struct Summary {
+    p50: f64,
+    p99: f64,
+    max: f64,
+    mean: f64,
+}
+
+impl Summary {
+    fn of(mut samples: Vec<f64>) -> Self {
+        samples.sort_by(f64::total_cmp);
+        let at = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize];
+        Self {
+            p50: at(0.50),
+            p99: at(0.99),
+            max: samples.last().copied().unwrap_or(0.0),
+            mean: samples.iter().sum::<f64>() / samples.len() as f64,
+        }
+    }
+
+    fn print(&self, name: &str) {
+        let verdict = if self.p99 <= TARGET_MS {
+            "within"
+        } else {
+            "OVER"
+        };
+        println!(
+            "frame CPU, {name}: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms, mean {:.2} ms ({verdict} the {TARGET_MS} ms target at p99)",
+            self.p50, self.p99, self.max, self.mean
+        );
+    }
+
+    fn json(&self) -> serde_json::Value {
+        serde_json::json!({"p50": self.p50, "p99": self.p99, "max": self.max, "mean": self.mean})
+    }
+}
