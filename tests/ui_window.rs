@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use classchat::bridge::Backend;
 use classchat::discovery::{Browser, announce};
 use classchat::relay::{self, RelayConfig, RelayHandle};
+use classchat::ui::share::QrCode;
 use classchat::ui::state::ConnState;
 use classchat::ui::{App, Lang, ModeKind, Settings};
 use egui_kittest::Harness;
@@ -224,6 +225,21 @@ fn host_shows_the_join_link_and_its_qr_code() {
         "the projector's QR code is {large:?}"
     );
     host.get_by_label(&link);
+    // Every dark module of the link's code is painted, inside the code's square.
+    let code = QrCode::new(&link).expect("a link fits in a QR code");
+    let modules = code.dark.iter().filter(|dark| **dark).count();
+    let painted = host
+        .output()
+        .shapes
+        .iter()
+        .filter(|clipped| match &clipped.shape {
+            egui::Shape::Rect(rect) => {
+                rect.fill == egui::Color32::BLACK && large.contains_rect(rect.rect)
+            }
+            _ => false,
+        })
+        .count();
+    assert_eq!(painted, modules);
     host.key_press(egui::Key::Escape);
     host.step();
     host.step();
@@ -307,19 +323,21 @@ fn previous_session_is_offered_viewed_and_saved() {
     next.step();
     next.get_by_label_contains(&format!(", {lines} lines"));
 
-    next.get_by_label("View").click();
-    next.step();
-    next.step();
-    assert_eq!(next.state().mode(), ModeKind::Reviewing);
-    assert!(shows(&next, "宿題は金曜日まで"));
-    assert!(shows(&next, "(read-only)"));
-
+    // Saved from the start screen, which says where.
     next.get_by_label("Save transcript…").click();
     step_until(&mut next, "the transcript saved", |h| {
         shows(h, "Transcript saved to")
     });
     let text = std::fs::read_to_string(&saved).unwrap();
     assert!(text.contains("Sensei → *: 宿題は金曜日まで"), "{text}");
+
+    next.get_by_label("View").click();
+    next.step();
+    next.step();
+    assert_eq!(next.state().mode(), ModeKind::Reviewing);
+    assert!(shows(&next, "宿題は金曜日まで"));
+    assert!(shows(&next, "(read-only)"));
+    next.get_by_label("Save transcript…");
 
     next.get_by_label("Back to start").click();
     next.step();

@@ -444,6 +444,8 @@ impl App {
             busy,
             rooms: &self.rooms,
             previous: self.previous.as_deref(),
+            saving: self.saving.is_some(),
+            status: self.status.as_ref(),
         };
         match &mut self.mode {
             Mode::Start => {

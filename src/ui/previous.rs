@@ -57,6 +57,7 @@ pub fn offer_ui(
     ui: &mut egui::Ui,
     lang: Lang,
     previous: &PreviousSession,
+    saving: bool,
     commands: &mut Vec<Command>,
 ) {
     let s = lang.s();
@@ -69,9 +70,7 @@ pub fn offer_ui(
                 if ui.button(s.view_previous).clicked() {
                     commands.push(Command::ViewPrevious);
                 }
-                if ui.button(s.save_transcript).clicked() {
-                    commands.push(Command::SaveTranscript);
-                }
+                save_button_ui(ui, lang, saving, commands);
             });
         });
 }

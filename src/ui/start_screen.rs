@@ -6,6 +6,7 @@ use super::app::{Command, language_ui};
 use super::previous::{self, PreviousSession};
 use super::rooms::{self, Rooms};
 use super::state::Settings;
+use super::status_bar;
 
 /// Width of a text field on the start screen.
 const FIELD_WIDTH: f32 = 260.0;
@@ -21,6 +22,10 @@ pub struct StartInfo<'a> {
     pub rooms: &'a Rooms,
     /// The previous session, if its journal was found.
     pub previous: Option<&'a PreviousSession>,
+    /// A transcript is being saved.
+    pub saving: bool,
+    /// The latest status message (where the previous session was saved, or why not).
+    pub status: Option<&'a (String, bool)>,
 }
 
 /// The join-code field of the Join card, focused when a picked room needs a code.
@@ -40,6 +45,8 @@ pub fn ui(
         busy,
         rooms,
         previous,
+        saving,
+        status,
     } = info;
     let lang = settings.lang;
     let s = lang.s();
@@ -77,9 +84,9 @@ pub fn ui(
                         commands.push(Command::Cancel);
                     }
                 });
-            } else if let Some(previous) = previous.filter(|_| error.is_none()) {
-                previous::offer_ui(ui, lang, previous, commands);
-            } else if let Some(error) = error {
+                return;
+            }
+            if let Some(error) = error {
                 egui::Frame::new()
                     .fill(ui.visuals().error_fg_color.gamma_multiply(0.12))
                     .stroke(egui::Stroke::new(1.0, ui.visuals().error_fg_color))
@@ -92,6 +99,13 @@ pub fn ui(
                                 .color(ui.visuals().error_fg_color),
                         );
                     });
+                ui.add_space(8.0);
+            }
+            if let Some(previous) = previous {
+                previous::offer_ui(ui, lang, previous, saving, commands);
+            }
+            if let Some(status) = status {
+                status_bar::message_ui(ui, status);
             }
         });
     });
