@@ -103,7 +103,7 @@ pub enum Mode {
     #[default]
     Start,
     /// Binding the port and starting the relay.
-    StartingHost(Promise<Result<Hosted, HostError>>),
+    StartingHost(Box<Promise<Result<Hosted, HostError>>>),
     /// Hosting a chat.
     Hosting(Box<HostSession>),
     /// Joined (or joining: until the first connection the start screen shows a spinner).
@@ -535,7 +535,8 @@ impl App {
                     journal_dir: self.journal_dir.clone(),
                 };
                 self.error = None;
-                self.mode = Mode::StartingHost(self.backend.host(request, Self::waker(ctx)));
+                let promise = self.backend.host(request, Self::waker(ctx));
+                self.mode = Mode::StartingHost(Box::new(promise));
             }
             Command::Join => {
                 let config = crate::bridge::join_config(
