@@ -9,7 +9,8 @@
 //! Try it: `cargo run` opens the window; `cargo test --test ui` drives it against a real relay.
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
 
 use poll_promise::Promise;
 use tokio::runtime::Handle;
@@ -24,6 +25,9 @@ pub use crate::relay::{RelayHandle, RosterEntry, Stats};
 use crate::client::{self, parse_address};
 use crate::discovery;
 use crate::relay::{self, RelayConfig};
+
+/// How often the relay's counters are looked at for the host's window.
+const STATS_EVERY: Duration = Duration::from_secs(1);
 
 /// What the host asked for on the start screen.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -43,8 +47,9 @@ pub struct HostRequest {
 /// A relay that started, with the host's own connection to it.
 #[derive(Debug)]
 pub struct Hosted {
-    /// The running relay; dropping it stops the chat.
-    pub relay: RelayHandle,
+    /// The running relay; dropping it stops the chat (the counter watcher only holds a weak
+    /// reference).
+    pub relay: Arc<RelayHandle>,
     /// The port it listens on.
     pub port: u16,
     /// The host's own client, connected to `127.0.0.1:port`.
@@ -133,7 +138,8 @@ impl Backend {
     }
 
     /// Binds `0.0.0.0:port`, starts the relay and joins it as the host. `wake` is called after
-    /// each event of the host's client (and when the promise is ready).
+    /// each event of the host's client, when the relay's counters change (looked at every
+    /// second) and when the promise is ready.
     pub fn host(&self, request: HostRequest, wake: Waker) -> Promise<Result<Hosted, HostError>> {
         let runtime = self.runtime.clone();
         let (sender, promise) = Promise::new();
@@ -232,13 +238,14 @@ async fn host(runtime: &Handle, request: HostRequest, wake: Waker) -> Result<Hos
         }
     };
     let port = listener.local_addr().map_or(request.port, |a| a.port());
-    let relay = relay::start(
+    let relay = Arc::new(relay::start(
         listener,
         RelayConfig {
             join_code: request.join_code.clone(),
             ..RelayConfig::default()
         },
-    );
+    ));
+    tokio::spawn(watch_stats(Arc::downgrade(&relay), Arc::clone(&wake)));
     let code_required = request.join_code.is_some();
     let url = parse_address(&format!("127.0.0.1:{port}")).map_err(|_| HostError::Stopped)?;
     let config = JoinConfig {
@@ -268,6 +275,24 @@ async fn host(runtime: &Handle, request: HostRequest, wake: Waker) -> Result<Hos
         announcement,
         journal,
     })
+}
+
+/// Wakes the window when the relay's counters change, until the relay is dropped. Refusals
+/// and rate limits reach the host's window as no event, and repainting every second just in
+/// case costs more than this look at a few atomics.
+async fn watch_stats(relay: Weak<RelayHandle>, wake: Waker) {
+    let mut every = tokio::time::interval(STATS_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut shown = None;
+    loop {
+        every.tick().await;
+        let Some(stats) = relay.upgrade().map(|relay| relay.stats()) else {
+            return;
+        };
+        if shown.replace(stats) != Some(stats) {
+            wake();
+        }
+    }
 }
 
 /// Parses what the user typed as an address into a join config.

@@ -460,3 +460,49 @@ fn new_host_strings_are_japanese_in_japanese() {
         assert!(shows(&host, text), "missing {text}");
     }
 }
+
+#[test]
+fn counter_changes_wake_an_idle_host_window() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    let rt = runtime();
+    let backend = Backend::new(rt.handle().clone());
+    let wakes = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&wakes);
+    let request = classchat::bridge::HostRequest {
+        join_code: Some("1234".to_owned()),
+        ..classchat::bridge::HostRequest::default()
+    };
+    let promise = backend.host(
+        request,
+        Arc::new(move || {
+            counted.fetch_add(1, Ordering::SeqCst);
+        }),
+    );
+    let hosted = promise.block_and_take().expect("hosting starts");
+    // Let the host's own joining settle: then nothing wakes the window.
+    let mut before = wakes.load(Ordering::SeqCst);
+    loop {
+        std::thread::sleep(Duration::from_millis(2500));
+        let now = wakes.load(Ordering::SeqCst);
+        if now == before {
+            break;
+        }
+        before = now;
+    }
+
+    // A refused student sends the host's client no event; the counter watcher wakes it.
+    let config = classchat::bridge::join_config(
+        &format!("127.0.0.1:{}", hosted.port),
+        None,
+        Some("0000".to_owned()),
+    )
+    .expect("an address");
+    let (_client, _events) = backend.join(config, Arc::new(|| {}));
+    let deadline = Instant::now() + TIMEOUT;
+    while hosted.relay.stats().refused == 0 || wakes.load(Ordering::SeqCst) == before {
+        assert!(Instant::now() < deadline, "the window was not woken");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

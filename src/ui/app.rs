@@ -32,9 +32,6 @@ const TITLE: &str = "classchat";
 /// The application ID: the window's app ID and the name of its data directory.
 pub const APP_ID: &str = "io.github.classchat.ClassChat";
 
-/// How often the host panel's relay counters refresh while nothing else happens.
-const STATS_EVERY: Duration = Duration::from_secs(1);
-
 /// What the command line asked the window to do at start.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Launch {
@@ -301,10 +298,9 @@ impl App {
             .update(on_start_screen, &self.backend, &Self::waker(ctx));
         if let Mode::Hosting(host) = &mut self.mode {
             host.relay_roster = host.relay.clients();
+            // The backend wakes the window when the counters change; an idle window sleeps.
             host.stats = host.relay.stats();
             host.journal_new_rows();
-            // Counters change without events (refusals, rate limits): look again in a second.
-            ctx.request_repaint_after(STATS_EVERY);
         }
         if let Some(session) = self.session()
             && matches!(session.state, super::state::ConnState::Waiting { .. })

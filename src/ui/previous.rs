@@ -3,10 +3,9 @@
 //!
 //! Try it: host a chat, write a line, quit, start again.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use super::app::Command;
-use super::app::save_button_ui;
+use super::app::{Command, save_button_ui};
 use super::i18n::Lang;
 use super::log::{Entry, Log, local_time};
 use super::state::LogView;
@@ -16,8 +15,6 @@ use crate::journal;
 /// A finished session loaded from its journal.
 #[derive(Debug)]
 pub struct PreviousSession {
-    /// The journal file.
-    pub path: PathBuf,
     /// When its first line was written (Unix ms).
     pub started: u64,
     /// Its lines.
@@ -39,14 +36,13 @@ impl PreviousSession {
             log.push(Entry::from(entry));
         }
         Some(Self {
-            path: path.to_owned(),
             started,
             log,
             view: LogView::default(),
         })
     }
 
-    /// "29 Nov 10:42" style start time, in local time.
+    /// The start time as `2026-11-29 10:42`, in local time.
     fn when(&self) -> String {
         local_time(self.started, "%Y-%m-%d %H:%M")
     }

@@ -310,8 +310,9 @@ pub enum HostNote {
 pub struct HostSession {
     /// The host's own chat session. Declared first so it is dropped (and leaves) first.
     pub session: Session,
-    /// The relay; dropping it closes every client with "the host stopped the chat".
-    pub relay: crate::bridge::RelayHandle,
+    /// The relay; dropping it closes every client with "the host stopped the chat" (the
+    /// backend's counter watcher holds only a weak reference).
+    pub relay: std::sync::Arc<crate::bridge::RelayHandle>,
     /// The port the relay listens on.
     pub port: u16,
     /// What students type.
