@@ -1,6 +1,7 @@
 //! The one place where the window meets the network: [`Backend`] owns the tokio runtime
-//! [`Handle`] and starts hosting, joining and transcript saving on it, handing back handles,
-//! event channels and [`Promise`]s that the UI polls without ever blocking.
+//! [`Handle`] and starts hosting, joining, transcript saving and other blocking work on it,
+//! handing back handles, event channels and [`Promise`]s that the UI polls without ever
+//! blocking.
 //!
 //! The UI imports the network types it needs from here (re-exported below), never from the
 //! WebSocket crates.
@@ -8,21 +9,28 @@
 //! Try it: `cargo run` opens the window; `cargo test --test ui` drives it against a real relay.
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
 
 use poll_promise::Promise;
 use tokio::runtime::Handle;
 use tokio::sync::mpsc::UnboundedReceiver;
 
 pub use crate::client::{ClientHandle, Disconnect, Event, Incoming, JoinConfig, Waker};
+pub use crate::discovery::{Announcement, Browser, DiscoveryError, FoundRoom};
+pub use crate::journal::{Journal, JournalError};
 pub use crate::protocol::{Addressed, ClientInfo, EVERYONE, ErrorCode, ProtocolError, Recipient};
-pub use crate::relay::{RelayHandle, RosterEntry};
+pub use crate::relay::{RelayHandle, RosterEntry, Stats};
 
 use crate::client::{self, parse_address};
+use crate::discovery;
 use crate::relay::{self, RelayConfig};
 
+/// How often the relay's counters are looked at for the host's window.
+const STATS_EVERY: Duration = Duration::from_secs(1);
+
 /// What the host asked for on the start screen.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct HostRequest {
     /// TCP port to listen on (0: any free port, for tests).
     pub port: u16,
@@ -30,13 +38,18 @@ pub struct HostRequest {
     pub join_code: Option<String>,
     /// The host's own nickname in the chat.
     pub name: Option<String>,
+    /// Room name to announce on the local network (`None`: do not announce).
+    pub room_name: Option<String>,
+    /// Where to start the session journal (`None`: keep no journal).
+    pub journal_dir: Option<PathBuf>,
 }
 
 /// A relay that started, with the host's own connection to it.
 #[derive(Debug)]
 pub struct Hosted {
-    /// The running relay; dropping it stops the chat.
-    pub relay: RelayHandle,
+    /// The running relay; dropping it stops the chat (the counter watcher only holds a weak
+    /// reference).
+    pub relay: Arc<RelayHandle>,
     /// The port it listens on.
     pub port: u16,
     /// The host's own client, connected to `127.0.0.1:port`.
@@ -45,6 +58,10 @@ pub struct Hosted {
     pub events: UnboundedReceiver<Event>,
     /// What students type (`LAN-IPv4:port`).
     pub addresses: Vec<String>,
+    /// The announcement on the local network, if one was asked for; dropping it withdraws it.
+    pub announcement: Option<Result<Announcement, DiscoveryError>>,
+    /// The session journal, if a directory was given.
+    pub journal: Option<Result<Journal, JournalError>>,
 }
 
 /// Why hosting did not start.
@@ -95,12 +112,24 @@ pub type Render = Box<dyn FnOnce(&std::path::Path) -> String + Send>;
 #[derive(Clone, Debug)]
 pub struct Backend {
     runtime: Handle,
+    /// Where transcripts go without asking (tests and scripted runs); `None` shows a dialog.
+    save_path: Option<PathBuf>,
 }
 
 impl Backend {
     /// A backend spawning on `runtime` (a multi-thread runtime that outlives the window).
     pub fn new(runtime: Handle) -> Self {
-        Self { runtime }
+        Self {
+            runtime,
+            save_path: None,
+        }
+    }
+
+    /// Saves transcripts to `path` without showing a dialog (for tests and scripted runs).
+    #[must_use]
+    pub fn with_save_path(mut self, path: PathBuf) -> Self {
+        self.save_path = Some(path);
+        self
     }
 
     /// The runtime handle.
@@ -109,7 +138,8 @@ impl Backend {
     }
 
     /// Binds `0.0.0.0:port`, starts the relay and joins it as the host. `wake` is called after
-    /// each event of the host's client (and when the promise is ready).
+    /// each event of the host's client, when the relay's counters change (looked at every
+    /// second) and when the promise is ready.
     pub fn host(&self, request: HostRequest, wake: Waker) -> Promise<Result<Hosted, HostError>> {
         let runtime = self.runtime.clone();
         let (sender, promise) = Promise::new();
@@ -130,6 +160,21 @@ impl Backend {
         client::connect(&self.runtime, config, Some(wake))
     }
 
+    /// Runs blocking work (disk, network interfaces, mDNS sockets) on the runtime's blocking
+    /// threads; `wake` is called once the answer is ready.
+    pub fn run_blocking<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+        wake: Waker,
+    ) -> Promise<T> {
+        let (sender, promise) = Promise::new();
+        self.runtime.spawn_blocking(move || {
+            sender.send(work());
+            wake();
+        });
+        promise
+    }
+
     /// Shows a save dialog and writes the transcript `render` builds for the chosen path. The
     /// dialog runs on the runtime, so the window keeps repainting.
     pub fn save_transcript(
@@ -139,6 +184,13 @@ impl Backend {
         wake: Waker,
     ) -> Promise<SaveOutcome> {
         let (sender, promise) = Promise::new();
+        if let Some(path) = self.save_path.clone() {
+            self.runtime.spawn(async move {
+                sender.send(write_transcript(path, render).await);
+                wake();
+            });
+            return promise;
+        }
         self.runtime.spawn(async move {
             let mut files = rfd::AsyncFileDialog::new()
                 .set_title(dialog.title)
@@ -186,13 +238,15 @@ async fn host(runtime: &Handle, request: HostRequest, wake: Waker) -> Result<Hos
         }
     };
     let port = listener.local_addr().map_or(request.port, |a| a.port());
-    let relay = relay::start(
+    let relay = Arc::new(relay::start(
         listener,
         RelayConfig {
             join_code: request.join_code.clone(),
             ..RelayConfig::default()
         },
-    );
+    ));
+    tokio::spawn(watch_stats(Arc::downgrade(&relay), Arc::clone(&wake)));
+    let code_required = request.join_code.is_some();
     let url = parse_address(&format!("127.0.0.1:{port}")).map_err(|_| HostError::Stopped)?;
     let config = JoinConfig {
         url,
@@ -201,17 +255,44 @@ async fn host(runtime: &Handle, request: HostRequest, wake: Waker) -> Result<Hos
         reconnect: true,
     };
     let (client, events) = client::connect(runtime, config, Some(wake));
-    // Interface enumeration is a blocking system call; keep it off the async workers.
-    let addresses = tokio::task::spawn_blocking(move || crate::lan::join_addresses(port))
-        .await
-        .unwrap_or_else(|_| vec![format!("localhost:{port}")]);
+    let (room_name, journal_dir) = (request.room_name, request.journal_dir);
+    // Interface enumeration, the mDNS daemon's sockets and the journal's file are blocking
+    // system calls; keep them off the async workers.
+    let (addresses, announcement, journal) = tokio::task::spawn_blocking(move || {
+        let addresses = crate::lan::join_addresses(port);
+        let announcement = room_name.map(|room| discovery::announce(&room, port, code_required));
+        let journal = journal_dir.map(|dir| Journal::create(&dir));
+        (addresses, announcement, journal)
+    })
+    .await
+    .map_err(|_| HostError::Stopped)?;
     Ok(Hosted {
         relay,
         port,
         client,
         events,
         addresses,
+        announcement,
+        journal,
     })
+}
+
+/// Wakes the window when the relay's counters change, until the relay is dropped. Refusals
+/// and rate limits reach the host's window as no event, and repainting every second just in
+/// case costs more than this look at a few atomics.
+async fn watch_stats(relay: Weak<RelayHandle>, wake: Waker) {
+    let mut every = tokio::time::interval(STATS_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut shown = None;
+    loop {
+        every.tick().await;
+        let Some(stats) = relay.upgrade().map(|relay| relay.stats()) else {
+            return;
+        };
+        if shown.replace(stats) != Some(stats) {
+            wake();
+        }
+    }
 }
 
 /// Parses what the user typed as an address into a join config.

@@ -197,6 +197,7 @@ fn run_window(args: WindowArgs) -> ExitCode {
             port: args.port.unwrap_or(DEFAULT_PORT),
             join_code: args.join_code.filter(|c| !c.is_empty()),
             name: args.name,
+            ..HostRequest::default()
         }))
     } else {
         args.join.map(|address| Launch::Join {
@@ -207,7 +208,7 @@ fn run_window(args: WindowArgs) -> ExitCode {
     };
     let mut viewport = egui::ViewportBuilder::default()
         .with_title("classchat")
-        .with_app_id("io.github.classchat.ClassChat")
+        .with_app_id(classchat::ui::APP_ID)
         .with_inner_size([1120.0, 720.0])
         .with_min_inner_size([760.0, 480.0]);
     match eframe::icon_data::from_png_bytes(include_bytes!("../assets/icon/classchat-256.png")) {

@@ -1,6 +1,7 @@
 //! [`App`]: the window. [`App::logic`] drains network events and polls promises; [`App::ui`]
 //! lays out the panels, which return [`Command`]s that are applied after layout.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -8,10 +9,15 @@ use poll_promise::Promise;
 
 use super::composer::{self, InputError};
 use super::i18n::Lang;
-use super::log::{Entry, EntryKind, TranscriptFormat};
-use super::state::{HostSession, Outcome, Session, Settings};
+use super::log::{Entry, EntryKind, Log, TranscriptFormat};
+use super::previous::{self, PreviousSession};
+use super::rooms::Rooms;
+use super::share::{self, QrCode};
+use super::state::{HostNote, HostSession, Outcome, Session, Settings};
 use super::{fonts, host_panel, messages_panel, roster_panel, start_screen, status_bar};
-use crate::bridge::{Backend, HostError, HostRequest, Hosted, SaveDialog, SaveOutcome, Waker};
+use crate::bridge::{
+    Backend, HostError, HostRequest, Hosted, SaveDialog, SaveOutcome, Stats, Waker,
+};
 
 /// Longest time [`App::logic`] spends draining events per frame, so a flood cannot freeze
 /// the window; the rest waits for the next frame.
@@ -22,6 +28,9 @@ const SETTINGS_KEY: &str = "classchat.settings";
 
 /// The window's title without unread count.
 const TITLE: &str = "classchat";
+
+/// The application ID: the window's app ID and the name of its data directory.
+pub const APP_ID: &str = "io.github.classchat.ClassChat";
 
 /// What the command line asked the window to do at start.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -71,6 +80,17 @@ pub enum Command {
     Copy(String),
     /// Scroll the log to the end.
     JumpToBottom,
+    /// Fill the address with a room found on the network.
+    PickRoom {
+        /// The room's `ip:port`.
+        address: String,
+        /// Whether it asks for a join code (focus goes to that field).
+        join_code_required: bool,
+    },
+    /// Host: show or hide the QR code filling the window.
+    ShowProjector(bool),
+    /// Show the previous session's transcript.
+    ViewPrevious,
 }
 
 /// What the window is doing.
@@ -80,11 +100,13 @@ pub enum Mode {
     #[default]
     Start,
     /// Binding the port and starting the relay.
-    StartingHost(Promise<Result<Hosted, HostError>>),
+    StartingHost(Box<Promise<Result<Hosted, HostError>>>),
     /// Hosting a chat.
     Hosting(Box<HostSession>),
     /// Joined (or joining: until the first connection the start screen shows a spinner).
     Joined(Box<Session>),
+    /// Viewing the previous session's transcript (read-only).
+    Reviewing,
 }
 
 /// Which [`Mode`], without its data (for tests and the title).
@@ -100,6 +122,8 @@ pub enum ModeKind {
     Joining,
     /// Joined.
     Joined,
+    /// Viewing the previous session.
+    Reviewing,
 }
 
 /// The classchat window.
@@ -116,6 +140,16 @@ pub struct App {
     launch: Option<Launch>,
     fonts_installed: bool,
     title: String,
+    /// Chats found on the network, while the start screen shows.
+    rooms: Rooms,
+    /// Where host sessions keep their journal (`None`: no journal).
+    journal_dir: Option<PathBuf>,
+    /// The previous session's journal, until loading it starts.
+    previous_path: Option<PathBuf>,
+    /// The previous session while it loads.
+    previous_loading: Option<Promise<Option<PreviousSession>>>,
+    /// The previous session, offered on the start screen.
+    previous: Option<Box<PreviousSession>>,
 }
 
 impl App {
@@ -131,7 +165,24 @@ impl App {
             launch,
             fonts_installed: false,
             title: TITLE.to_owned(),
+            rooms: Rooms::Off,
+            journal_dir: None,
+            previous_path: None,
+            previous_loading: None,
+            previous: None,
         }
+    }
+
+    /// Keeps a journal of each hosted session in `dir`, and offers the newest one found there
+    /// (from an earlier run) on the start screen.
+    #[must_use]
+    pub fn with_journal_dir(mut self, dir: Option<PathBuf>) -> Self {
+        // A directory listing; the journal itself is read off the UI thread.
+        self.previous_path = dir
+            .as_deref()
+            .and_then(|dir| crate::journal::latest(dir, None));
+        self.journal_dir = dir;
+        self
     }
 
     /// Creates the app inside eframe: restores the settings, installs the fonts.
@@ -148,7 +199,8 @@ impl App {
         if let Some(lang) = lang {
             settings.lang = lang;
         }
-        let mut app = Self::new(backend, settings, launch);
+        let journal_dir = eframe::storage_dir(APP_ID).map(|dir| dir.join("journal"));
+        let mut app = Self::new(backend, settings, launch).with_journal_dir(journal_dir);
         fonts::install(&cc.egui_ctx);
         app.fonts_installed = true;
         app
@@ -162,7 +214,21 @@ impl App {
             Mode::Hosting(_) => ModeKind::Hosting,
             Mode::Joined(s) if !s.ever_connected => ModeKind::Joining,
             Mode::Joined(_) => ModeKind::Joined,
+            Mode::Reviewing => ModeKind::Reviewing,
         }
+    }
+
+    /// The relay's counters as the host panel shows them, when hosting.
+    pub fn relay_stats(&self) -> Option<Stats> {
+        match &self.mode {
+            Mode::Hosting(host) => Some(host.stats),
+            _ => None,
+        }
+    }
+
+    /// The previous session offered on the start screen, once loaded.
+    pub fn previous_session(&self) -> Option<&PreviousSession> {
+        self.previous.as_deref()
     }
 
     /// The chat session, when hosting or joined.
@@ -170,7 +236,7 @@ impl App {
         match &self.mode {
             Mode::Hosting(host) => Some(&host.session),
             Mode::Joined(session) => Some(session),
-            Mode::Start | Mode::StartingHost(_) => None,
+            Mode::Start | Mode::StartingHost(_) | Mode::Reviewing => None,
         }
     }
 
@@ -178,7 +244,7 @@ impl App {
         match &mut self.mode {
             Mode::Hosting(host) => Some(&mut host.session),
             Mode::Joined(session) => Some(session),
-            Mode::Start | Mode::StartingHost(_) => None,
+            Mode::Start | Mode::StartingHost(_) | Mode::Reviewing => None,
         }
     }
 
@@ -222,9 +288,19 @@ impl App {
         }
         self.poll_host_start();
         self.poll_save();
+        self.poll_previous(ctx);
         self.drain_events(ctx);
+        let on_start_screen = matches!(
+            self.mode(),
+            ModeKind::Start | ModeKind::StartingHost | ModeKind::Joining
+        );
+        self.rooms
+            .update(on_start_screen, &self.backend, &Self::waker(ctx));
         if let Mode::Hosting(host) = &mut self.mode {
             host.relay_roster = host.relay.clients();
+            // The backend wakes the window when the counters change; an idle window sleeps.
+            host.stats = host.relay.stats();
+            host.journal_new_rows();
         }
         if let Some(session) = self.session()
             && matches!(session.state, super::state::ConnState::Waiting { .. })
@@ -276,20 +352,28 @@ impl App {
             Ok(hosted) => {
                 self.error = None;
                 let join_code = non_empty(&self.settings.host_code);
-                self.mode = Mode::Hosting(Box::new(HostSession {
-                    session: Session::new(hosted.client, hosted.events),
-                    relay: hosted.relay,
-                    port: hosted.port,
-                    addresses: hosted.addresses,
-                    join_code,
-                    relay_roster: Vec::new(),
-                }));
+                self.mode = Mode::Hosting(Box::new(host_session(hosted, join_code)));
             }
             Err(HostError::PortInUse(port)) => self.error = Some(lang.port_in_use(port)),
             Err(HostError::Listen { port, source }) => {
                 self.error = Some(lang.cannot_listen(port, &source.to_string()));
             }
             Err(HostError::Stopped) => self.error = Some(HostError::Stopped.to_string()),
+        }
+    }
+
+    /// Starts reading the previous session's journal on the first frame, then takes it.
+    fn poll_previous(&mut self, ctx: &egui::Context) {
+        if let Some(path) = self.previous_path.take() {
+            let load = move || PreviousSession::load(&path);
+            self.previous_loading = Some(self.backend.run_blocking(load, Self::waker(ctx)));
+        }
+        let Some(promise) = self.previous_loading.take() else {
+            return;
+        };
+        match promise.try_take() {
+            Ok(previous) => self.previous = previous.map(Box::new),
+            Err(promise) => self.previous_loading = Some(promise),
         }
     }
 
@@ -351,29 +435,43 @@ impl App {
     pub fn ui(&mut self, ui: &mut egui::Ui) {
         let lang = self.lang();
         let mut commands = Vec::new();
+        let start_info = |error, busy| start_screen::StartInfo {
+            error,
+            busy,
+            rooms: &self.rooms,
+            previous: self.previous.as_deref(),
+            saving: self.saving.is_some(),
+            status: self.status.as_ref(),
+        };
         match &mut self.mode {
             Mode::Start => {
-                start_screen::ui(
-                    ui,
-                    &mut self.settings,
-                    self.error.as_deref(),
-                    None,
-                    &mut commands,
-                );
+                let info = start_info(self.error.as_deref(), None);
+                start_screen::ui(ui, &mut self.settings, info, &mut commands);
             }
             Mode::StartingHost(_) => {
-                let busy = Some(lang.s().starting.to_owned());
-                start_screen::ui(ui, &mut self.settings, None, busy, &mut commands);
+                let info = start_info(None, Some(lang.s().starting.to_owned()));
+                start_screen::ui(ui, &mut self.settings, info, &mut commands);
             }
             Mode::Joined(session) if !session.ever_connected => {
-                let busy = Some(session.state.describe(lang));
-                start_screen::ui(ui, &mut self.settings, None, busy, &mut commands);
+                let info = start_info(None, Some(session.state.describe(lang)));
+                start_screen::ui(ui, &mut self.settings, info, &mut commands);
+            }
+            Mode::Reviewing => match self.previous.as_deref_mut() {
+                Some(previous) => {
+                    let saving = self.saving.is_some();
+                    let status = self.status.as_ref();
+                    previous::review_ui(ui, lang, previous, saving, status, &mut commands);
+                }
+                None => commands.push(Command::Leave),
+            },
+            Mode::Hosting(host) if host.projector => {
+                share::projector_ui(ui, lang, host.qr.as_ref(), &host.link, &mut commands);
             }
             Mode::Hosting(host) => {
                 let status = self.status.as_ref();
                 let saving = self.saving.is_some();
                 top_bar_ui(ui, lang, &host.session, true, saving, &mut commands);
-                let count = Some(host.relay_roster.len());
+                let count = Some(host.stats.clients);
                 status_bar::ui(ui, lang, &host.session, count, status);
                 messages_panel::composer_ui(ui, lang, &mut host.session, &mut commands);
                 egui::Panel::left("host")
@@ -429,9 +527,12 @@ impl App {
                     port,
                     join_code: non_empty(&self.settings.host_code),
                     name: non_empty(&self.settings.host_name),
+                    room_name: Some(self.settings.room_name.clone()),
+                    journal_dir: self.journal_dir.clone(),
                 };
                 self.error = None;
-                self.mode = Mode::StartingHost(self.backend.host(request, Self::waker(ctx)));
+                let promise = self.backend.host(request, Self::waker(ctx));
+                self.mode = Mode::StartingHost(Box::new(promise));
             }
             Command::Join => {
                 let config = crate::bridge::join_config(
@@ -449,7 +550,8 @@ impl App {
                 }
             }
             Command::Cancel | Command::Leave => {
-                // Dropping the session leaves; dropping the relay closes every client.
+                // Dropping the session leaves; dropping the relay closes every client and the
+                // announcement withdraws it from the network.
                 self.mode = Mode::Start;
                 self.status = None;
                 self.update_title(ctx);
@@ -495,6 +597,26 @@ impl App {
                     session.view.unread = 0;
                 }
             }
+            Command::PickRoom {
+                address,
+                join_code_required,
+            } => {
+                self.settings.address = address;
+                if join_code_required {
+                    ctx.memory_mut(|m| m.request_focus(start_screen::join_code_id()));
+                }
+            }
+            Command::ShowProjector(show) => {
+                if let Mode::Hosting(host) = &mut self.mode {
+                    host.projector = show;
+                }
+            }
+            Command::ViewPrevious => {
+                if self.previous.is_some() {
+                    self.status = None;
+                    self.mode = Mode::Reviewing;
+                }
+            }
         }
     }
 
@@ -535,18 +657,28 @@ impl App {
         }
     }
 
+    /// The log that Save writes: the chat's, or the previous session's outside a chat.
+    fn log_to_save(&self) -> Option<(&Log, u64)> {
+        match (self.session(), &self.previous) {
+            (Some(session), _) => Some((&session.log, crate::protocol::now_ms())),
+            (None, Some(previous)) => Some((&previous.log, previous.started)),
+            (None, None) => None,
+        }
+    }
+
     fn save_transcript(&mut self, ctx: &egui::Context) {
         if self.saving.is_some() {
             return;
         }
         let lang = self.lang();
-        let Some(session) = self.session() else {
+        let Some((log, ts)) = self.log_to_save() else {
             return;
         };
-        // Both formats are rendered from a snapshot so the log keeps growing meanwhile.
-        let text = session.log.export(TranscriptFormat::Text);
-        let csv = session.log.export(TranscriptFormat::Csv);
-        let stamp = super::log::local_time(crate::protocol::now_ms(), "%Y%m%d-%H%M");
+        // Both formats are rendered from a snapshot so the log keeps growing meanwhile; the
+        // log itself is untouched whatever happens to the file.
+        let text = log.export(TranscriptFormat::Text);
+        let csv = log.export(TranscriptFormat::Csv);
+        let stamp = super::log::local_time(ts, "%Y%m%d-%H%M");
         let dialog = SaveDialog {
             title: lang.s().save_transcript.trim_end_matches('…').to_owned(),
             file_name: format!("classchat-{stamp}.txt"),
@@ -594,7 +726,49 @@ fn host_info(host: &HostSession) -> host_panel::HostInfo<'_> {
         addresses: &host.addresses,
         join_code: host.join_code.as_deref(),
         port: host.port,
-        connected: host.relay_roster.len(),
+        link: &host.link,
+        qr: host.qr.as_ref(),
+        stats: host.stats,
+        notes: &host.notes,
+    }
+}
+
+/// The host's state once the relay runs; what did not start becomes a quiet note.
+fn host_session(hosted: Hosted, join_code: Option<String>) -> HostSession {
+    let mut notes = Vec::new();
+    let announcement = match hosted.announcement {
+        Some(Ok(announcement)) => Some(announcement),
+        Some(Err(e)) => {
+            notes.push(HostNote::NotAnnounced(e.to_string()));
+            None
+        }
+        None => None,
+    };
+    let journal = match hosted.journal {
+        Some(Ok(journal)) => Some(journal),
+        Some(Err(e)) => {
+            notes.push(HostNote::NoJournal(e.to_string()));
+            None
+        }
+        None => None,
+    };
+    let address = hosted.addresses.first().map_or("localhost", String::as_str);
+    let link = share::join_link(address, join_code.as_deref());
+    HostSession {
+        session: Session::new(hosted.client, hosted.events),
+        relay: hosted.relay,
+        port: hosted.port,
+        qr: QrCode::new(&link),
+        link,
+        addresses: hosted.addresses,
+        join_code,
+        relay_roster: Vec::new(),
+        stats: Stats::default(),
+        announcement,
+        journal,
+        journaled: 0,
+        notes,
+        projector: false,
     }
 }
 
@@ -637,17 +811,25 @@ fn top_bar_ui(
                 if ui.button(leave).clicked() {
                     commands.push(Command::Leave);
                 }
-                if ui
-                    .add_enabled(!saving, egui::Button::new(s.save_transcript))
-                    .clicked()
-                {
-                    commands.push(Command::SaveTranscript);
-                }
+                save_button_ui(ui, lang, saving, commands);
                 language_ui(ui, lang, commands);
             });
         });
         ui.add_space(2.0);
     });
+}
+
+/// "Save transcript…", disabled while a save runs.
+pub(crate) fn save_button_ui(
+    ui: &mut egui::Ui,
+    lang: Lang,
+    saving: bool,
+    commands: &mut Vec<Command>,
+) {
+    let button = egui::Button::new(lang.s().save_transcript);
+    if ui.add_enabled(!saving, button).clicked() {
+        commands.push(Command::SaveTranscript);
+    }
 }
 
 /// Two toggle buttons, 日本語 | English.

@@ -1,8 +1,15 @@
 //! What the host shows the class: the addresses to type (large, copyable), the join code, the
-//! firewall port and how many are connected.
+//! browser join link with its QR code, the relay's counters, quiet notes (not announced, no
+//! journal) and the firewall port.
 
 use super::app::Command;
 use super::i18n::Lang;
+use super::share::QrCode;
+use super::state::HostNote;
+use crate::bridge::Stats;
+
+/// Side of the QR code in the panel; the projector view shows it as large as the window.
+const SMALL_QR: f32 = 168.0;
 
 /// The facts the host panel shows.
 #[derive(Debug)]
@@ -13,51 +20,95 @@ pub struct HostInfo<'a> {
     pub join_code: Option<&'a str>,
     /// The listening port.
     pub port: u16,
-    /// Clients connected (the host's own included).
-    pub connected: usize,
+    /// The browser join link.
+    pub link: &'a str,
+    /// The link as a QR code.
+    pub qr: Option<&'a QrCode>,
+    /// The relay's counters.
+    pub stats: Stats,
+    /// What did not start with hosting.
+    pub notes: &'a [HostNote],
 }
 
 /// Lays out the host panel (inside a side panel).
 pub fn ui(ui: &mut egui::Ui, lang: Lang, info: HostInfo<'_>, commands: &mut Vec<Command>) {
     let s = lang.s();
-    ui.add_space(6.0);
-    ui.heading(s.students_type);
-    ui.add_space(4.0);
-    for address in info.addresses {
-        ui.horizontal(|ui| {
-            let text = egui::RichText::new(address).monospace().size(22.0).strong();
-            ui.add(egui::Label::new(text).selectable(true));
-            if ui.button(s.copy).on_hover_text(s.copy_hint).clicked() {
-                commands.push(Command::Copy(address.clone()));
+    egui::ScrollArea::vertical().show(ui, |ui| {
+        ui.add_space(6.0);
+        ui.heading(s.students_type);
+        ui.add_space(4.0);
+        for address in info.addresses {
+            ui.horizontal(|ui| {
+                let text = egui::RichText::new(address).monospace().size(22.0).strong();
+                ui.add(egui::Label::new(text).selectable(true));
+                if ui.button(s.copy).on_hover_text(s.copy_hint).clicked() {
+                    commands.push(Command::Copy(address.clone()));
+                }
+            });
+        }
+        ui.add_space(10.0);
+        ui.heading(s.join_code_title);
+        ui.horizontal(|ui| match info.join_code {
+            Some(code) => {
+                let text = egui::RichText::new(code).monospace().size(26.0).strong();
+                ui.add(egui::Label::new(text).selectable(true));
+                if ui.button(s.copy).on_hover_text(s.copy_hint).clicked() {
+                    commands.push(Command::Copy(code.to_owned()));
+                }
+            }
+            None => {
+                ui.label(egui::RichText::new(s.no_join_code).weak());
             }
         });
-    }
-    ui.add_space(10.0);
-    ui.heading(s.join_code_title);
-    ui.horizontal(|ui| match info.join_code {
-        Some(code) => {
-            let text = egui::RichText::new(code).monospace().size(26.0).strong();
-            ui.add(egui::Label::new(text).selectable(true));
-            if ui.button(s.copy).on_hover_text(s.copy_hint).clicked() {
-                commands.push(Command::Copy(code.to_owned()));
-            }
+        ui.add_space(10.0);
+        share_ui(ui, lang, &info, commands);
+        ui.add_space(10.0);
+        stats_ui(ui, lang, &info.stats);
+        ui.add_space(10.0);
+        for note in info.notes {
+            ui.label(egui::RichText::new(lang.host_note(note)).small().weak());
         }
-        None => {
-            ui.label(egui::RichText::new(s.no_join_code).weak());
+        egui::Frame::new()
+            .fill(ui.visuals().warn_fg_color.gamma_multiply(0.12))
+            .corner_radius(6.0)
+            .inner_margin(8.0)
+            .show(ui, |ui| {
+                ui.label(lang.firewall(info.port));
+            });
+    });
+}
+
+/// The browser link, its QR code and the buttons to copy it or show it on the projector.
+fn share_ui(ui: &mut egui::Ui, lang: Lang, info: &HostInfo<'_>, commands: &mut Vec<Command>) {
+    let s = lang.s();
+    ui.heading(s.browser_link);
+    let text = egui::RichText::new(info.link).monospace();
+    ui.add(egui::Label::new(text).selectable(true).wrap());
+    ui.horizontal(|ui| {
+        if ui.button(s.copy_link).clicked() {
+            commands.push(Command::Copy(info.link.to_owned()));
+        }
+        if ui.button(s.show_qr).clicked() {
+            commands.push(Command::ShowProjector(true));
         }
     });
-    ui.add_space(10.0);
+    if let Some(qr) = info.qr {
+        let response = qr.ui(ui, SMALL_QR, &lang.qr_label(info.link));
+        if response.interact(egui::Sense::click()).clicked() {
+            commands.push(Command::ShowProjector(true));
+        }
+    }
+}
+
+/// The relay's counters, one line each, so a screen reader reads name and number together.
+fn stats_ui(ui: &mut egui::Ui, lang: Lang, stats: &Stats) {
+    ui.heading(lang.s().relay_counters);
     ui.label(
-        egui::RichText::new(lang.connected_count(info.connected))
+        egui::RichText::new(lang.connected_count(stats.clients))
             .size(18.0)
             .strong(),
     );
-    ui.add_space(10.0);
-    egui::Frame::new()
-        .fill(ui.visuals().warn_fg_color.gamma_multiply(0.12))
-        .corner_radius(6.0)
-        .inner_margin(8.0)
-        .show(ui, |ui| {
-            ui.label(lang.firewall(info.port));
-        });
+    for line in lang.stats_lines(stats) {
+        ui.label(line);
+    }
 }

@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::bridge::{Disconnect, ErrorCode};
+use super::state::HostNote;
+use crate::bridge::{Disconnect, ErrorCode, Stats};
 
 /// A language of the user interface.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -251,6 +252,59 @@ impl Lang {
         }
     }
 
+    /// A quiet note on the host panel.
+    pub fn host_note(self, note: &HostNote) -> String {
+        match (self, note) {
+            (Self::Ja, HostNote::NotAnnounced(why)) => format!(
+                "ネットワーク内に公開できませんでした({why})。生徒はアドレスを入力すれば参加できます。"
+            ),
+            (Self::En, HostNote::NotAnnounced(why)) => format!(
+                "Not announced on the local network ({why}). Students can still type the address."
+            ),
+            (Self::Ja, HostNote::NoJournal(why)) => {
+                format!("セッション記録を作成できませんでした({why})。チャットは使えます。")
+            }
+            (Self::En, HostNote::NoJournal(why)) => {
+                format!("No session journal ({why}). The chat works as usual.")
+            }
+        }
+    }
+
+    /// What a screen reader says for the QR code.
+    pub fn qr_label(self, link: &str) -> String {
+        match self {
+            Self::Ja => format!("参加用リンクのQRコード: {link}"),
+            Self::En => format!("QR code of the join link: {link}"),
+        }
+    }
+
+    /// The relay's counters other than the clients, one line each.
+    pub fn stats_lines(self, stats: &Stats) -> [String; 4] {
+        match self {
+            Self::Ja => [
+                format!("中継したメッセージ: {}", stats.messages),
+                format!("拒否した接続: {}", stats.refused),
+                format!("遅延で切断: {}", stats.dropped_slow),
+                format!("送信制限: {}", stats.rate_limited),
+            ],
+            Self::En => [
+                format!("Messages relayed: {}", stats.messages),
+                format!("Connections refused: {}", stats.refused),
+                format!("Cut off for not reading: {}", stats.dropped_slow),
+                format!("Rate limited: {}", stats.rate_limited),
+            ],
+        }
+    }
+
+    /// The previous session on the start screen: when it started and how many lines it has.
+    pub fn previous_session(self, when: &str, lines: usize) -> String {
+        match self {
+            Self::Ja => format!("前回のセッション: {when} から、{lines} 行"),
+            Self::En if lines == 1 => format!("Previous session: {when}, 1 line"),
+            Self::En => format!("Previous session: {when}, {lines} lines"),
+        }
+    }
+
     /// "Connected since 10:42".
     pub fn since(self, time: &str) -> String {
         match self {
@@ -373,6 +427,34 @@ pub struct Strings {
     pub hosting: &'static str,
     /// Joined role label in the header.
     pub joined_role: &'static str,
+    /// Room name field label.
+    pub room_name: &'static str,
+    /// Heading of the rooms found on the network.
+    pub rooms_nearby: &'static str,
+    /// No room found (yet).
+    pub rooms_none: &'static str,
+    /// Discovery could not start.
+    pub rooms_unavailable: &'static str,
+    /// A room that needs a join code.
+    pub code_needed: &'static str,
+    /// Tooltip of a room button.
+    pub room_hint: &'static str,
+    /// Heading of the browser join link.
+    pub browser_link: &'static str,
+    /// Copy link button.
+    pub copy_link: &'static str,
+    /// Show the QR code on the projector.
+    pub show_qr: &'static str,
+    /// Leave the projector view.
+    pub close_projector: &'static str,
+    /// The link does not fit in a QR code.
+    pub qr_too_long: &'static str,
+    /// Heading of the relay's counters.
+    pub relay_counters: &'static str,
+    /// View the previous session.
+    pub view_previous: &'static str,
+    /// Marker of the previous session's view.
+    pub read_only: &'static str,
 }
 
 /// Japanese.
@@ -387,7 +469,7 @@ pub static JA: Strings = Strings {
     host_name: "あなたの名前",
     start_hosting: "チャットを開始",
     join_title: "チャットに参加(生徒)",
-    join_help: "先生の画面に表示されているアドレスを入力してください。",
+    join_help: "下の一覧からクラスのチャットを選ぶか、先生の画面に表示されているアドレスを入力してください。",
     address: "アドレス",
     address_hint: "例: 192.168.1.20 または 192.168.1.20:30005",
     your_name: "名前(任意)",
@@ -432,6 +514,20 @@ pub static JA: Strings = Strings {
     saving: "保存中…",
     hosting: "ホスト",
     joined_role: "参加中",
+    room_name: "部屋の名前",
+    rooms_nearby: "このネットワークのチャット",
+    rooms_none: "見つかっていません。アドレスを入力してください。",
+    rooms_unavailable: "ネットワーク内の検索は使えません。アドレスを入力してください",
+    code_needed: "参加コードが必要",
+    room_hint: "クリックするとアドレスが入力されます",
+    browser_link: "ブラウザで参加するリンク",
+    copy_link: "リンクをコピー",
+    show_qr: "QRコードを大きく表示",
+    close_projector: "閉じる",
+    qr_too_long: "リンクが長すぎてQRコードにできません",
+    relay_counters: "サーバーの状態",
+    view_previous: "表示",
+    read_only: "(閲覧のみ)",
 };
 
 /// English.
@@ -446,7 +542,7 @@ pub static EN: Strings = Strings {
     host_name: "Your name",
     start_hosting: "Start hosting",
     join_title: "Join a chat (student)",
-    join_help: "Type the address shown on the teacher's screen.",
+    join_help: "Pick your class's chat below, or type the address shown on the teacher's screen.",
     address: "Address",
     address_hint: "e.g. 192.168.1.20 or 192.168.1.20:30005",
     your_name: "Name (optional)",
@@ -491,6 +587,20 @@ pub static EN: Strings = Strings {
     saving: "Saving…",
     hosting: "Hosting",
     joined_role: "Joined",
+    room_name: "Room name",
+    rooms_nearby: "Chats on this network",
+    rooms_none: "None found yet. Type the address below.",
+    rooms_unavailable: "Searching the network is not available. Type the address",
+    code_needed: "join code needed",
+    room_hint: "Click to fill in the address",
+    browser_link: "Join from a browser",
+    copy_link: "Copy link",
+    show_qr: "Show QR code large",
+    close_projector: "Close",
+    qr_too_long: "The link is too long for a QR code",
+    relay_counters: "Relay",
+    view_previous: "View",
+    read_only: "(read-only)",
 };
 
 #[cfg(test)]

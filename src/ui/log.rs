@@ -6,6 +6,7 @@
 use chrono::TimeZone as _;
 
 use crate::bridge::{Incoming, Recipient};
+use crate::journal;
 
 /// What a log row is.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -59,6 +60,45 @@ impl Entry {
     /// `HH:MM:SS` in local time.
     pub fn time(&self) -> String {
         local_time(self.ts, "%H:%M:%S")
+    }
+}
+
+impl From<&Entry> for journal::Entry {
+    fn from(entry: &Entry) -> Self {
+        let (kind, from, to, text) = match &entry.kind {
+            EntryKind::Message { from, to, text, .. } => (
+                journal::EntryKind::Message,
+                from.clone(),
+                to.as_ref().map(ToString::to_string),
+                text,
+            ),
+            EntryKind::Notice(text) => (journal::EntryKind::Notice, None, None, text),
+            EntryKind::Error(text) => (journal::EntryKind::Error, None, None, text),
+        };
+        Self {
+            ts: entry.ts,
+            kind,
+            from,
+            to,
+            text: text.clone(),
+        }
+    }
+}
+
+impl From<journal::Entry> for Entry {
+    fn from(entry: journal::Entry) -> Self {
+        let kind = match entry.kind {
+            journal::EntryKind::Message => EntryKind::Message {
+                from: entry.from,
+                to: entry.to.as_deref().map(Recipient::from_wire),
+                text: entry.text,
+                // The journal does not say whose window wrote it.
+                own: false,
+            },
+            journal::EntryKind::Notice => EntryKind::Notice(entry.text),
+            journal::EntryKind::Error => EntryKind::Error(entry.text),
+        };
+        Self { ts: entry.ts, kind }
     }
 }
 
@@ -287,6 +327,25 @@ mod tests {
         assert!(!entry.is_from_others());
         let entry = Entry::message(incoming, Some("client2"));
         assert!(entry.is_from_others());
+    }
+
+    #[test]
+    fn journal_round_trip_keeps_every_kind() {
+        let rows = [
+            message("花子", Recipient::Client("Taro".into()), "こんにちは"),
+            message("Taro", Recipient::Everyone, "hi"),
+            Entry {
+                ts: 5,
+                kind: EntryKind::Notice("Taro joined".into()),
+            },
+            Entry {
+                ts: 6,
+                kind: EntryKind::Error("Not sent".into()),
+            },
+        ];
+        for row in rows {
+            assert_eq!(Entry::from(journal::Entry::from(&row)), row);
+        }
     }
 
     #[test]

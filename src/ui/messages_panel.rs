@@ -11,8 +11,8 @@ use egui::{Color32, FontId, TextFormat};
 use super::app::{Command, input_hint};
 use super::composer;
 use super::i18n::Lang;
-use super::log::{Entry, EntryKind};
-use super::state::Session;
+use super::log::{Entry, EntryKind, Log};
+use super::state::{LogView, Session};
 use crate::bridge::Recipient;
 
 /// Most ID suggestions shown under the message box.
@@ -95,10 +95,23 @@ pub fn composer_ui(
     });
 }
 
-/// The log, as the central panel.
+/// The session's log, as the central panel.
 pub fn log_ui(ui: &mut egui::Ui, lang: Lang, session: &mut Session, commands: &mut Vec<Command>) {
+    let own_id = session.own_id.as_deref();
+    log_view_ui(ui, lang, &session.log, &mut session.view, own_id, commands);
+}
+
+/// A log (live or from the journal), as the central panel; `own_id` marks messages to "you".
+pub fn log_view_ui(
+    ui: &mut egui::Ui,
+    lang: Lang,
+    log: &Log,
+    view: &mut LogView,
+    own_id: Option<&str>,
+    commands: &mut Vec<Command>,
+) {
     egui::CentralPanel::default().show(ui, |ui| {
-        let entries = session.log.entries();
+        let entries = log.entries();
         if entries.is_empty() {
             ui.label(egui::RichText::new(lang.s().empty_log).weak());
         }
@@ -108,20 +121,19 @@ pub fn log_ui(ui: &mut egui::Ui, lang: Lang, session: &mut Session, commands: &m
             .auto_shrink(false)
             .stick_to_bottom(true)
             .animated(false);
-        if session.view.jump_to_bottom {
+        if view.jump_to_bottom {
             let spacing = ui.spacing().item_spacing.y;
             area = area.vertical_scroll_offset(total as f32 * (row_height + spacing));
-            session.view.jump_to_bottom = false;
+            view.jump_to_bottom = false;
         }
-        let own_id = session.own_id.as_deref();
         let output = area.show_rows(ui, row_height, total, |ui, rows| {
             for entry in rows.filter_map(|i| entries.get(i)) {
                 row_ui(ui, lang, entry, own_id, row_height, commands);
             }
         });
         let max_offset = (output.content_size.y - output.inner_rect.height()).max(0.0);
-        session.view.at_bottom = output.state.clamped_offset().y >= max_offset - 2.0;
-        if !session.view.at_bottom && session.view.unread > 0 {
+        view.at_bottom = output.state.clamped_offset().y >= max_offset - 2.0;
+        if !view.at_bottom && view.unread > 0 {
             let rect = output.inner_rect;
             let size = egui::vec2(220.0, 30.0);
             let pos = egui::pos2(
@@ -129,7 +141,7 @@ pub fn log_ui(ui: &mut egui::Ui, lang: Lang, session: &mut Session, commands: &m
                 rect.bottom() - size.y - 10.0,
             );
             let button = egui::Button::new(
-                egui::RichText::new(lang.new_messages(session.view.unread))
+                egui::RichText::new(lang.new_messages(view.unread))
                     .strong()
                     .color(Color32::WHITE),
             )

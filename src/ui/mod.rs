@@ -1,4 +1,6 @@
-//! The desktop window (eframe/egui): start screen, host panel, chat log, roster, status bar.
+//! The desktop window (eframe/egui): start screen (with the chats found on the network and the
+//! previous session), host panel (addresses, join link and QR code, relay counters), chat log,
+//! roster, status bar.
 //!
 //! [`App`] holds the state and splits each frame into `logic` (drain network events, poll
 //! promises) and `ui` (lay out panels, which return commands applied after layout). The log and
@@ -14,11 +16,14 @@ pub mod host_panel;
 pub mod i18n;
 pub mod log;
 pub mod messages_panel;
+pub mod previous;
+pub mod rooms;
 pub mod roster_panel;
+pub mod share;
 pub mod start_screen;
 pub mod state;
 pub mod status_bar;
 
-pub use app::{App, Command, Launch, ModeKind};
+pub use app::{APP_ID, App, Command, Launch, ModeKind};
 pub use i18n::Lang;
 pub use state::Settings;

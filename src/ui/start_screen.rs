@@ -1,20 +1,53 @@
 //! The start screen: two clear choices, **Host a chat** and **Join a chat**, with the fields
-//! each needs. It edits [`Settings`] in place and returns [`Command`]s.
+//! each needs, the chats found on the network, and the previous session's transcript. It edits
+//! [`Settings`] in place and returns [`Command`]s.
 
 use super::app::{Command, language_ui};
+use super::previous::{self, PreviousSession};
+use super::rooms::{self, Rooms};
 use super::state::Settings;
+use super::status_bar;
 
 /// Width of a text field on the start screen.
 const FIELD_WIDTH: f32 = 260.0;
 
-/// Lays out the start screen. `busy` (a sentence) disables the fields and offers Cancel.
+/// What the start screen shows besides the settings.
+#[derive(Debug)]
+pub struct StartInfo<'a> {
+    /// The latest error.
+    pub error: Option<&'a str>,
+    /// A sentence while hosting or joining starts: disables the fields and offers Cancel.
+    pub busy: Option<String>,
+    /// Chats found on the network.
+    pub rooms: &'a Rooms,
+    /// The previous session, if its journal was found.
+    pub previous: Option<&'a PreviousSession>,
+    /// A transcript is being saved.
+    pub saving: bool,
+    /// The latest status message (where the previous session was saved, or why not).
+    pub status: Option<&'a (String, bool)>,
+}
+
+/// The join-code field of the Join card, focused when a picked room needs a code.
+pub fn join_code_id() -> egui::Id {
+    egui::Id::unique("classchat.join_code")
+}
+
+/// Lays out the start screen.
 pub fn ui(
     ui: &mut egui::Ui,
     settings: &mut Settings,
-    error: Option<&str>,
-    busy: Option<String>,
+    info: StartInfo<'_>,
     commands: &mut Vec<Command>,
 ) {
+    let StartInfo {
+        error,
+        busy,
+        rooms,
+        previous,
+        saving,
+        status,
+    } = info;
     let lang = settings.lang;
     let s = lang.s();
     egui::CentralPanel::default().show(ui, |ui| {
@@ -37,7 +70,7 @@ pub fn ui(
                     ui.add_enabled_ui(enabled, |ui| host_card_ui(ui, settings, commands));
                 });
                 card_ui(right, |ui| {
-                    ui.add_enabled_ui(enabled, |ui| join_card_ui(ui, settings, commands));
+                    ui.add_enabled_ui(enabled, |ui| join_card_ui(ui, settings, rooms, commands));
                 });
             }
         });
@@ -51,7 +84,9 @@ pub fn ui(
                         commands.push(Command::Cancel);
                     }
                 });
-            } else if let Some(error) = error {
+                return;
+            }
+            if let Some(error) = error {
                 egui::Frame::new()
                     .fill(ui.visuals().error_fg_color.gamma_multiply(0.12))
                     .stroke(egui::Stroke::new(1.0, ui.visuals().error_fg_color))
@@ -64,6 +99,13 @@ pub fn ui(
                                 .color(ui.visuals().error_fg_color),
                         );
                     });
+                ui.add_space(8.0);
+            }
+            if let Some(previous) = previous {
+                previous::offer_ui(ui, lang, previous, saving, commands);
+            }
+            if let Some(status) = status {
+                status_bar::message_ui(ui, status);
             }
         });
     });
@@ -119,6 +161,13 @@ fn host_card_ui(ui: &mut egui::Ui, settings: &mut Settings, commands: &mut Vec<C
             ui.end_row();
             submit |= enter(&field_ui(ui, s.host_name, &mut settings.host_name, "先生"));
             ui.end_row();
+            submit |= enter(&field_ui(
+                ui,
+                s.room_name,
+                &mut settings.room_name,
+                "classchat",
+            ));
+            ui.end_row();
         });
     ui.add_space(10.0);
     let start = egui::Button::new(egui::RichText::new(s.start_hosting).size(17.0).strong())
@@ -128,10 +177,17 @@ fn host_card_ui(ui: &mut egui::Ui, settings: &mut Settings, commands: &mut Vec<C
     }
 }
 
-fn join_card_ui(ui: &mut egui::Ui, settings: &mut Settings, commands: &mut Vec<Command>) {
+fn join_card_ui(
+    ui: &mut egui::Ui,
+    settings: &mut Settings,
+    rooms: &Rooms,
+    commands: &mut Vec<Command>,
+) {
     let s = settings.lang.s();
     ui.heading(s.join_title);
     ui.label(egui::RichText::new(s.join_help).color(ui.visuals().weak_text_color()));
+    ui.add_space(8.0);
+    rooms::ui(ui, settings.lang, rooms, commands);
     ui.add_space(8.0);
     let mut submit = false;
     egui::Grid::new("join_fields")
@@ -147,7 +203,11 @@ fn join_card_ui(ui: &mut egui::Ui, settings: &mut Settings, commands: &mut Vec<C
             ui.end_row();
             submit |= enter(&field_ui(ui, s.your_name, &mut settings.name, s.name_hint));
             ui.end_row();
-            submit |= enter(&field_ui(ui, s.join_code, &mut settings.join_code, ""));
+            let label = ui.label(s.join_code);
+            let field = egui::TextEdit::singleline(&mut settings.join_code)
+                .id(join_code_id())
+                .desired_width(FIELD_WIDTH);
+            submit |= enter(&ui.add(field).labelled_by(label.id));
             ui.end_row();
         });
     ui.add_space(10.0);

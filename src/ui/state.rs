@@ -9,7 +9,9 @@ use tokio::sync::mpsc::UnboundedReceiver;
 use super::composer::InputError;
 use super::i18n::Lang;
 use super::log::{Entry, Log};
-use crate::bridge::{ClientHandle, ClientInfo, Disconnect, Event, RosterEntry};
+use crate::bridge::{
+    Announcement, ClientHandle, ClientInfo, Disconnect, Event, Journal, RosterEntry, Stats,
+};
 
 /// What the start screen remembers between runs (eframe persistence).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -21,6 +23,8 @@ pub struct Settings {
     pub host_code: String,
     /// The host's name in the chat.
     pub host_name: String,
+    /// The room name announced on the local network (what students see on their Join card).
+    pub room_name: String,
     /// Address to join, as typed.
     pub address: String,
     /// Name to join with (empty: let the relay choose).
@@ -46,6 +50,10 @@ impl Settings {
             host_name: match lang {
                 Lang::Ja => "先生".to_owned(),
                 Lang::En => "Teacher".to_owned(),
+            },
+            room_name: match lang {
+                Lang::Ja => "教室のチャット".to_owned(),
+                Lang::En => "Class chat".to_owned(),
             },
             address: String::new(),
             name: String::new(),
@@ -288,13 +296,23 @@ impl Session {
     }
 }
 
+/// Something that did not start with hosting, shown quietly on the host panel.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HostNote {
+    /// The chat is not announced on the local network, for this reason.
+    NotAnnounced(String),
+    /// No session journal is kept, for this reason.
+    NoJournal(String),
+}
+
 /// Hosting: the relay, what students type, and the host's own session.
 #[derive(Debug)]
 pub struct HostSession {
     /// The host's own chat session. Declared first so it is dropped (and leaves) first.
     pub session: Session,
-    /// The relay; dropping it closes every client with "the host stopped the chat".
-    pub relay: crate::bridge::RelayHandle,
+    /// The relay; dropping it closes every client with "the host stopped the chat" (the
+    /// backend's counter watcher holds only a weak reference).
+    pub relay: std::sync::Arc<crate::bridge::RelayHandle>,
     /// The port the relay listens on.
     pub port: u16,
     /// What students type.
@@ -303,4 +321,33 @@ pub struct HostSession {
     pub join_code: Option<String>,
     /// The relay's roster as of the last frame (for mute flags and the count).
     pub relay_roster: Vec<RosterEntry>,
+    /// The relay's counters as of the last frame.
+    pub stats: Stats,
+    /// The announcement on the local network; dropping it (with the session) withdraws it.
+    pub announcement: Option<Announcement>,
+    /// The session journal, when it could be created.
+    pub journal: Option<Journal>,
+    /// Log rows already appended to the journal.
+    pub journaled: usize,
+    /// Quiet notes for the host panel: what did not start, though hosting works.
+    pub notes: Vec<HostNote>,
+    /// The browser join link shown, copied and encoded in the QR code.
+    pub link: String,
+    /// The link as a QR code (`None` if it is too long to encode).
+    pub qr: Option<super::share::QrCode>,
+    /// The QR code fills the window (for the projector).
+    pub projector: bool,
+}
+
+impl HostSession {
+    /// Appends the log rows that arrived since the last call to the journal.
+    pub fn journal_new_rows(&mut self) {
+        let rows = self.session.log.entries();
+        if let (Some(journal), Some(new)) = (&self.journal, rows.get(self.journaled..)) {
+            for row in new {
+                journal.append(row.into());
+            }
+        }
+        self.journaled = rows.len();
+    }
 }

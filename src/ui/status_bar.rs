@@ -31,14 +31,19 @@ pub fn ui(
                 ui.separator();
                 ui.label(lang.connected_count(count));
             }
-            if let Some((text, error)) = status {
+            if let Some(status) = status {
                 ui.separator();
-                let mut text = egui::RichText::new(text);
-                if *error {
-                    text = text.color(ui.visuals().error_fg_color);
-                }
-                ui.label(text);
+                message_ui(ui, status);
             }
         });
     });
+}
+
+/// The latest status message (red when it is an error).
+pub fn message_ui(ui: &mut egui::Ui, (text, error): &(String, bool)) {
+    let mut text = egui::RichText::new(text);
+    if *error {
+        text = text.color(ui.visuals().error_fg_color);
+    }
+    ui.label(text);
 }

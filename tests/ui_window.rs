@@ -1,0 +1,512 @@
+//! The window's "reach every student" and reliability features, driven by egui_kittest (no
+//! GPU, no display) against real relays on 127.0.0.1 and real mDNS on this machine: rooms
+//! found on the network, the announcement, the QR code and join link, the relay counters, the
+//! session journal, a failed transcript save, and a relay restart seen by a student.
+//!
+//! Run: `cargo test --test ui_window`.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use classchat::bridge::Backend;
+use classchat::discovery::{Browser, announce};
+use classchat::relay::{self, RelayConfig, RelayHandle};
+use classchat::ui::share::QrCode;
+use classchat::ui::state::ConnState;
+use classchat::ui::{App, Lang, ModeKind, Settings};
+use egui_kittest::Harness;
+use egui_kittest::kittest::{NodeT as _, Queryable as _};
+
+/// How long a network step may take before a test fails.
+const TIMEOUT: Duration = Duration::from_secs(20);
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("relay-rt")
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+}
+
+/// English settings that host on a free port under a room name of this test alone.
+fn settings(room: &str) -> Settings {
+    let mut settings = Settings::for_lang(Lang::En);
+    settings.port = "0".to_owned();
+    settings.host_name = "Sensei".to_owned();
+    settings.room_name = room.to_owned();
+    settings
+}
+
+fn window(app: App) -> Harness<'static, App> {
+    Harness::builder()
+        .with_size(egui::vec2(1100.0, 760.0))
+        .build_ui_state(
+            |ui, app: &mut App| {
+                app.logic(ui.ctx());
+                app.ui(ui);
+            },
+            app,
+        )
+}
+
+/// A fresh, empty directory for this test.
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("classchat-ui-{name}-{}", std::process::id()));
+    std::fs::remove_dir_all(&dir).ok();
+    std::fs::create_dir_all(&dir).expect("a temporary directory");
+    dir
+}
+
+/// Steps the window until `done` holds, sleeping a little between frames so events from the
+/// runtime can arrive.
+fn step_until(
+    harness: &mut Harness<'_, App>,
+    what: &str,
+    done: impl Fn(&Harness<'_, App>) -> bool,
+) {
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        harness.step();
+        if done(harness) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn shows(harness: &Harness<'_, App>, text: &str) -> bool {
+    harness.query_all_by_label_contains(text).next().is_some()
+}
+
+fn log_len(app: &App) -> usize {
+    app.session().map_or(0, |s| s.log.len())
+}
+
+/// Starts hosting from the start screen and waits until the host is in its own chat.
+fn start_hosting(harness: &mut Harness<'_, App>) -> u16 {
+    harness.get_by_label("Start hosting").click();
+    step_until(harness, "hosting", |h| {
+        h.state().mode() == ModeKind::Hosting
+            && h.state().session().is_some_and(|s| s.state.connected())
+    });
+    harness.state().hosting_port().expect("hosting")
+}
+
+/// A window joined to `127.0.0.1:port` as `name`.
+fn student(backend: Backend, port: u16, name: &str, code: Option<&str>) -> Harness<'static, App> {
+    let mut settings = Settings::for_lang(Lang::En);
+    settings.address = format!("127.0.0.1:{port}");
+    settings.name = name.to_owned();
+    settings.join_code = code.unwrap_or_default().to_owned();
+    let harness = window(App::new(backend, settings, None));
+    harness.get_by_label("Join").click();
+    harness
+}
+
+fn own_id(app: &App) -> Option<String> {
+    app.session().and_then(|s| s.own_id.clone())
+}
+
+#[test]
+fn rooms_found_on_the_network_fill_the_address() {
+    let rt = runtime();
+    let room = format!("Room 3-A {}", std::process::id());
+    let port = 40_000 + (std::process::id() % 20_000) as u16;
+    let _announcement = announce(&room, port, true).expect("announce");
+    let mut harness = window(App::new(
+        Backend::new(rt.handle().clone()),
+        settings("unused"),
+        None,
+    ));
+    step_until(&mut harness, "the room in the list", |h| shows(h, &room));
+    harness.get_by_label_contains(&room).click();
+    harness.step();
+    harness.step();
+
+    let address = harness.state().settings.address.clone();
+    assert!(address.ends_with(&format!(":{port}")), "{address}");
+    assert_eq!(
+        harness.get_by_label("Address").value().as_deref(),
+        Some(address.as_str())
+    );
+    // The room needs a code: typing goes straight to the join-code field.
+    assert!(
+        harness
+            .query_all_by_label("Join code")
+            .any(|node| node.is_focused()),
+        "the join-code field should have focus"
+    );
+}
+
+#[test]
+fn hosting_announces_the_room_until_it_stops() {
+    let rt = runtime();
+    let room = format!("数学 {}", std::process::id());
+    let browser = Browser::start(|| {}).expect("browser starts");
+    let mut app_settings = settings(&room);
+    app_settings.host_code = "4321".to_owned();
+    let mut host = window(App::new(
+        Backend::new(rt.handle().clone()),
+        app_settings,
+        None,
+    ));
+    let port = start_hosting(&mut host);
+    let found = |browser: &Browser| {
+        browser
+            .rooms()
+            .into_iter()
+            .find(|r| r.name == room && r.port == port)
+    };
+    let deadline = Instant::now() + TIMEOUT;
+    while found(&browser).is_none() {
+        assert!(
+            Instant::now() < deadline,
+            "not announced: {:?}",
+            browser.rooms()
+        );
+        host.step();
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(found(&browser).is_some_and(|r| r.join_code_required));
+
+    host.get_by_label("Stop hosting").click();
+    host.step();
+    let deadline = Instant::now() + TIMEOUT;
+    while found(&browser).is_some() {
+        assert!(Instant::now() < deadline, "still announced after stopping");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn host_shows_the_join_link_and_its_qr_code() {
+    let rt = runtime();
+    let mut app_settings = settings("qr");
+    app_settings.host_code = "482913".to_owned();
+    let mut host = window(App::new(
+        Backend::new(rt.handle().clone()),
+        app_settings,
+        None,
+    ));
+    let port = start_hosting(&mut host);
+    let link_end = format!(":{port}/?code=482913");
+
+    let qr = host.get_by_label_contains("QR code of the join link: http://");
+    let label = qr.accesskit_node().label().unwrap_or_default();
+    assert!(label.ends_with(&link_end), "{label}");
+    let small = qr.rect().width();
+    assert!(small >= 150.0, "the panel's QR code is {small} points wide");
+    let link = label
+        .trim_start_matches("QR code of the join link: ")
+        .to_owned();
+    host.get_by_label(&link);
+
+    host.get_by_label("Copy link").click();
+    host.step();
+    let copied = host
+        .output()
+        .platform_output
+        .commands
+        .iter()
+        .any(|c| matches!(c, egui::OutputCommand::CopyText(text) if *text == link));
+    assert!(copied, "Copy link should put {link} on the clipboard");
+
+    // On the projector the code fills most of the window, with the link under it.
+    host.get_by_label("Show QR code large").click();
+    host.step();
+    host.step();
+    let large = host
+        .get_by_label_contains("QR code of the join link: http://")
+        .rect();
+    assert!(
+        large.width() >= 500.0,
+        "the projector's QR code is {large:?}"
+    );
+    host.get_by_label(&link);
+    // Every dark module of the link's code is painted, inside the code's square.
+    let code = QrCode::new(&link).expect("a link fits in a QR code");
+    let modules = code.dark.iter().filter(|dark| **dark).count();
+    let painted = host
+        .output()
+        .shapes
+        .iter()
+        .filter(|clipped| match &clipped.shape {
+            egui::Shape::Rect(rect) => {
+                rect.fill == egui::Color32::BLACK && large.contains_rect(rect.rect)
+            }
+            _ => false,
+        })
+        .count();
+    assert_eq!(painted, modules);
+    host.key_press(egui::Key::Escape);
+    host.step();
+    host.step();
+    assert!(
+        shows(&host, "Stop hosting"),
+        "Escape leaves the projector view"
+    );
+}
+
+#[test]
+fn relay_counters_follow_messages_and_refusals() {
+    let rt = runtime();
+    let backend = Backend::new(rt.handle().clone());
+    let mut app_settings = settings("counters");
+    app_settings.host_code = "1234".to_owned();
+    let mut host = window(App::new(backend.clone(), app_settings, None));
+    let port = start_hosting(&mut host);
+    assert!(shows(&host, "Messages relayed: 0"));
+    assert!(shows(&host, "Connections refused: 0"));
+
+    let mut taro = student(backend.clone(), port, "Taro", Some("1234"));
+    step_until(&mut taro, "Taro joined", |h| {
+        own_id(h.state()).as_deref() == Some("Taro")
+    });
+    taro.get_by_label("Message").type_text("*/hello");
+    taro.step();
+    taro.key_press(egui::Key::Enter);
+    taro.step();
+    step_until(&mut host, "one message relayed", |h| {
+        shows(h, "Messages relayed: 1")
+    });
+    assert!(shows(&host, "2 people connected"));
+
+    let mut intruder = student(backend, port, "Ken", Some("0000"));
+    step_until(&mut intruder, "the wrong code refused", |h| {
+        h.state().error().is_some()
+    });
+    step_until(&mut host, "one refusal counted", |h| {
+        shows(h, "Connections refused: 1")
+    });
+    assert_eq!(host.state().relay_stats().map(|s| s.refused), Some(1));
+}
+
+/// Hosts in a window keeping its journal in `dir`, writes `text`, stops; returns the number
+/// of log lines the host saw.
+fn host_a_session(rt: &tokio::runtime::Runtime, dir: &Path, text: &str) -> usize {
+    let app = App::new(Backend::new(rt.handle().clone()), settings("journal"), None)
+        .with_journal_dir(Some(dir.to_owned()));
+    let mut host = window(app);
+    start_hosting(&mut host);
+    host.get_by_label("Message").type_text(&format!("*/{text}"));
+    host.step();
+    host.key_press(egui::Key::Enter);
+    host.step();
+    step_until(&mut host, "the host's message", |h| {
+        h.state()
+            .session()
+            .is_some_and(|s| s.log.contains_text(text))
+    });
+    let lines = log_len(host.state());
+    host.get_by_label("Stop hosting").click();
+    host.step();
+    assert_eq!(host.state().mode(), ModeKind::Start);
+    lines
+}
+
+#[test]
+fn previous_session_is_offered_viewed_and_saved() {
+    let rt = runtime();
+    let dir = temp_dir("journal");
+    let lines = host_a_session(&rt, &dir, "宿題は金曜日まで");
+
+    // The next start offers it, with the number of lines the host saw.
+    let saved = dir.join("transcript.txt");
+    let backend = Backend::new(rt.handle().clone()).with_save_path(saved.clone());
+    let app = App::new(backend, settings("journal"), None).with_journal_dir(Some(dir.clone()));
+    let mut next = window(app);
+    step_until(&mut next, "the offer", |h| {
+        h.state().previous_session().is_some()
+    });
+    next.step();
+    next.get_by_label_contains(&format!(", {lines} lines"));
+
+    // Saved from the start screen, which says where.
+    next.get_by_label("Save transcript…").click();
+    step_until(&mut next, "the transcript saved", |h| {
+        shows(h, "Transcript saved to")
+    });
+    let text = std::fs::read_to_string(&saved).unwrap();
+    assert!(text.contains("Sensei → *: 宿題は金曜日まで"), "{text}");
+
+    next.get_by_label("View").click();
+    next.step();
+    next.step();
+    assert_eq!(next.state().mode(), ModeKind::Reviewing);
+    assert!(shows(&next, "宿題は金曜日まで"));
+    assert!(shows(&next, "(read-only)"));
+    next.get_by_label("Save transcript…");
+
+    next.get_by_label("Back to start").click();
+    next.step();
+    assert_eq!(next.state().mode(), ModeKind::Start);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn a_journal_that_cannot_be_created_is_a_quiet_note() {
+    let rt = runtime();
+    let dir = temp_dir("no-journal");
+    // A directory cannot be made under a file, even by root.
+    let file = dir.join("a-file");
+    std::fs::write(&file, "").unwrap();
+    let app = App::new(Backend::new(rt.handle().clone()), settings("note"), None)
+        .with_journal_dir(Some(file.join("journal")));
+    let mut host = window(app);
+    start_hosting(&mut host);
+    assert!(shows(&host, "No session journal ("));
+    assert!(shows(&host, "Stop hosting"));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn a_failed_save_says_so_and_keeps_the_log() {
+    let rt = runtime();
+    let dir = temp_dir("save");
+    let file = dir.join("a-file");
+    std::fs::write(&file, "").unwrap();
+    // Not writable for anyone: its "directory" is a file.
+    let backend = Backend::new(rt.handle().clone()).with_save_path(file.join("transcript.txt"));
+    let mut host = window(App::new(backend, settings("save"), None));
+    start_hosting(&mut host);
+    let lines = log_len(host.state());
+
+    host.get_by_label("Save transcript…").click();
+    step_until(&mut host, "the failure", |h| {
+        shows(h, "Could not save the transcript")
+    });
+    assert!(shows(&host, "(nothing was lost)"));
+    assert_eq!(host.state().mode(), ModeKind::Hosting);
+    assert!(log_len(host.state()) >= lines);
+    // The button is enabled again, for another try.
+    assert!(
+        !host
+            .get_by_label("Save transcript…")
+            .accesskit_node()
+            .is_disabled()
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Starts a relay on `127.0.0.1:port` (0: any), retrying while the old socket lets go.
+fn start_relay(rt: &tokio::runtime::Runtime, port: u16) -> RelayHandle {
+    let deadline = Instant::now() + TIMEOUT;
+    let listener = loop {
+        match rt.block_on(tokio::net::TcpListener::bind(("127.0.0.1", port))) {
+            Ok(listener) => break listener,
+            Err(e) => {
+                assert!(Instant::now() < deadline, "cannot bind port {port}: {e}");
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+    };
+    rt.block_on(async { relay::start(listener, RelayConfig::default()) })
+}
+
+#[test]
+fn student_window_reconnects_after_the_relay_restarts() {
+    let rt = runtime();
+    let relay = start_relay(&rt, 0);
+    let port = relay.local_addr().port();
+    let mut taro = student(Backend::new(rt.handle().clone()), port, "Taro", None);
+    step_until(&mut taro, "Taro joined", |h| {
+        h.state().mode() == ModeKind::Joined && own_id(h.state()).as_deref() == Some("Taro")
+    });
+
+    rt.block_on(relay.shutdown());
+    step_until(&mut taro, "the window saying it reconnects", |h| {
+        h.state().session().is_some_and(|s| {
+            matches!(
+                s.state,
+                ConnState::Waiting { .. } | ConnState::Connecting { .. }
+            )
+        }) && shows(h, "Reconnecting in")
+    });
+    // Still in the chat window, not back at the start screen.
+    assert_eq!(taro.state().mode(), ModeKind::Joined);
+
+    let _relay = start_relay(&rt, port);
+    step_until(&mut taro, "Taro back in the chat", |h| {
+        h.state().session().is_some_and(|s| s.state.connected())
+    });
+    assert_eq!(own_id(taro.state()).as_deref(), Some("Taro"));
+    taro.get_by_label("Your ID: Taro");
+    assert!(shows(&taro, "Connected"));
+}
+
+#[test]
+fn new_host_strings_are_japanese_in_japanese() {
+    let rt = runtime();
+    let mut app_settings = Settings::for_lang(Lang::Ja);
+    app_settings.port = "0".to_owned();
+    let mut host = window(App::new(
+        Backend::new(rt.handle().clone()),
+        app_settings,
+        None,
+    ));
+    host.step();
+    host.get_by_label("部屋の名前");
+    host.get_by_label("このネットワークのチャット");
+    host.get_by_label("チャットを開始").click();
+    step_until(&mut host, "hosting", |h| {
+        h.state().mode() == ModeKind::Hosting
+    });
+    host.step();
+    for text in [
+        "リンクをコピー",
+        "QRコードを大きく表示",
+        "サーバーの状態",
+        "中継したメッセージ: ",
+        "参加用リンクのQRコード: http://",
+    ] {
+        assert!(shows(&host, text), "missing {text}");
+    }
+}
+
+#[test]
+fn counter_changes_wake_an_idle_host_window() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    let rt = runtime();
+    let backend = Backend::new(rt.handle().clone());
+    let wakes = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&wakes);
+    let request = classchat::bridge::HostRequest {
+        join_code: Some("1234".to_owned()),
+        ..classchat::bridge::HostRequest::default()
+    };
+    let promise = backend.host(
+        request,
+        Arc::new(move || {
+            counted.fetch_add(1, Ordering::SeqCst);
+        }),
+    );
+    let hosted = promise.block_and_take().expect("hosting starts");
+    // Let the host's own joining settle: then nothing wakes the window.
+    let mut before = wakes.load(Ordering::SeqCst);
+    loop {
+        std::thread::sleep(Duration::from_millis(2500));
+        let now = wakes.load(Ordering::SeqCst);
+        if now == before {
+            break;
+        }
+        before = now;
+    }
+
+    // A refused student sends the host's client no event; the counter watcher wakes it.
+    let config = classchat::bridge::join_config(
+        &format!("127.0.0.1:{}", hosted.port),
+        None,
+        Some("0000".to_owned()),
+    )
+    .expect("an address");
+    let (_client, _events) = backend.join(config, Arc::new(|| {}));
+    let deadline = Instant::now() + TIMEOUT;
+    while hosted.relay.stats().refused == 0 || wakes.load(Ordering::SeqCst) == before {
+        assert!(Instant::now() < deadline, "the window was not woken");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
