@@ -775,6 +775,53 @@ async fn a_client_that_never_reads_is_cut_off_and_everyone_else_gets_everything_
     drop(never_reads);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_whose_socket_accepts_nothing_for_a_heartbeat_is_cut_off() {
+    // An outbox this deep never fills here, so only the write deadline can end the non-reader.
+    let relay = start_relay(RelayConfig {
+        outbox_len: 100_000,
+        heartbeat: Duration::from_millis(500),
+        ..config()
+    })
+    .await;
+    let addr = relay.local_addr();
+    let socket = TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let stream = socket.connect(addr).await.unwrap();
+    let (never_reads, _) = tokio_tungstenite::client_async(request(addr, LIST, false), stream)
+        .await
+        .unwrap();
+    eventually("the non-reader is connected", || relay.clients().len() == 1).await;
+    let slow_id = relay.clients()[0].info.id.clone();
+
+    let (mut sink, mut echoes) = legacy(addr, LIST).await.split();
+    let drain = tokio::spawn(async move { while let Some(Ok(_)) = echoes.next().await {} });
+    // 64 × 16 KiB is far more than the relay's fixed send buffer and the tiny receive buffer.
+    let filler = "x".repeat(16 * 1024);
+    for n in 0..64 {
+        sink.send(Message::text(format!("{n}:{filler}")))
+            .await
+            .unwrap();
+    }
+    eventually("the stalled client is cut off", || {
+        !listed(&relay, &slow_id)
+    })
+    .await;
+    let stats = relay.stats();
+    assert_eq!(
+        stats.dropped_slow, 1,
+        "it was counted as dropped for slowness"
+    );
+    assert_eq!(relay.clients().len(), 1, "the sender is still connected");
+    sink.send(Message::text("still here")).await.unwrap();
+    eventually("the sender's message is relayed", || {
+        relay.stats().messages == 65
+    })
+    .await;
+    drop(never_reads);
+    drain.abort();
+}
+
 /// This process's resident memory, for the log only (the relay runs in-process).
 fn rss() -> String {
     std::fs::read_to_string("/proc/self/status")

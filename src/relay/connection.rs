@@ -50,6 +50,8 @@ enum End {
     Silent,
     /// Kicked, or cut off for not reading.
     Killed,
+    /// Its socket accepted nothing for a whole heartbeat interval.
+    Stalled,
     /// The relay is stopping.
     Shutdown,
     /// Anything unexpected.
@@ -166,6 +168,11 @@ pub(super) async fn run(mut ws: Socket, accepted: Accepted, shared: &Shared) {
             tracing::info!(peer = %peer, "dropped: no answer to pings");
             return;
         }
+        End::Stalled => {
+            tracing::info!(peer = %peer, "dropped: not reading");
+            shared.counters.dropped_slow.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
         End::TooBig => {
             tracing::info!(peer = %peer, "closed: message over the size limit");
             close(CloseCode::Size, "message too big")
@@ -209,28 +216,22 @@ impl Session<'_> {
                     }
                 }
                 Some(first) = inbox.recv() => {
-                    // Batch whatever is already queued into one flush.
-                    if let Err(e) = ws.feed(first).await {
-                        return ended(e);
-                    }
-                    let mut fed = 1;
-                    while fed < batch_max {
-                        let Ok(next) = inbox.try_recv() else { break };
-                        if let Err(e) = ws.feed(next).await {
-                            return ended(e);
-                        }
-                        fed += 1;
-                    }
-                    if let Err(e) = ws.flush().await {
-                        return ended(e);
+                    // A peer that accepts nothing for a whole heartbeat is as good as gone; the
+                    // timer only starts if the write cannot finish at once.
+                    match tokio::time::timeout(heartbeat, write_batch(ws, first, inbox, batch_max)).await {
+                        Ok(Ok(())) => {}
+                        Ok(Err(e)) => return ended(e),
+                        Err(_) => return End::Stalled,
                     }
                 }
                 _ = ping.tick() => {
                     if last_heard.elapsed() >= heartbeat * 2 {
                         return End::Silent;
                     }
-                    if let Err(e) = ws.send(Message::Ping(bytes::Bytes::new())).await {
-                        return ended(e);
+                    match tokio::time::timeout(heartbeat, ws.send(Message::Ping(bytes::Bytes::new()))).await {
+                        Ok(Ok(())) => {}
+                        Ok(Err(e)) => return ended(e),
+                        Err(_) => return End::Stalled,
                     }
                 }
             }
@@ -303,6 +304,21 @@ impl Session<'_> {
                 .fire(CloseCode::Again, "too slow: messages were not being read");
         }
     }
+}
+
+/// Writes `first` and whatever else is already queued (up to `max` frames) with one flush.
+async fn write_batch(
+    ws: &mut Socket,
+    first: Message,
+    inbox: &mut mpsc::Receiver<Message>,
+    max: usize,
+) -> Result<(), tungstenite::Error> {
+    ws.feed(first).await?;
+    for _ in 1..max {
+        let Ok(next) = inbox.try_recv() else { break };
+        ws.feed(next).await?;
+    }
+    ws.flush().await
 }
 
 /// Errors that just mean the peer went away.

@@ -42,6 +42,12 @@ pub(super) async fn serve_tcp(stream: TcpStream, peer_addr: SocketAddr, shared: 
     };
     // Chat frames are small and latency matters more than packet count.
     stream.set_nodelay(true).ok();
+    if shared.config.send_buffer_bytes > 0
+        && let Err(e) =
+            socket2::SockRef::from(&stream).set_send_buffer_size(shared.config.send_buffer_bytes)
+    {
+        tracing::debug!(%peer_addr, "could not set the send buffer size: {e}");
+    }
     let service_shared = Arc::clone(&shared);
     let service = service_fn(move |req| {
         let shared = Arc::clone(&service_shared);

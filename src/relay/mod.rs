@@ -40,7 +40,8 @@ pub struct RelayConfig {
     pub max_clients: usize,
     /// Frames waiting for one client before it counts as not reading and is cut off.
     pub outbox_len: usize,
-    /// Ping interval; a peer silent for two intervals is dropped.
+    /// Ping interval. A peer silent for two intervals is dropped, and so is one that accepts
+    /// none of its pending frames for a whole interval.
     pub heartbeat: Duration,
     /// If set, clients must pass `?code=` with this value (else HTTP 401).
     pub join_code: Option<String>,
@@ -48,6 +49,10 @@ pub struct RelayConfig {
     pub allowed_origins: Vec<String>,
     /// tungstenite's read buffer per connection, in bytes.
     pub read_buffer_bytes: usize,
+    /// The kernel's send buffer per connection, in bytes (0 = the system's automatic sizing).
+    /// A fixed, modest buffer means a client that stops reading fills its outbox, and is cut
+    /// off, after a few thousand chat messages rather than after megabytes.
+    pub send_buffer_bytes: usize,
     /// Time allowed for a client to send its HTTP request.
     pub handshake_timeout: Duration,
     /// Connections from one address that may be in their HTTP phase at once.
@@ -68,6 +73,7 @@ impl Default for RelayConfig {
             join_code: None,
             allowed_origins: Vec::new(),
             read_buffer_bytes: 1024,
+            send_buffer_bytes: 64 * 1024,
             handshake_timeout: Duration::from_secs(10),
             max_pending_per_address: 64,
             metrics: false,

@@ -353,57 +353,40 @@ impl Peers {
         {
             return Err(RouteError::UnknownRecipient(peer_id.clone()));
         }
-        let legacy_text = match room {
-            Room::Broadcast => protocol::legacy_broadcast(text),
-            Room::Direct => text.to_owned(),
+        // Each wire form is encoded at most once, and only if some recipient speaks it.
+        let mut frames = Frames {
+            room,
+            from,
+            to: &to,
+            text,
+            now_ms,
+            legacy: None,
+            json: None,
         };
-        let legacy_frame = Message::text(legacy_text);
-        let json_frame = Message::text(
-            ServerMessage::Message(ChatMessage {
-                from: from.to_owned(),
-                to: to.clone(),
-                text: text.to_owned(),
-                ts: now_ms,
-            })
-            .encode(),
-        );
-        let frame_for = |legacy: bool| {
-            if legacy {
-                legacy_frame.clone()
-            } else {
-                json_frame.clone()
-            }
-        };
-
         let mut delivery = Delivery::default();
-        let recipients: Vec<(Arc<str>, bool)> = match (&to, room) {
-            (Recipient::Everyone, Room::Broadcast) => self
-                .room(room)
-                .iter()
-                .map(|(k, p)| (Arc::clone(k), p.info.legacy))
-                .collect(),
-            (Recipient::Everyone, Room::Direct) => self
-                .room(room)
-                .iter()
-                .filter(|(k, p)| !(p.info.legacy && k.as_ref() == from))
-                .map(|(k, p)| (Arc::clone(k), p.info.legacy))
-                .collect(),
-            (Recipient::Client(peer_id), _) => {
-                let mut list = Vec::with_capacity(2);
-                if let Some((k, p)) = self.room(room).get_key_value(peer_id.as_str()) {
-                    list.push((Arc::clone(k), p.info.legacy));
+        let peers = self.room(room);
+        match &to {
+            Recipient::Everyone => {
+                // A legacy sender in the addressed room does not get its own `*` back.
+                let skip = (room == Room::Direct && sender_legacy == Some(true)).then_some(from);
+                for (key, peer) in peers {
+                    if skip != Some(key.as_ref()) {
+                        push(peer, frames.get(peer.info.legacy), &mut delivery);
+                    }
                 }
+            }
+            Recipient::Client(peer_id) => {
+                if let Some(peer) = peers.get(peer_id.as_str()) {
+                    push(peer, frames.get(peer.info.legacy), &mut delivery);
+                }
+                // An extended sender gets its message back as confirmation.
                 if sender_legacy == Some(false)
                     && peer_id != from
-                    && let Some(k) = self.room(room).get_key_value(from).map(|(k, _)| k)
+                    && let Some(sender) = peers.get(from)
                 {
-                    list.push((Arc::clone(k), false));
+                    push(sender, frames.get(false), &mut delivery);
                 }
-                list
             }
-        };
-        for (key, legacy) in recipients {
-            self.push_to(room, &key, frame_for(legacy), &mut delivery);
         }
         Ok(delivery)
     }
@@ -434,6 +417,43 @@ impl Peers {
                 push(peer, frame.clone(), delivery);
             }
         }
+    }
+}
+
+/// One chat message's outgoing frames, encoded on first use and then shared.
+struct Frames<'a> {
+    room: Room,
+    from: &'a str,
+    to: &'a Recipient,
+    text: &'a str,
+    now_ms: u64,
+    legacy: Option<Message>,
+    json: Option<Message>,
+}
+
+impl Frames<'_> {
+    fn get(&mut self, legacy: bool) -> Message {
+        let frame = if legacy {
+            self.legacy.get_or_insert_with(|| {
+                Message::text(match self.room {
+                    Room::Broadcast => protocol::legacy_broadcast(self.text),
+                    Room::Direct => self.text.to_owned(),
+                })
+            })
+        } else {
+            self.json.get_or_insert_with(|| {
+                Message::text(
+                    ServerMessage::Message(ChatMessage {
+                        from: self.from.to_owned(),
+                        to: self.to.clone(),
+                        text: self.text.to_owned(),
+                        ts: self.now_ms,
+                    })
+                    .encode(),
+                )
+            })
+        };
+        frame.clone()
     }
 }
 
