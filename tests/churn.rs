@@ -23,7 +23,6 @@ mod common;
 use std::collections::{HashMap, HashSet};
 use std::io::{Read as _, Write as _};
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -763,59 +762,23 @@ async fn churn_delivers_exactly_once_in_order_and_leaves_nothing_behind() {
 
 // --- Memory, with the relay as its own process ------------------------------------------------
 
-/// Kills the relay when the test ends, passing or not.
-struct Serve(Child);
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        self.0.kill().ok();
-        self.0.wait().ok();
-    }
-}
-
-/// Starts `classchat serve` on a port the system picks.
-fn serve() -> (Serve, SocketAddr) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_classchat"))
-        .args([
-            "serve",
-            "--bind",
-            "127.0.0.1",
-            "--port",
-            "0",
-            "--rate",
-            "0",
-            "--metrics",
-            "--no-announce",
-            "--summary-secs",
-            "0",
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
+/// Starts `classchat serve` with no rate limit and `/metrics`; returns it and its address.
+fn serve_relay() -> (Running, SocketAddr, std::sync::mpsc::Receiver<String>) {
+    let (relay, url, out) = serve(&[
+        "--rate",
+        "0",
+        "--metrics",
+        "--no-announce",
+        "--summary-secs",
+        "0",
+    ]);
+    let addr = url
+        .strip_prefix("ws://")
+        .and_then(|rest| rest.strip_suffix(DICT))
+        .unwrap()
+        .parse()
         .unwrap();
-    let mut stdout = child.stdout.take().unwrap();
-    let serve = Serve(child);
-    let mut seen = String::new();
-    let mut buf = [0; 256];
-    let deadline = Instant::now() + PATIENCE;
-    let addr = loop {
-        assert!(Instant::now() < deadline, "serve printed no address: {seen}");
-        let n = stdout.read(&mut buf).unwrap();
-        assert!(n > 0, "serve ended: {seen}");
-        seen.push_str(&String::from_utf8_lossy(&buf[..n]));
-        if let Some(rest) = seen.split("ws://").nth(1)
-            && let Some((addr, _)) = rest.split_once('/')
-        {
-            break addr.parse().unwrap();
-        }
-    };
-    // Keep reading so that the relay never blocks on a full pipe.
-    std::thread::Builder::new()
-        .name("serve-stdout".into())
-        .spawn(move || while matches!(stdout.read(&mut buf), Ok(n) if n > 0) {})
-        .unwrap();
-    (serve, addr)
+    (relay, addr, out)
 }
 
 /// VmRSS and VmHWM of a process, in KiB.
@@ -859,7 +822,8 @@ async fn churn_against_classchat_serve_reports_its_memory() {
     const SLACK_MIB: u64 = 64;
     let settings = Settings::from_env();
     println!("classchat serve: seed {}", settings.seed);
-    let (relay, addr) = serve();
+    // The output is kept, so that the relay never blocks on a full pipe.
+    let (relay, addr, _out) = serve_relay();
     let pid = relay.0.id();
     let (start_rss, _) = memory(pid);
     println!("memory: start RSS {}", mib(start_rss));
