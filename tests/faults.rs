@@ -407,13 +407,13 @@ async fn huge_request_heads_are_refused_while_others_chat() {
     eventually("only the pair's tasks are left", || relay.tasks() == 2).await;
 
     // Still within the limit, the same handshake is accepted.
-    let stream = connect_from(ABUSER, addr).await;
-    let got = write_then_read_head(stream, format!("{upgrade}X-Small: s\r\n\r\n")).await;
+    let mut stream = connect_from(ABUSER, addr).await;
+    let got = write_then_read_head(&mut stream, format!("{upgrade}X-Small: s\r\n\r\n")).await;
     assert!(upgraded(&got), "{}", status_line(&got));
 }
 
 /// Writes a request head and reads the answer's head, leaving the connection open.
-async fn write_then_read_head(mut stream: TcpStream, head: String) -> Vec<u8> {
+async fn write_then_read_head(stream: &mut TcpStream, head: String) -> Vec<u8> {
     stream.write_all(head.as_bytes()).await.unwrap();
     let mut got = Vec::new();
     let mut buf = [0; 1024];
@@ -572,4 +572,99 @@ async fn library_and_terminal_clients_reconnect_by_themselves_after_a_restart_wi
     assert_eq!(m.text, "ただいま");
     assert_eq!(m.to, Some(Recipient::Client("taro".to_owned())));
     relay.shutdown().await;
+}
+
+#[tokio::test]
+async fn handshakes_abandoned_halfway_leave_no_place_taken() {
+    const PLACES: usize = 2;
+    let relay = start_relay(RelayConfig {
+        max_clients: PLACES,
+        handshake_timeout: Duration::from_secs(1),
+        ..config()
+    })
+    .await;
+    let addr = relay.local_addr();
+    let upgrade = format!(
+        "GET {DICT} HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    );
+    for i in 0..20 {
+        let mut stream = connect_from(ABUSER, addr).await;
+        stream.write_all(upgrade.as_bytes()).await.unwrap();
+        if i % 2 == 0 {
+            // Gone before the answer: a reset right after the request.
+            socket2::SockRef::from(&stream)
+                .set_linger(Some(Duration::ZERO))
+                .unwrap();
+        }
+        drop(stream);
+    }
+    eventually("the abandoned connections are gone", || relay.tasks() == 0).await;
+    let mut pair = Pair::join(addr).await;
+    pair.round(None).await;
+    assert_eq!(relay.clients().len(), PLACES);
+}
+
+#[tokio::test]
+async fn an_idle_connection_after_a_plain_http_request_is_closed_by_the_timeout() {
+    let handshake_timeout = Duration::from_secs(1);
+    let relay = start_relay(RelayConfig {
+        handshake_timeout,
+        ..config()
+    })
+    .await;
+    let addr = relay.local_addr();
+    let began = Instant::now();
+    let mut stream = connect_from(ABUSER, addr).await;
+    let got = write_then_read_head(
+        &mut stream,
+        format!("GET /no-such-page HTTP/1.1\r\nHost: {addr}\r\n\r\n"),
+    )
+    .await;
+    assert!(got.starts_with(b"HTTP/1.1 404"), "{}", status_line(&got));
+    // The connection stays open for another request, but not forever.
+    until_closed(&mut stream).await;
+    println!("idle connection closed {:?} after it connected", began.elapsed());
+    eventually("its task has ended", || relay.tasks() == 0).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn library_and_terminal_clients_reconnect_after_the_relay_process_is_killed() {
+    let (mut relay, url, _relay_out) = serve(&["--no-announce"]);
+    let addr: SocketAddr = url
+        .strip_prefix("ws://")
+        .and_then(|rest| rest.strip_suffix(DICT))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let mut library_config = JoinConfig::new(Url::parse(&url).unwrap());
+    library_config.name = Some("taro".to_owned());
+    let (library, mut events) =
+        client::connect(&tokio::runtime::Handle::current(), library_config, None);
+    event_where(&mut events, |e| connected_as(e, "taro")).await;
+    let (_terminal, out) = join_process(&[&url, "--name", "花子"]);
+    wait_for_line(&out, |l| l == "Connected. Your ID is: 花子");
+
+    // No close frame, no goodbye: the process is gone.
+    relay.0.kill().unwrap();
+    relay.0.wait().unwrap();
+    let event = event_where(&mut events, |e| matches!(e, Event::Disconnected { .. })).await;
+    assert!(
+        matches!(
+            &event,
+            Event::Disconnected {
+                reason: Disconnect::Lost(_),
+                retry_in: Some(_)
+            }
+        ),
+        "{event:?}"
+    );
+    let line = wait_for_line(&out, |l| l.starts_with("Disconnected:"));
+    assert!(line.contains("Reconnecting in"), "{line}");
+
+    let (_relay, _, _relay_out) = serve_on(addr.port(), &["--no-announce"]);
+    event_where(&mut events, |e| connected_as(e, "taro")).await;
+    wait_for_line(&out, |l| l == "Connected. Your ID is: 花子");
+    library.send(Recipient::Client("花子".to_owned()), "無事？");
+    wait_for_line(&out, |l| l == "taro: 無事？");
 }

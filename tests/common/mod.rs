@@ -294,8 +294,13 @@ pub fn wait_for_line(rx: &std_mpsc::Receiver<String>, wanted: impl Fn(&str) -> b
 /// Returns the process, its join URL (`ws://127.0.0.1:PORT/ws_multi_client_dict`) and its
 /// remaining output lines.
 pub fn serve(extra: &[&str]) -> (Running, String, std_mpsc::Receiver<String>) {
+    serve_on(0, extra)
+}
+
+/// Like [`serve`], on a given port.
+pub fn serve_on(port: u16, extra: &[&str]) -> (Running, String, std_mpsc::Receiver<String>) {
     let mut child = classchat()
-        .args(["serve", "--bind", "127.0.0.1", "--port", "0"])
+        .args(["serve", "--bind", "127.0.0.1", "--port", &port.to_string()])
         .args(extra)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
