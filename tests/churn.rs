@@ -795,6 +795,11 @@ fn memory(pid: u32) -> (u64, u64) {
     (field("VmRSS:"), field("VmHWM:"))
 }
 
+/// File descriptors the process has open: a leaked socket shows here.
+fn open_files(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, Iterator::count)
+}
+
 fn mib(kib: u64) -> String {
     format!("{:.1} MiB", kib as f64 / 1024.0)
 }
@@ -826,6 +831,7 @@ async fn churn_against_classchat_serve_reports_its_memory() {
     let (relay, addr, _out) = serve_relay();
     let pid = relay.0.id();
     let (start_rss, _) = memory(pid);
+    let start_files = open_files(pid);
     println!("memory: start RSS {}", mib(start_rss));
 
     let progress = Arc::new(Progress::default());
@@ -843,10 +849,12 @@ async fn churn_against_classchat_serve_reports_its_memory() {
             if last_line.elapsed() >= Duration::from_secs(10) {
                 last_line = Instant::now();
                 println!(
-                    "memory: {:>4.0} s  RSS {:>9}  HWM {:>9}  clients now {:>3}, so far {}",
+                    "memory: {:>4.0} s  RSS {:>9}  HWM {:>9}  open files {:>4}  clients now {:>3}, \
+                     so far {}",
                     began.elapsed().as_secs_f64(),
                     mib(rss),
                     mib(hwm),
+                    open_files(pid),
                     sampler_progress.live.load(Relaxed),
                     sampler_progress.started.load(Relaxed)
                 );
@@ -873,13 +881,25 @@ async fn churn_against_classchat_serve_reports_its_memory() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    // Every socket is closed again: the subprocess's counterpart of `tasks()`.
+    while open_files(pid) > start_files {
+        assert!(
+            Instant::now() < deadline + PATIENCE,
+            "the relay keeps {} files open, {start_files} at the start",
+            open_files(pid)
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let (end_rss, hwm) = memory(pid);
     println!(
-        "memory: start RSS {}, peak RSS {} (HWM {}), after everyone left {}",
+        "memory: start RSS {}, peak RSS {} (HWM {}), after everyone left {}; open files {} at \
+         the start, {} at the end",
         mib(start_rss),
         mib(peak_rss),
         mib(hwm),
-        mib(end_rss)
+        mib(end_rss),
+        start_files,
+        open_files(pid)
     );
     assert!(
         end_rss < start_rss + SLACK_MIB * 1024,
