@@ -165,7 +165,8 @@ struct Client {
 
 impl Client {
     async fn run(tag: usize, kind: Kind, addr: SocketAddr, seed: u64, board: Arc<Board>) -> Record {
-        let mut rng = StdRng::seed_from_u64(seed ^ (tag as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let mut rng =
+            StdRng::seed_from_u64(seed ^ (tag as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
         // A few ask for a nickname; names are unique over the run, so IDs never repeat.
         let query = if rng.random_bool(0.2) {
             format!("?name=n{tag}")
@@ -251,7 +252,10 @@ impl Client {
         }
         // The barrier: a message to itself. Once it is back, everything queued earlier is too.
         let own = if kind.direct() {
-            self.record.id.clone().ok_or("no ID on the addressed path")?
+            self.record
+                .id
+                .clone()
+                .ok_or("no ID on the addressed path")?
         } else {
             "*".to_owned()
         };
@@ -475,7 +479,9 @@ impl Client {
             && let Some(sender_id) = self.board.ids.lock().unwrap().get(&tag)
             && from != sender_id
         {
-            return Err(format!("{text:?} arrived marked from {from}, not {sender_id}"));
+            return Err(format!(
+                "{text:?} arrived marked from {from}, not {sender_id}"
+            ));
         }
         if let Some(&last) = self.last_from.get(&tag)
             && seq <= last
@@ -598,9 +604,8 @@ impl Outcome {
                 };
                 if m.to == "*" {
                     // Who was in the room during the whole send.
-                    let first = present.partition_point(|&i| {
-                        self.records[i].joined.unwrap() + longest < m.start
-                    });
+                    let first = present
+                        .partition_point(|&i| self.records[i].joined.unwrap() + longest < m.start);
                     for &i in &present[first..] {
                         let c = &self.records[i];
                         if c.joined.unwrap() > m.start {
@@ -743,7 +748,10 @@ async fn churn_delivers_exactly_once_in_order_and_leaves_nothing_behind() {
     let outcome = churn(relay.local_addr(), &settings, Arc::default()).await;
     let figures = outcome.check(settings.seed);
     print_figures("in-process relay", settings.seed, &outcome, &figures);
-    assert!(figures.owed > 0, "the rule never applied: nothing was checked");
+    assert!(
+        figures.owed > 0,
+        "the rule never applied: nothing was checked"
+    );
 
     eventually("every client is gone from the relay", || {
         relay.clients().is_empty()
@@ -756,7 +764,10 @@ async fn churn_delivers_exactly_once_in_order_and_leaves_nothing_behind() {
     let stats = relay.stats();
     println!("in-process relay: {stats}");
     assert_eq!(stats.clients, 0);
-    assert_eq!(stats.dropped_slow, 0, "nobody was slow enough to be cut off");
+    assert_eq!(
+        stats.dropped_slow, 0,
+        "nobody was slow enough to be cut off"
+    );
     assert_eq!(stats.connections as usize, figures.clients);
 }
 

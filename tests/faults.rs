@@ -188,7 +188,10 @@ async fn a_peer_that_stops_answering_is_freed_within_the_heartbeat_and_the_room_
     );
 
     assert!(!listed(&relay, &silent_id));
-    eventually("its connection task has ended", || relay.tasks() == baseline).await;
+    eventually("its connection task has ended", || {
+        relay.tasks() == baseline
+    })
+    .await;
     pair.round(None).await;
     assert_eq!(relay.clients().len(), 2);
     assert_eq!(relay.stats().dropped_slow, 0, "it was silent, not slow");
@@ -271,7 +274,10 @@ async fn slowloris(addr: SocketAddr) -> (Duration, Vec<u8>) {
     let mut got = Vec::new();
     let mut buf = [0; 1024];
     loop {
-        assert!(began.elapsed() < PATIENCE, "the slow request was never cut off");
+        assert!(
+            began.elapsed() < PATIENCE,
+            "the slow request was never cut off"
+        );
         tokio::select! {
             read = stream.read(&mut buf) => match read {
                 Ok(0) | Err(_) => return (began.elapsed(), got),
@@ -380,11 +386,15 @@ async fn huge_request_heads_are_refused_while_others_chat() {
     let one_big = format!("{upgrade}X-Big: {}\r\n\r\n", "b".repeat(64 * 1024));
     let many = format!(
         "{upgrade}{}\r\n",
-        (0..1000).map(|i| format!("X-{i}: v\r\n")).collect::<String>()
+        (0..1000)
+            .map(|i| format!("X-{i}: v\r\n"))
+            .collect::<String>()
     );
     let endless = format!(
         "{upgrade}{}",
-        (0..100_000).map(|i| format!("X-{i}: v\r\n")).collect::<String>()
+        (0..100_000)
+            .map(|i| format!("X-{i}: v\r\n"))
+            .collect::<String>()
     );
     let tasks: Vec<_> = [one_big, many, endless]
         .into_iter()
@@ -479,7 +489,10 @@ async fn connections_from_one_address_beyond_its_limit_are_closed_while_others_c
     }
     let lasted = began.elapsed();
     println!("idle connections were closed after {lasted:?}");
-    assert!(lasted >= handshake_timeout, "closed before the handshake timeout");
+    assert!(
+        lasted >= handshake_timeout,
+        "closed before the handshake timeout"
+    );
     pair.round(None).await;
     eventually("only the pair's tasks are left", || relay.tasks() == 2).await;
 
@@ -562,9 +575,10 @@ async fn library_and_terminal_clients_reconnect_by_themselves_after_a_restart_wi
     let stdin = terminal.0.stdin.as_mut().unwrap();
     writeln!(stdin, "taro/ただいま").unwrap();
     stdin.flush().unwrap();
-    let event = event_where(&mut events, |e| {
-        matches!(e, Event::Message(m) if m.from.as_deref() == Some("花子"))
-    })
+    let event = event_where(
+        &mut events,
+        |e| matches!(e, Event::Message(m) if m.from.as_deref() == Some("花子")),
+    )
     .await;
     let Event::Message(m) = event else {
         unreachable!()
@@ -624,7 +638,10 @@ async fn an_idle_connection_after_a_plain_http_request_is_closed_by_the_timeout(
     assert!(got.starts_with(b"HTTP/1.1 404"), "{}", status_line(&got));
     // The connection stays open for another request, but not forever.
     until_closed(&mut stream).await;
-    println!("idle connection closed {:?} after it connected", began.elapsed());
+    println!(
+        "idle connection closed {:?} after it connected",
+        began.elapsed()
+    );
     eventually("its task has ended", || relay.tasks() == 0).await;
 }
 
