@@ -103,13 +103,18 @@ impl Pair {
     /// how long that took. Fails after [`PATIENCE`].
     async fn chat_until_left(&mut self, peer_id: &str, write_to_it: bool) -> Duration {
         let began = Instant::now();
+        let mut written = 0;
         while !self.left.iter().any(|id| id == peer_id) {
             assert!(
                 began.elapsed() < PATIENCE,
                 "{peer_id} was never reported gone ({} rounds meanwhile)",
                 self.rounds
             );
-            self.round(write_to_it.then_some(peer_id)).await;
+            // A few messages only: enough to be queued, never enough to fill its buffers
+            // (then it would be cut off as slow, not as silent).
+            let write = write_to_it && written < 20;
+            written += usize::from(write);
+            self.round(write.then_some(peer_id)).await;
         }
         began.elapsed()
     }
@@ -305,7 +310,10 @@ async fn a_request_sent_slowly_is_cut_off_at_the_handshake_timeout_while_others_
     .await;
     let addr = relay.local_addr();
     let slow: Vec<_> = (0..SLOW).map(|_| tokio::spawn(slowloris(addr))).collect();
-    eventually("the slow requests are being read", || relay.tasks() == SLOW).await;
+    eventually("the slow requests are being read", || {
+        relay.tasks() == SLOW || slow.iter().all(|t| t.is_finished())
+    })
+    .await;
 
     // Their address is at its limit of unfinished requests; this one is not.
     let mut pair = Pair::join(addr).await;
@@ -442,7 +450,7 @@ async fn write_then_read_head(stream: &mut TcpStream, head: String) -> Vec<u8> {
 async fn connections_from_one_address_beyond_its_limit_are_closed_while_others_chat() {
     const LIMIT: u32 = 4;
     const EXCESS: u64 = 8;
-    let handshake_timeout = Duration::from_secs(4);
+    let handshake_timeout = Duration::from_secs(5);
     let relay = start_relay(RelayConfig {
         handshake_timeout,
         max_pending_per_address: LIMIT,
@@ -461,22 +469,20 @@ async fn connections_from_one_address_beyond_its_limit_are_closed_while_others_c
         relay.tasks() == LIMIT as usize
     })
     .await;
-    // ...so more from there are closed at once, without an answer.
+    // ...so more from there are closed at once, without an answer, while those are held.
     for _ in 0..EXCESS {
         let mut extra = connect_from(ABUSER, addr).await;
         let got = until_closed(&mut extra).await;
         assert!(got.is_empty(), "{}", status_line(&got));
-    }
-    assert_eq!(relay.stats().refused, EXCESS);
-    if began.elapsed() < handshake_timeout / 2 {
         for held in &idle {
             let mut buf = [0; 1];
             assert!(
                 matches!(held.try_read(&mut buf), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
-                "an idle connection ended before its handshake timeout"
+                "an idle connection ended before the one over the limit: that one was let in"
             );
         }
     }
+    assert_eq!(relay.stats().refused, EXCESS);
 
     // Another address is not affected.
     let mut pair = Pair::join(addr).await;
