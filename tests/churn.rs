@@ -108,9 +108,19 @@ struct Record {
     kind: Kind,
     /// Its relay ID, when it learned it (the seed's broadcast path never says).
     id: Option<String>,
+    /// When it started to connect.
+    connecting: Instant,
     joined: Option<Instant>,
     /// When it sent its barrier; `None` if it never got that far.
     leaving: Option<Instant>,
+    /// When the relay answered its close frame, for clients that left that way.
+    closed: Option<Instant>,
+    /// Extended clients: who the room has now, as the welcome, `joined` and `left` told it.
+    roster: HashSet<String>,
+    /// Extended clients: everyone in its welcome or a `joined`.
+    seen_joined: HashSet<String>,
+    /// Extended clients: everyone in a `left`.
+    seen_left: HashSet<String>,
     sent: Vec<Sent>,
     /// `(sender tag, seq)` of every chat message, in arrival order.
     received: Vec<(usize, u64)>,
@@ -183,8 +193,13 @@ impl Client {
             tag,
             kind,
             id: None,
+            connecting: Instant::now(),
             joined: None,
             leaving: None,
+            closed: None,
+            roster: HashSet::new(),
+            seen_joined: HashSet::new(),
+            seen_left: HashSet::new(),
             sent: Vec::new(),
             received: Vec::new(),
             problems: Vec::new(),
@@ -407,10 +422,29 @@ impl Client {
                         if !clients.iter().any(|c| c.id == id) {
                             return Err(format!("welcome roster lacks {id}"));
                         }
+                        for client in clients {
+                            self.record.seen_joined.insert(client.id.clone());
+                            self.record.roster.insert(client.id);
+                        }
                         self.on_joined(id);
                         Ok(())
                     }
-                    ServerMessage::Joined { .. } | ServerMessage::Left { .. } => Ok(()),
+                    ServerMessage::Joined { client } => {
+                        self.record.seen_joined.insert(client.id.clone());
+                        if self.record.roster.insert(client.id.clone()) {
+                            Ok(())
+                        } else {
+                            Err(format!("{} joined twice", client.id))
+                        }
+                    }
+                    ServerMessage::Left { id } => {
+                        if self.record.roster.remove(&id) {
+                            self.record.seen_left.insert(id);
+                            Ok(())
+                        } else {
+                            Err(format!("{id} left but had not joined"))
+                        }
+                    }
                     ServerMessage::Message(m) => {
                         let to = m.to.as_wire().to_owned();
                         self.on_chat(&m.text, Some(&m.from), Some(&to))
@@ -515,7 +549,9 @@ impl Client {
                     self.ws.close(None).await.ok();
                     while let Some(Ok(_)) = self.ws.next().await {}
                 };
-                if tokio::time::timeout(PATIENCE, closing).await.is_err() {
+                if tokio::time::timeout(PATIENCE, closing).await.is_ok() {
+                    self.record.closed = Some(Instant::now());
+                } else {
                     self.record
                         .problems
                         .push("the relay never finished the close handshake".to_owned());
@@ -630,6 +666,7 @@ impl Outcome {
                 }
             }
         }
+        self.check_rosters(&present, &mut problems, &mut figures);
         figures.clients = self.records.len();
         figures.received = self.records.iter().map(|r| r.received.len()).sum();
         if !problems.is_empty() {
@@ -644,8 +681,65 @@ impl Outcome {
     }
 }
 
+impl Outcome {
+    /// Extended clients must hear of everyone who came or went (with an ID it could know)
+    /// while they were there: a join that started after they joined and finished before their
+    /// barrier, and a leave whose close was answered before their barrier.
+    fn check_rosters(&self, present: &[usize], problems: &mut Vec<String>, figures: &mut Figures) {
+        let longest = present
+            .iter()
+            .map(|&i| {
+                let r = &self.records[i];
+                r.closed.unwrap_or(r.leaving.unwrap()) - r.joined.unwrap()
+            })
+            .max()
+            .unwrap_or_default();
+        for &ci in present {
+            let c = &self.records[ci];
+            if c.kind.legacy() {
+                continue;
+            }
+            let (c_joined, c_leaving) = (c.joined.unwrap(), c.leaving.unwrap());
+            let first =
+                present.partition_point(|&i| self.records[i].joined.unwrap() + longest < c_joined);
+            for &di in &present[first..] {
+                let d = &self.records[di];
+                if d.joined.unwrap() > c_leaving {
+                    break;
+                }
+                let Some(d_id) = d.id.as_deref() else {
+                    continue;
+                };
+                if di == ci || d.kind.direct() != c.kind.direct() {
+                    continue;
+                }
+                if d.connecting >= c_joined {
+                    figures.roster_events += 1;
+                    if !c.seen_joined.contains(d_id) {
+                        problems.push(format!(
+                            "client {} ({:?}) never heard that {d_id} joined",
+                            c.tag, c.id
+                        ));
+                    }
+                }
+                if d.closed.is_some_and(|t| t <= c_leaving) && c.seen_joined.contains(d_id) {
+                    figures.roster_events += 1;
+                    if !c.seen_left.contains(d_id) {
+                        problems.push(format!(
+                            "client {} ({:?}) never heard that {d_id} left",
+                            c.tag, c.id
+                        ));
+                    }
+                }
+            }
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 struct Figures {
+    /// `joined` and `left` frames the rule required.
+    roster_events: usize,
     clients: usize,
     sent: usize,
     accepted: usize,
@@ -729,13 +823,15 @@ async fn churn(addr: SocketAddr, settings: &Settings, progress: Arc<Progress>) -
 fn print_figures(label: &str, seed: u64, outcome: &Outcome, figures: &Figures) {
     println!(
         "{label}: seed {seed}: {} clients in {:.1} s ({LIVE} at once); {} messages sent, {} \
-         accepted, {} deliveries owed and made, {} received in all",
+         accepted, {} deliveries owed and made, {} received in all; {} joins and leaves owed \
+         and heard",
         figures.clients,
         outcome.secs,
         figures.sent,
         figures.accepted,
         figures.owed,
-        figures.received
+        figures.received,
+        figures.roster_events
     );
 }
 
