@@ -691,3 +691,33 @@ async fn library_and_terminal_clients_reconnect_after_the_relay_process_is_kille
     library.send(Recipient::Client("花子".to_owned()), "無事？");
     wait_for_line(&out, |l| l == "taro: 無事？");
 }
+
+/// A masked client text frame, as a browser would send it.
+fn client_text_frame(text: &str) -> Vec<u8> {
+    let payload = text.as_bytes();
+    assert!(payload.len() < 126);
+    let mask = [0x12, 0x34, 0x56, 0x78];
+    let mut frame = vec![0x81, 0x80 | payload.len() as u8];
+    frame.extend_from_slice(&mask);
+    frame.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+    frame
+}
+
+#[tokio::test]
+async fn a_frame_sent_together_with_the_handshake_is_not_lost() {
+    let relay = start_relay(config()).await;
+    let addr = relay.local_addr();
+    let mut pair = Pair::join(addr).await;
+    let mut bytes = format!(
+        "GET {DICT} HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
+    .into_bytes();
+    bytes.extend(client_text_frame(&format!("{}/early bird", pair.ext_id)));
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream.write_all(&bytes).await.unwrap();
+    let (from, _, text) = pair.ext_message(None).await;
+    assert_eq!(text, "early bird");
+    assert!(from.starts_with("client"), "{from}");
+    drop(stream);
+}
