@@ -236,6 +236,14 @@ fn status_line(got: &[u8]) -> String {
     text.lines().next().unwrap_or_default().to_owned()
 }
 
+/// A WebSocket handshake request to the addressed path, all but the blank line that ends it.
+fn upgrade_lines(addr: SocketAddr) -> String {
+    format!(
+        "GET {DICT} HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+    )
+}
+
 /// Whether the relay took the connection for a WebSocket.
 fn upgraded(got: &[u8]) -> bool {
     got.starts_with(b"HTTP/1.1 101")
@@ -385,10 +393,7 @@ async fn huge_request_heads_are_refused_while_others_chat() {
     })
     .await;
     let addr = relay.local_addr();
-    let upgrade = format!(
-        "GET {DICT} HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
-    );
+    let upgrade = upgrade_lines(addr);
     // A valid handshake but for one 64 KiB header; the same with a thousand small headers; and
     // one that never stops sending headers.
     let one_big = format!("{upgrade}X-Big: {}\r\n\r\n", "b".repeat(64 * 1024));
@@ -510,6 +515,86 @@ async fn connections_from_one_address_beyond_its_limit_are_closed_while_others_c
     assert_eq!(relay.clients().len(), 3);
 }
 
+#[tokio::test]
+async fn handshakes_abandoned_halfway_leave_no_place_taken() {
+    const PLACES: usize = 2;
+    let relay = start_relay(RelayConfig {
+        max_clients: PLACES,
+        handshake_timeout: Duration::from_secs(1),
+        ..config()
+    })
+    .await;
+    let addr = relay.local_addr();
+    let upgrade = format!("{}\r\n", upgrade_lines(addr));
+    for i in 0..20 {
+        let mut stream = connect_from(ABUSER, addr).await;
+        stream.write_all(upgrade.as_bytes()).await.unwrap();
+        if i % 2 == 0 {
+            // Gone before the answer: a reset right after the request.
+            socket2::SockRef::from(&stream)
+                .set_linger(Some(Duration::ZERO))
+                .unwrap();
+        }
+        drop(stream);
+    }
+    eventually("the abandoned connections are gone", || relay.tasks() == 0).await;
+    let mut pair = Pair::join(addr).await;
+    pair.round(None).await;
+    assert_eq!(relay.clients().len(), PLACES);
+}
+
+#[tokio::test]
+async fn an_idle_connection_after_a_plain_http_request_is_closed_by_the_timeout() {
+    let handshake_timeout = Duration::from_secs(1);
+    let relay = start_relay(RelayConfig {
+        handshake_timeout,
+        ..config()
+    })
+    .await;
+    let addr = relay.local_addr();
+    let began = Instant::now();
+    let mut stream = connect_from(ABUSER, addr).await;
+    let got = write_then_read_head(
+        &mut stream,
+        format!("GET /no-such-page HTTP/1.1\r\nHost: {addr}\r\n\r\n"),
+    )
+    .await;
+    assert!(got.starts_with(b"HTTP/1.1 404"), "{}", status_line(&got));
+    // The connection stays open for another request, but not forever.
+    until_closed(&mut stream).await;
+    println!(
+        "idle connection closed {:?} after it connected",
+        began.elapsed()
+    );
+    eventually("its task has ended", || relay.tasks() == 0).await;
+}
+
+/// A masked client text frame, as a browser would send it.
+fn client_text_frame(text: &str) -> Vec<u8> {
+    let payload = text.as_bytes();
+    assert!(payload.len() < 126);
+    let mask = [0x12, 0x34, 0x56, 0x78];
+    let mut frame = vec![0x81, 0x80 | payload.len() as u8];
+    frame.extend_from_slice(&mask);
+    frame.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+    frame
+}
+
+#[tokio::test]
+async fn a_frame_sent_together_with_the_handshake_is_not_lost() {
+    let relay = start_relay(config()).await;
+    let addr = relay.local_addr();
+    let mut pair = Pair::join(addr).await;
+    let mut bytes = format!("{}\r\n", upgrade_lines(addr)).into_bytes();
+    bytes.extend(client_text_frame(&format!("{}/early bird", pair.ext_id)));
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream.write_all(&bytes).await.unwrap();
+    let (from, _, text) = pair.ext_message(None).await;
+    assert_eq!(text, "early bird");
+    assert!(from.starts_with("client"), "{from}");
+    drop(stream);
+}
+
 // --- Relay restart ----------------------------------------------------------------------------
 
 type Events = mpsc::UnboundedReceiver<Event>;
@@ -594,63 +679,6 @@ async fn library_and_terminal_clients_reconnect_by_themselves_after_a_restart_wi
     relay.shutdown().await;
 }
 
-#[tokio::test]
-async fn handshakes_abandoned_halfway_leave_no_place_taken() {
-    const PLACES: usize = 2;
-    let relay = start_relay(RelayConfig {
-        max_clients: PLACES,
-        handshake_timeout: Duration::from_secs(1),
-        ..config()
-    })
-    .await;
-    let addr = relay.local_addr();
-    let upgrade = format!(
-        "GET {DICT} HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-    );
-    for i in 0..20 {
-        let mut stream = connect_from(ABUSER, addr).await;
-        stream.write_all(upgrade.as_bytes()).await.unwrap();
-        if i % 2 == 0 {
-            // Gone before the answer: a reset right after the request.
-            socket2::SockRef::from(&stream)
-                .set_linger(Some(Duration::ZERO))
-                .unwrap();
-        }
-        drop(stream);
-    }
-    eventually("the abandoned connections are gone", || relay.tasks() == 0).await;
-    let mut pair = Pair::join(addr).await;
-    pair.round(None).await;
-    assert_eq!(relay.clients().len(), PLACES);
-}
-
-#[tokio::test]
-async fn an_idle_connection_after_a_plain_http_request_is_closed_by_the_timeout() {
-    let handshake_timeout = Duration::from_secs(1);
-    let relay = start_relay(RelayConfig {
-        handshake_timeout,
-        ..config()
-    })
-    .await;
-    let addr = relay.local_addr();
-    let began = Instant::now();
-    let mut stream = connect_from(ABUSER, addr).await;
-    let got = write_then_read_head(
-        &mut stream,
-        format!("GET /no-such-page HTTP/1.1\r\nHost: {addr}\r\n\r\n"),
-    )
-    .await;
-    assert!(got.starts_with(b"HTTP/1.1 404"), "{}", status_line(&got));
-    // The connection stays open for another request, but not forever.
-    until_closed(&mut stream).await;
-    println!(
-        "idle connection closed {:?} after it connected",
-        began.elapsed()
-    );
-    eventually("its task has ended", || relay.tasks() == 0).await;
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn library_and_terminal_clients_reconnect_after_the_relay_process_is_killed() {
     let (mut relay, url, _relay_out) = serve(&["--no-announce"]);
@@ -690,34 +718,4 @@ async fn library_and_terminal_clients_reconnect_after_the_relay_process_is_kille
     wait_for_line(&out, |l| l == "Connected. Your ID is: 花子");
     library.send(Recipient::Client("花子".to_owned()), "無事？");
     wait_for_line(&out, |l| l == "taro: 無事？");
-}
-
-/// A masked client text frame, as a browser would send it.
-fn client_text_frame(text: &str) -> Vec<u8> {
-    let payload = text.as_bytes();
-    assert!(payload.len() < 126);
-    let mask = [0x12, 0x34, 0x56, 0x78];
-    let mut frame = vec![0x81, 0x80 | payload.len() as u8];
-    frame.extend_from_slice(&mask);
-    frame.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
-    frame
-}
-
-#[tokio::test]
-async fn a_frame_sent_together_with_the_handshake_is_not_lost() {
-    let relay = start_relay(config()).await;
-    let addr = relay.local_addr();
-    let mut pair = Pair::join(addr).await;
-    let mut bytes = format!(
-        "GET {DICT} HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-    )
-    .into_bytes();
-    bytes.extend(client_text_frame(&format!("{}/early bird", pair.ext_id)));
-    let mut stream = TcpStream::connect(addr).await.unwrap();
-    stream.write_all(&bytes).await.unwrap();
-    let (from, _, text) = pair.ext_message(None).await;
-    assert_eq!(text, "early bird");
-    assert!(from.starts_with("client"), "{from}");
-    drop(stream);
 }
