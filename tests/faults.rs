@@ -680,6 +680,33 @@ async fn library_and_terminal_clients_reconnect_by_themselves_after_a_restart_wi
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_restart_a_nickname_someone_else_took_gives_a_generated_id_and_says_so() {
+    let relay = start_relay(config()).await;
+    let addr = relay.local_addr();
+    let (_terminal, out) = join_process(&[&format!("ws://{addr}{DICT}"), "--name", "花子"]);
+    wait_for_line(&out, |l| l == "Connected. Your ID is: 花子");
+    relay.shutdown().await;
+    wait_for_line(&out, |l| l.starts_with("Disconnected:"));
+
+    // Someone takes the name in the second before the terminal's first retry.
+    let relay = relay::start(TcpListener::bind(addr).await.unwrap(), config());
+    let (_squatter, squatter_id, _) = extended_dict(addr, "?name=%E8%8A%B1%E5%AD%90").await;
+    if squatter_id != "花子" {
+        println!("this machine was too slow: the terminal was back before the other client");
+        return;
+    }
+    let line = wait_for_line(&out, |l| l.starts_with("Connected. Your ID is: "));
+    let id = line.trim_start_matches("Connected. Your ID is: ");
+    assert!(id.starts_with("client"), "{line}");
+    let line = wait_for_line(&out, |l| l.starts_with("Error: "));
+    assert!(line.contains("花子"), "{line}");
+    eventually("both are listed", || {
+        listed(&relay, "花子") && listed(&relay, id)
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn library_and_terminal_clients_reconnect_after_the_relay_process_is_killed() {
     let (mut relay, url, _relay_out) = serve(&["--no-announce"]);
     let addr: SocketAddr = url
