@@ -2,6 +2,9 @@
 //! tokio-tungstenite clients to it (plain seed text or `classchat.v1`), and read frames with a
 //! timeout so that a broken rule fails the test instead of hanging it.
 //!
+//! The `classchat` binary runs as a child process through [`serve`] and [`join_process`], whose
+//! output lines are read on a thread so that waiting for one can time out.
+//!
 //! "Nothing else was delivered" is proved without sleeping: after the interesting frame, a
 //! marker message is sent along a path that is ordered after it, and the marker must be the
 //! very next frame the client sees.
@@ -9,8 +12,11 @@
 // Each test binary uses a different subset of these helpers.
 #![allow(dead_code)]
 
+use std::io::{BufRead as _, BufReader, Read};
 use std::net::SocketAddr;
-use std::time::Duration;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc as std_mpsc;
+use std::time::{Duration, Instant};
 
 use classchat::protocol::{ClientMessage, ErrorCode, Recipient, SUBPROTOCOL, ServerMessage};
 use classchat::relay::{self, RelayConfig, RelayHandle};
@@ -230,4 +236,94 @@ pub async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
 /// Whether the relay lists a client with this ID.
 pub fn listed(relay: &RelayHandle, peer_id: &str) -> bool {
     relay.clients().iter().any(|c| c.info.id == peer_id)
+}
+
+// --- The binary as a child process -----------------------------------------------------------
+
+/// Patience for a child process: starting one is slower than a frame.
+pub const CHILD_PATIENCE: Duration = Duration::from_secs(20);
+
+/// The `classchat` binary built with these tests.
+pub fn classchat() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_classchat"))
+}
+
+/// Kills the child when the test ends, passing or not.
+pub struct Running(pub Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.0.kill().ok();
+        self.0.wait().ok();
+    }
+}
+
+/// Lines of a child's output, read on a thread so that waiting for one can time out. Keep the
+/// receiver while the child runs: once it is dropped the pipe is no longer read.
+pub fn lines(output: impl Read + Send + 'static) -> std_mpsc::Receiver<String> {
+    let (tx, rx) = std_mpsc::channel();
+    std::thread::Builder::new()
+        .name("child-output".into())
+        .spawn(move || {
+            for line in BufReader::new(output).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        })
+        .unwrap();
+    rx
+}
+
+/// Waits for a line matching `wanted` and returns it; fails after [`CHILD_PATIENCE`].
+pub fn wait_for_line(rx: &std_mpsc::Receiver<String>, wanted: impl Fn(&str) -> bool) -> String {
+    let deadline = Instant::now() + CHILD_PATIENCE;
+    let mut seen = Vec::new();
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(line) if wanted(&line) => return line,
+            Ok(line) => seen.push(line),
+            Err(e) => panic!("no such line ({e}); saw {seen:?}"),
+        }
+    }
+}
+
+/// Starts `classchat serve` on a port of 127.0.0.1 the system picks, with `extra` options.
+/// Returns the process, its join URL (`ws://127.0.0.1:PORT/ws_multi_client_dict`) and its
+/// remaining output lines.
+pub fn serve(extra: &[&str]) -> (Running, String, std_mpsc::Receiver<String>) {
+    serve_on(0, extra)
+}
+
+/// Like [`serve`], on a given port.
+pub fn serve_on(port: u16, extra: &[&str]) -> (Running, String, std_mpsc::Receiver<String>) {
+    let mut child = classchat()
+        .args(["serve", "--bind", "127.0.0.1", "--port", &port.to_string()])
+        .args(extra)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let out = lines(child.stdout.take().unwrap());
+    let line = wait_for_line(&out, |l| l.trim_start().starts_with("ws://127.0.0.1:"));
+    let url = line.trim().to_owned();
+    assert!(url.ends_with(DICT), "{url}");
+    (Running(child), url, out)
+}
+
+/// Runs `classchat join` with stdin kept open (end of input means "leave").
+pub fn join_process(args: &[&str]) -> (Running, std_mpsc::Receiver<String>) {
+    let mut child = classchat()
+        .arg("join")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let out = lines(child.stdout.take().unwrap());
+    (Running(child), out)
 }
