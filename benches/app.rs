@@ -103,7 +103,7 @@ fn main() {
 
 /// A realistic chat line: Japanese and English, a few senders, some private.
 fn entry(i: usize) -> Entry {
-    let to = if i % 7 == 0 {
+    let to = if i.is_multiple_of(7) {
         Recipient::Client("host".to_owned())
     } else {
         Recipient::Everyone
