@@ -10,12 +10,13 @@ mod common;
 use std::time::{Duration, Instant};
 
 use classchat::protocol::{ClientInfo, ErrorCode, Recipient, ServerMessage};
-use classchat::relay::{self, RelayConfig, Room, RouteError};
+use classchat::relay::{self, RelayConfig, RelayHandle, Room, RouteError};
 use common::*;
 use futures_util::{SinkExt as _, StreamExt as _};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::mpsc;
+use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
@@ -705,15 +706,7 @@ async fn a_client_that_never_reads_is_cut_off_and_everyone_else_gets_everything_
     .await;
     let addr = relay.local_addr();
 
-    // The non-reader: a tiny receive buffer, a handshake, then never polled again.
-    let socket = TcpSocket::new_v4().unwrap();
-    socket.set_recv_buffer_size(4096).unwrap();
-    let stream = socket.connect(addr).await.unwrap();
-    let (never_reads, _) = tokio_tungstenite::client_async(request(addr, LIST, false), stream)
-        .await
-        .unwrap();
-    eventually("the non-reader is connected", || relay.clients().len() == 1).await;
-    let slow_id = relay.clients()[0].info.id.clone();
+    let (never_reads, slow_id) = join_never_reading(&relay).await;
 
     let (mut sink, sender_stream) = legacy(addr, LIST).await.split();
     let plain = legacy(addr, LIST).await;
@@ -785,14 +778,7 @@ async fn a_client_whose_socket_accepts_nothing_for_a_heartbeat_is_cut_off() {
     })
     .await;
     let addr = relay.local_addr();
-    let socket = TcpSocket::new_v4().unwrap();
-    socket.set_recv_buffer_size(4096).unwrap();
-    let stream = socket.connect(addr).await.unwrap();
-    let (never_reads, _) = tokio_tungstenite::client_async(request(addr, LIST, false), stream)
-        .await
-        .unwrap();
-    eventually("the non-reader is connected", || relay.clients().len() == 1).await;
-    let slow_id = relay.clients()[0].info.id.clone();
+    let (never_reads, slow_id) = join_never_reading(&relay).await;
 
     let (mut sink, mut echoes) = legacy(addr, LIST).await.split();
     let drain = tokio::spawn(async move { while let Some(Ok(_)) = echoes.next().await {} });
@@ -820,6 +806,21 @@ async fn a_client_whose_socket_accepts_nothing_for_a_heartbeat_is_cut_off() {
     .await;
     drop(never_reads);
     drain.abort();
+}
+
+/// The first client of an empty relay that never reads: a tiny receive buffer, a handshake,
+/// then never polled again. Returns its socket (keep it alive) and its ID.
+async fn join_never_reading(relay: &RelayHandle) -> (WebSocketStream<TcpStream>, String) {
+    let addr = relay.local_addr();
+    let socket = TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let stream = socket.connect(addr).await.unwrap();
+    let (never_reads, _) = tokio_tungstenite::client_async(request(addr, LIST, false), stream)
+        .await
+        .unwrap();
+    eventually("the non-reader is connected", || relay.clients().len() == 1).await;
+    let slow_id = relay.clients()[0].info.id.clone();
+    (never_reads, slow_id)
 }
 
 /// This process's resident memory, for the log only (the relay runs in-process).
