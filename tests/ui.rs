@@ -5,54 +5,22 @@
 
 use std::time::{Duration, Instant};
 
+mod window;
+
 use classchat::bridge::{Backend, Disconnect, Recipient};
 use classchat::ui::log::EntryKind;
 use classchat::ui::state::ConnState;
 use classchat::ui::{App, Lang, ModeKind, Settings};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
-
-/// How long a network step may take before a test fails.
-const TIMEOUT: Duration = Duration::from_secs(15);
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .thread_name("relay-rt")
-        .enable_all()
-        .build()
-        .expect("a tokio runtime")
-}
+use window::{harness, runtime, step_until_app};
 
 fn english() -> Settings {
     Settings::for_lang(Lang::En)
 }
 
 fn window(rt: &tokio::runtime::Runtime, settings: Settings) -> Harness<'static, App> {
-    let app = App::new(Backend::new(rt.handle().clone()), settings, None);
-    Harness::builder()
-        .with_size(egui::vec2(1100.0, 720.0))
-        .build_ui_state(
-            |ui, app: &mut App| {
-                app.logic(ui.ctx());
-                app.ui(ui);
-            },
-            app,
-        )
-}
-
-/// Steps the window until `done` holds, sleeping a little between frames so events from the
-/// runtime can arrive.
-fn step_until(harness: &mut Harness<'_, App>, what: &str, done: impl Fn(&App) -> bool) {
-    let deadline = Instant::now() + TIMEOUT;
-    loop {
-        harness.step();
-        if done(harness.state()) {
-            return;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    harness(App::new(Backend::new(rt.handle().clone()), settings, None))
 }
 
 /// Focuses the field labelled `label`, selects what is in it and types `text` over it.
@@ -90,7 +58,7 @@ fn host(rt: &tokio::runtime::Runtime, name: &str) -> (Harness<'static, App>, u16
     let mut host = window(rt, settings);
     host.get_by_label("Start hosting").click();
     let own = name.to_owned();
-    step_until(&mut host, "the host in its own roster", move |app| {
+    step_until_app(&mut host, "the host in its own roster", move |app| {
         app.mode() == ModeKind::Hosting && roster_has(app, &own)
     });
     let port = host.state().hosting_port().expect("hosting");
@@ -104,7 +72,7 @@ fn join(rt: &tokio::runtime::Runtime, port: u16, name: &str) -> Harness<'static,
     type_into(&mut student, "Name (optional)", name);
     student.get_by_label("Join").click();
     let own = name.to_owned();
-    step_until(&mut student, "the student connected", move |app| {
+    step_until_app(&mut student, "the student connected", move |app| {
         app.mode() == ModeKind::Joined && roster_has(app, &own)
     });
     student
@@ -124,7 +92,7 @@ fn host_and_student_chat_over_a_real_relay() {
     let mut student = join(&rt, port, "Taro");
     student.get_by_label("Your ID: Taro");
     assert!(roster_has(student.state(), "Sensei"));
-    step_until(&mut host, "the student in the host's roster", |app| {
+    step_until_app(&mut host, "the student in the host's roster", |app| {
         roster_has(app, "Taro")
     });
     host.get_by_label("Sensei (you)");
@@ -140,7 +108,7 @@ fn host_and_student_chat_over_a_real_relay() {
     host.step();
     host.key_press(egui::Key::Enter);
     host.step();
-    step_until(&mut student, "the message in the student's log", |app| {
+    step_until_app(&mut student, "the message in the student's log", |app| {
         app.session().is_some_and(|s| {
             s.log.entries().iter().any(|e| {
                 e.kind
@@ -154,7 +122,7 @@ fn host_and_student_chat_over_a_real_relay() {
         })
     });
     // The host sees its own message confirmed, marked as its own.
-    step_until(&mut host, "the host's own message", |app| {
+    step_until_app(&mut host, "the host's own message", |app| {
         app.session().is_some_and(|s| {
             s.log
                 .entries()
@@ -167,17 +135,17 @@ fn host_and_student_chat_over_a_real_relay() {
     type_into(&mut student, "Message", "*/みなさん、こんにちは");
     student.key_press(egui::Key::Enter);
     student.step();
-    step_until(&mut host, "the broadcast in the host's log", |app| {
+    step_until_app(&mut host, "the broadcast in the host's log", |app| {
         app.session()
             .is_some_and(|s| s.log.contains_text("みなさん、こんにちは"))
     });
 
     // Stopping the chat closes the student's connection with a clear reason.
     host.get_by_label("Stop hosting").click();
-    step_until(&mut host, "the start screen", |app| {
+    step_until_app(&mut host, "the start screen", |app| {
         app.mode() == ModeKind::Start
     });
-    step_until(&mut student, "the student disconnected", |app| {
+    step_until_app(&mut student, "the student disconnected", |app| {
         app.session().is_some_and(|s| match &s.state {
             ConnState::Waiting { reason, .. } | ConnState::Stopped(reason) => {
                 *reason == Disconnect::HostStopped
@@ -233,7 +201,7 @@ fn tab_completes_ids() {
     let rt = runtime();
     let (mut host, port) = host(&rt, "Sensei");
     let _student = join(&rt, port, "Taro");
-    step_until(&mut host, "the student in the roster", |app| {
+    step_until_app(&mut host, "the student in the roster", |app| {
         roster_has(app, "Taro")
     });
     type_into(&mut host, "Message", "ta");
@@ -258,7 +226,7 @@ fn port_in_use_is_explained() {
     settings.port = port.to_string();
     let mut host = window(&rt, settings);
     host.get_by_label("Start hosting").click();
-    step_until(&mut host, "the error", |app| app.error().is_some());
+    step_until_app(&mut host, "the error", |app| app.error().is_some());
     host.get_by_label_contains(&format!("Port {port} is already in use — pick another"));
     assert_eq!(host.state().mode(), ModeKind::Start);
 }
@@ -275,7 +243,7 @@ fn joining_nothing_says_so() {
     let mut student = window(&rt, english());
     type_into(&mut student, "Address", &format!("127.0.0.1:{port}"));
     student.get_by_label("Join").click();
-    step_until(&mut student, "the error", |app| app.error().is_some());
+    step_until_app(&mut student, "the error", |app| app.error().is_some());
     student.get_by_label_contains(&format!("No classchat host at 127.0.0.1:{port}"));
     assert_eq!(student.state().mode(), ModeKind::Start);
 }

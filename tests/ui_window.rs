@@ -8,6 +8,8 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+mod window;
+
 use classchat::bridge::Backend;
 use classchat::discovery::{Browser, announce};
 use classchat::relay::{self, RelayConfig, RelayHandle};
@@ -16,18 +18,7 @@ use classchat::ui::state::ConnState;
 use classchat::ui::{App, Lang, ModeKind, Settings};
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT as _, Queryable as _};
-
-/// How long a network step may take before a test fails.
-const TIMEOUT: Duration = Duration::from_secs(20);
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .thread_name("relay-rt")
-        .enable_all()
-        .build()
-        .expect("a tokio runtime")
-}
+use window::{TIMEOUT, harness as window, runtime, step_until};
 
 /// English settings that host on a free port under a room name of this test alone.
 fn settings(room: &str) -> Settings {
@@ -38,42 +29,12 @@ fn settings(room: &str) -> Settings {
     settings
 }
 
-fn window(app: App) -> Harness<'static, App> {
-    Harness::builder()
-        .with_size(egui::vec2(1100.0, 760.0))
-        .build_ui_state(
-            |ui, app: &mut App| {
-                app.logic(ui.ctx());
-                app.ui(ui);
-            },
-            app,
-        )
-}
-
 /// A fresh, empty directory for this test.
 fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("classchat-ui-{name}-{}", std::process::id()));
     std::fs::remove_dir_all(&dir).ok();
     std::fs::create_dir_all(&dir).expect("a temporary directory");
     dir
-}
-
-/// Steps the window until `done` holds, sleeping a little between frames so events from the
-/// runtime can arrive.
-fn step_until(
-    harness: &mut Harness<'_, App>,
-    what: &str,
-    done: impl Fn(&Harness<'_, App>) -> bool,
-) {
-    let deadline = Instant::now() + TIMEOUT;
-    loop {
-        harness.step();
-        if done(harness) {
-            return;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(10));
-    }
 }
 
 fn shows(harness: &Harness<'_, App>, text: &str) -> bool {

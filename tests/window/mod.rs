@@ -1,0 +1,57 @@
+//! What the window test suites (`tests/ui.rs`, `tests/ui_window.rs`) share: a runtime for the
+//! relays and clients, the window in an egui_kittest harness, and stepping it until something
+//! holds.
+
+use std::time::{Duration, Instant};
+
+use classchat::ui::App;
+use egui_kittest::Harness;
+
+/// How long a network step may take before a test fails.
+pub const TIMEOUT: Duration = Duration::from_secs(20);
+
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("relay-rt")
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+}
+
+/// The window, driven frame by frame as eframe would: `logic`, then `ui`.
+pub fn harness(app: App) -> Harness<'static, App> {
+    Harness::builder()
+        .with_size(egui::vec2(1100.0, 760.0))
+        .build_ui_state(
+            |ui, app: &mut App| {
+                app.logic(ui.ctx());
+                app.ui(ui);
+            },
+            app,
+        )
+}
+
+/// Steps the window until `done` holds, sleeping a little between frames so events from the
+/// runtime can arrive.
+pub fn step_until(
+    harness: &mut Harness<'_, App>,
+    what: &str,
+    done: impl Fn(&Harness<'_, App>) -> bool,
+) {
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        harness.step();
+        if done(harness) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// [`step_until`] with a condition on the app alone.
+#[allow(dead_code)] // Not every suite needs it.
+pub fn step_until_app(harness: &mut Harness<'_, App>, what: &str, done: impl Fn(&App) -> bool) {
+    step_until(harness, what, |h| done(h.state()));
+}
