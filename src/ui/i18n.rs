@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::state::HostNote;
-use crate::bridge::{Disconnect, ErrorCode, Stats};
+use super::composer::InputError;
+use crate::bridge::{AddressError, Disconnect, ErrorCode, HostNote, SaveDialog, Stats};
 
 /// A language of the user interface.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -297,11 +297,62 @@ impl Lang {
     }
 
     /// The previous session on the start screen: when it started and how many lines it has.
-    pub fn previous_session(self, when: &str, lines: usize) -> String {
+    pub fn previous_chat(self, when: &str, lines: usize) -> String {
         match self {
             Self::Ja => format!("前回のセッション: {when} から、{lines} 行"),
             Self::En if lines == 1 => format!("Previous session: {when}, 1 line"),
             Self::En => format!("Previous session: {when}, {lines} lines"),
+        }
+    }
+
+    /// The hint under the message box for a line that was not sent.
+    pub fn input_hint(self, error: &InputError) -> String {
+        let s = self.s();
+        match error {
+            InputError::MissingSlash => s.need_slash.to_owned(),
+            InputError::EmptyRecipient => s.need_id.to_owned(),
+            InputError::EmptyText => s.need_text.to_owned(),
+            InputError::UnknownId(peer_id) => self.unknown_id(peer_id),
+        }
+    }
+
+    /// Why the address typed on the start screen cannot be joined.
+    pub fn address_error(self, error: &AddressError) -> String {
+        match (self, error) {
+            (Self::Ja, AddressError::Empty) => {
+                "先生のアドレスを入力してください(例: 192.168.1.20 または 192.168.1.20:30005)"
+                    .to_owned()
+            }
+            (Self::En, AddressError::Empty) => {
+                "Type the host's address, for example 192.168.1.20 or 192.168.1.20:30005"
+                    .to_owned()
+            }
+            (Self::Ja, AddressError::Invalid(address)) => {
+                format!("「{address}」はアドレスではありません(例: 192.168.1.20:30005)")
+            }
+            (Self::En, AddressError::Invalid(address)) => {
+                format!("“{address}” is not an address (try 192.168.1.20:30005)")
+            }
+            (Self::Ja, AddressError::UnsupportedScheme(scheme)) => {
+                format!("ws:// のアドレスだけが使えます({scheme}:// は使えません)")
+            }
+            (Self::En, AddressError::UnsupportedScheme(scheme)) => {
+                format!("Only ws:// addresses are supported, not {scheme}://")
+            }
+        }
+    }
+
+    /// The save dialog for a transcript of a chat at `ts` (Unix ms).
+    pub fn save_dialog(self, ts: u64) -> SaveDialog {
+        let s = self.s();
+        let stamp = super::log::local_time(ts, "%Y%m%d-%H%M");
+        SaveDialog {
+            title: s.save_transcript.trim_end_matches('…').to_owned(),
+            file_name: format!("classchat-{stamp}.txt"),
+            filters: vec![
+                (s.filter_text.to_owned(), vec!["txt".to_owned()]),
+                (s.filter_csv.to_owned(), vec!["csv".to_owned()]),
+            ],
         }
     }
 
@@ -455,6 +506,12 @@ pub struct Strings {
     pub view_previous: &'static str,
     /// Marker of the previous session's view.
     pub read_only: &'static str,
+    /// The host's name in the chat on first run.
+    pub default_host_name: &'static str,
+    /// The room name announced on first run.
+    pub default_room_name: &'static str,
+    /// Hosting did not answer because the background runtime stopped.
+    pub runtime_stopped: &'static str,
 }
 
 /// Japanese.
@@ -528,6 +585,9 @@ pub static JA: Strings = Strings {
     relay_counters: "サーバーの状態",
     view_previous: "表示",
     read_only: "(閲覧のみ)",
+    default_host_name: "先生",
+    default_room_name: "教室のチャット",
+    runtime_stopped: "バックグラウンドの処理が止まりました",
 };
 
 /// English.
@@ -601,6 +661,9 @@ pub static EN: Strings = Strings {
     relay_counters: "Relay",
     view_previous: "View",
     read_only: "(read-only)",
+    default_host_name: "Teacher",
+    default_room_name: "Class chat",
+    runtime_stopped: "The background runtime stopped",
 };
 
 #[cfg(test)]

@@ -1,10 +1,10 @@
 //! Who is connected: one row per client with the time they joined; the own entry is marked.
 //! Clicking a name puts `id/` in the message box. The host also gets mute and kick buttons.
 
-use super::app::Command;
+use super::command::Command;
 use super::i18n::Lang;
 use super::log::local_time;
-use super::state::Session;
+use super::state::Chat;
 use crate::bridge::RosterEntry;
 
 /// Lays out the roster as a right panel. `host_roster` is the relay's view (with mute flags)
@@ -12,7 +12,7 @@ use crate::bridge::RosterEntry;
 pub fn ui(
     ui: &mut egui::Ui,
     lang: Lang,
-    session: &Session,
+    session: &Chat,
     host_roster: Option<&[RosterEntry]>,
     commands: &mut Vec<Command>,
 ) {

@@ -4,13 +4,14 @@
 use egui::Color32;
 
 use super::i18n::Lang;
-use super::state::{ConnState, Session};
+use super::widgets;
+use super::state::{ConnState, Chat};
 
 /// Lays out the status bar as the lowest bottom panel.
 pub fn ui(
     ui: &mut egui::Ui,
     lang: Lang,
-    session: &Session,
+    session: &Chat,
     connected_count: Option<usize>,
     status: Option<&(String, bool)>,
 ) {
@@ -33,17 +34,10 @@ pub fn ui(
             }
             if let Some(status) = status {
                 ui.separator();
-                message_ui(ui, status);
+                widgets::status_message_ui(ui, status);
             }
         });
     });
 }
 
-/// The latest status message (red when it is an error).
-pub fn message_ui(ui: &mut egui::Ui, (text, error): &(String, bool)) {
-    let mut text = egui::RichText::new(text);
-    if *error {
-        text = text.color(ui.visuals().error_fg_color);
-    }
-    ui.label(text);
-}
+//END
