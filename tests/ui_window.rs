@@ -547,3 +547,21 @@ fn a_line_sent_to_the_seed_broadcast_server_shows_once() {
     });
     assert_eq!(rows, 1, "one line sent, one row shown");
 }
+
+#[test]
+fn host_mutes_and_kicks_through_the_bridge() {
+    let rt = runtime();
+    let backend = Backend::new(rt.handle().clone());
+    let mut host = window(App::new(backend.clone(), settings("moderation"), None));
+    let port = start_hosting(&mut host);
+    let _taro = student(backend, port, "Taro", None);
+    step_until(&mut host, "Taro in the host's roster", |h| shows(h, "Kick"));
+
+    // The roster's mute flags come back from the bridge's relay watcher.
+    host.get_by_label("Mute").click();
+    step_until(&mut host, "Taro muted", |h| shows(h, "(muted)"));
+    host.get_by_label("Unmute").click();
+    step_until(&mut host, "Taro unmuted", |h| !shows(h, "(muted)"));
+    host.get_by_label("Kick").click();
+    step_until(&mut host, "Taro gone", |h| !shows(h, "Kick"));
+}

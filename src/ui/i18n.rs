@@ -297,7 +297,7 @@ impl Lang {
     }
 
     /// The previous session on the start screen: when it started and how many lines it has.
-    pub fn previous_chat(self, when: &str, lines: usize) -> String {
+    pub fn previous_session(self, when: &str, lines: usize) -> String {
         match self {
             Self::Ja => format!("前回のセッション: {when} から、{lines} 行"),
             Self::En if lines == 1 => format!("Previous session: {when}, 1 line"),

@@ -56,7 +56,7 @@ pub enum Mode {
     #[default]
     Start,
     /// Binding the port and starting the relay.
-    StartingHost(Box<Promise<Result<Hosted, HostError>>>),
+    StartingHost(Box<Promise<Result<HostStarted, HostError>>>),
     /// Hosting a chat.
     Hosting(Box<HostChat>),
     /// Joined (or joining: until the first connection the start screen shows a spinner).
