@@ -554,7 +554,8 @@ fn host_mutes_and_kicks_through_the_bridge() {
     let backend = Backend::new(rt.handle().clone());
     let mut host = window(App::new(backend.clone(), settings("moderation"), None));
     let port = start_hosting(&mut host);
-    let _taro = student(backend, port, "Taro", None);
+    let mut taro = student(backend, port, "Taro", None);
+    step_until(&mut taro, "Taro joined", |h| own_id(h.state()).is_some());
     step_until(&mut host, "Taro in the host's roster", |h| shows(h, "Kick"));
 
     // The roster's mute flags come back from the bridge's relay watcher.
