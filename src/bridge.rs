@@ -16,7 +16,9 @@ use poll_promise::Promise;
 use tokio::runtime::Handle;
 use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
 
-pub use crate::client::{AddressError, ClientHandle, Disconnect, Event, Incoming, JoinConfig, Waker};
+pub use crate::client::{
+    AddressError, ClientHandle, Disconnect, Event, Incoming, JoinConfig, Waker,
+};
 pub use crate::discovery::{Announcement, Browser, DiscoveryError, FoundRoom};
 pub use crate::journal::{
     Entry as JournalEntry, EntryKind as JournalEntryKind, Journal, JournalError,

@@ -243,9 +243,7 @@ fn host_a_session(rt: &tokio::runtime::Runtime, dir: &Path, text: &str) -> usize
     host.key_press(egui::Key::Enter);
     host.step();
     step_until(&mut host, "the host's message", |h| {
-        h.state()
-            .chat()
-            .is_some_and(|s| s.log.contains_text(text))
+        h.state().chat().is_some_and(|s| s.log.contains_text(text))
     });
     let lines = log_len(host.state());
     host.get_by_label("Stop hosting").click();

@@ -16,9 +16,7 @@ use super::nearby::Nearby;
 use super::state::{Chat, ConnState, HostChat, Outcome, PreviousChat, Settings};
 use super::{fonts, host_panel, messages_panel, previous, roster_panel, start_screen};
 use super::{status_bar, top_bar};
-use crate::bridge::{
-    Backend, HostError, HostRequest, SaveOutcome, Stats, Waker,
-};
+use crate::bridge::{Backend, HostError, HostRequest, SaveOutcome, Stats, Waker};
 
 /// Longest time [`App::logic`] spends draining events per frame, so a flood cannot freeze
 /// the window; the rest waits for the next frame.
@@ -383,8 +381,7 @@ impl App {
         }
         let ctx = ui.ctx().clone();
         // In a chat, typing goes to the message box unless another field has focus.
-        if self.chat().is_some_and(|s| s.ever_connected) && ctx.memory(|m| m.focused().is_none())
-        {
+        if self.chat().is_some_and(|s| s.ever_connected) && ctx.memory(|m| m.focused().is_none()) {
             ctx.memory_mut(|m| m.request_focus(messages_panel::composer_id()));
         }
         self.apply(&ctx, commands);

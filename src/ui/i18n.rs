@@ -324,8 +324,7 @@ impl Lang {
                     .to_owned()
             }
             (Self::En, AddressError::Empty) => {
-                "Type the host's address, for example 192.168.1.20 or 192.168.1.20:30005"
-                    .to_owned()
+                "Type the host's address, for example 192.168.1.20 or 192.168.1.20:30005".to_owned()
             }
             (Self::Ja, AddressError::Invalid(address)) => {
                 format!("「{address}」はアドレスではありません(例: 192.168.1.20:30005)")
@@ -663,12 +662,31 @@ pub static EN: Strings = Strings {
     read_only: "(read-only)",
     default_host_name: "Teacher",
     default_room_name: "Class chat",
-    runtime_stopped: "The background runtime stopped",
+    runtime_stopped: "the background runtime stopped",
 };
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn address_errors_in_english_are_the_client_sentences_capitalised() {
+        let errors = [
+            AddressError::Empty,
+            AddressError::Invalid("x y".to_owned()),
+            AddressError::UnsupportedScheme("http".to_owned()),
+        ];
+        for error in &errors {
+            let text = error.to_string();
+            let mut chars = text.chars();
+            let capitalised: String = chars
+                .next()
+                .map(|first| first.to_uppercase().chain(chars).collect())
+                .unwrap_or_default();
+            assert_eq!(Lang::En.address_error(error), capitalised);
+            assert_ne!(Lang::Ja.address_error(error), capitalised);
+        }
+    }
 
     #[test]
     fn locale_picks_japanese() {

@@ -30,12 +30,7 @@ pub fn focus_composer(ctx: &egui::Context, chars: usize) {
 }
 
 /// The message box, its hint and the ID suggestions, as a bottom panel.
-pub fn composer_ui(
-    ui: &mut egui::Ui,
-    lang: Lang,
-    session: &mut Chat,
-    commands: &mut Vec<Command>,
-) {
+pub fn composer_ui(ui: &mut egui::Ui, lang: Lang, session: &mut Chat, commands: &mut Vec<Command>) {
     let s = lang.s();
     egui::Panel::bottom("composer").show(ui, |ui| {
         ui.add_space(6.0);

@@ -43,6 +43,6 @@ mod top_bar;
 mod widgets;
 
 pub use app::{APP_ID, App};
-pub use mode::{Launch, ModeKind};
 pub use i18n::Lang;
+pub use mode::{Launch, ModeKind};
 pub use state::Settings;

@@ -7,7 +7,6 @@
 
 use egui::emath::GuiRounding as _;
 
-
 /// Light modules around the code, as the QR specification asks for.
 const QUIET_ZONE: usize = 4;
 

@@ -10,12 +10,11 @@ use tokio::sync::mpsc::UnboundedReceiver;
 use super::composer::{self, InputError};
 use super::i18n::Lang;
 use super::log::{Entry, Log, local_time};
+use super::share::{self, QrCode};
 use crate::bridge::{
     Announcement, ClientHandle, ClientInfo, Disconnect, Event, HostEvent, HostHandle, HostNote,
-    Journal,
-    HostStarted, RosterEntry, Stats,
+    HostStarted, Journal, RosterEntry, Stats,
 };
-use super::share::{self, QrCode};
 
 /// What the start screen remembers between runs (eframe persistence).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -4,8 +4,8 @@
 use egui::Color32;
 
 use super::i18n::Lang;
+use super::state::{Chat, ConnState};
 use super::widgets;
-use super::state::{ConnState, Chat};
 
 /// Lays out the status bar as the lowest bottom panel.
 pub fn ui(

@@ -5,12 +5,7 @@ use super::command::Command;
 use super::i18n::Lang;
 
 /// "Save transcript…", disabled while a save runs.
-pub fn save_button_ui(
-    ui: &mut egui::Ui,
-    lang: Lang,
-    saving: bool,
-    commands: &mut Vec<Command>,
-) {
+pub fn save_button_ui(ui: &mut egui::Ui, lang: Lang, saving: bool, commands: &mut Vec<Command>) {
     let button = egui::Button::new(lang.s().save_transcript);
     if ui.add_enabled(!saving, button).clicked() {
         commands.push(Command::SaveTranscript);
