@@ -46,6 +46,17 @@ fn composer_text(app: &App) -> String {
         .unwrap_or_default()
 }
 
+/// Types `line` into the message box and presses Enter: a hint containing `hint` shows and the
+/// line stays in the box.
+fn refused_with_hint(host: &mut Harness<'_, App>, line: &str, hint: &str) {
+    type_into(host, "Message", line);
+    host.key_press(egui::Key::Enter);
+    host.step();
+    host.step();
+    host.get_by_label_contains(hint);
+    assert_eq!(composer_text(host.state()), line);
+}
+
 /// Starts hosting from the start screen on a free port; returns the window and the port.
 fn host(rt: &tokio::runtime::Runtime, name: &str) -> (Harness<'static, App>, u16) {
     let mut settings = english();
@@ -162,28 +173,13 @@ fn invalid_input_is_refused_with_a_hint_and_kept() {
     let (mut host, _port) = host(&rt, "Sensei");
     let before = log_len(host.state());
 
-    type_into(&mut host, "Message", "no slash here");
-    host.key_press(egui::Key::Enter);
-    host.step();
-    host.step();
-    host.get_by_label_contains("Write id/message");
-    assert_eq!(composer_text(host.state()), "no slash here");
+    refused_with_hint(&mut host, "no slash here", "Write id/message");
 
     // An ID nobody has.
-    type_into(&mut host, "Message", "Ken/hi");
-    host.key_press(egui::Key::Enter);
-    host.step();
-    host.step();
-    host.get_by_label_contains("Nobody with the ID “Ken” is connected");
-    assert_eq!(composer_text(host.state()), "Ken/hi");
+    refused_with_hint(&mut host, "Ken/hi", "Nobody with the ID “Ken” is connected");
 
     // Nothing after the slash.
-    type_into(&mut host, "Message", "Sensei/   ");
-    host.key_press(egui::Key::Enter);
-    host.step();
-    host.step();
-    host.get_by_label_contains("Type a message after the /");
-    assert_eq!(composer_text(host.state()), "Sensei/   ");
+    refused_with_hint(&mut host, "Sensei/   ", "Type a message after the /");
 
     // Nothing was sent: no new log rows arrive.
     std::thread::sleep(Duration::from_millis(200));

@@ -16,7 +16,7 @@ use super::nearby::Nearby;
 use super::state::{Chat, ConnState, HostChat, Outcome, PreviousChat, Settings};
 use super::{fonts, host_panel, messages_panel, previous, roster_panel, start_screen};
 use super::{status_bar, top_bar};
-use crate::bridge::{Backend, HostError, HostRequest, SaveOutcome, Stats, Waker};
+use crate::bridge::{Backend, SaveOutcome, Stats, Waker};
 
 /// Longest time [`App::logic`] spends draining events per frame, so a flood cannot freeze
 /// the window; the rest waits for the next frame.
@@ -227,18 +227,13 @@ impl App {
         let Ok(result) = promise.try_take() else {
             return;
         };
-        let lang = self.lang();
         match result {
             Ok(hosted) => {
                 self.error = None;
-                let join_code = non_empty(&self.settings.host_code);
+                let join_code = self.settings.host_join_code();
                 self.mode = Mode::Hosting(Box::new(HostChat::new(hosted, join_code)));
             }
-            Err(HostError::PortInUse(port)) => self.error = Some(lang.port_in_use(port)),
-            Err(HostError::Listen { port, source }) => {
-                self.error = Some(lang.cannot_listen(port, &source.to_string()));
-            }
-            Err(HostError::Stopped) => self.error = Some(lang.s().runtime_stopped.to_owned()),
+            Err(e) => self.error = Some(self.lang().host_error(&e)),
         }
     }
 
@@ -398,36 +393,22 @@ impl App {
         let lang = self.lang();
         match command {
             Command::StartHosting => {
-                let Ok(port) = self.settings.port.trim().parse::<u16>() else {
+                let Some(request) = self.settings.host_request(self.journal_dir.clone()) else {
                     self.error = Some(lang.s().bad_port.to_owned());
                     return;
-                };
-                let request = HostRequest {
-                    port,
-                    join_code: non_empty(&self.settings.host_code),
-                    name: non_empty(&self.settings.host_name),
-                    room_name: Some(self.settings.room_name.clone()),
-                    journal_dir: self.journal_dir.clone(),
                 };
                 self.error = None;
                 let promise = self.backend.host(request, Self::waker(ctx));
                 self.mode = Mode::StartingHost(Box::new(promise));
             }
-            Command::Join => {
-                let config = crate::bridge::join_config(
-                    &self.settings.address,
-                    non_empty(&self.settings.name),
-                    non_empty(&self.settings.join_code),
-                );
-                match config {
-                    Ok(config) => {
-                        self.error = None;
-                        let (client, events) = self.backend.join(config, Self::waker(ctx));
-                        self.mode = Mode::Joined(Box::new(Chat::new(client, events)));
-                    }
-                    Err(e) => self.error = Some(lang.address_error(&e)),
+            Command::Join => match self.settings.join_config() {
+                Ok(config) => {
+                    self.error = None;
+                    let (client, events) = self.backend.join(config, Self::waker(ctx));
+                    self.mode = Mode::Joined(Box::new(Chat::new(client, events)));
                 }
-            }
+                Err(e) => self.error = Some(lang.address_error(&e)),
+            },
             Command::Cancel | Command::Leave => {
                 // Dropping the session leaves; dropping the relay closes every client and the
                 // announcement withdraws it from the network.
@@ -463,11 +444,7 @@ impl App {
             }
             Command::SaveTranscript => self.save_transcript(ctx),
             Command::SetLang(lang) => self.settings.lang = lang,
-            Command::GenerateCode => {
-                use rand::Rng as _;
-                let code: u32 = rand::rng().random_range(0..1_000_000);
-                self.settings.host_code = format!("{code:06}");
-            }
+            Command::GenerateCode => self.settings.generate_code(),
             Command::Copy(text) => ctx.copy_text(text),
             Command::JumpToBottom => {
                 if let Some(session) = self.chat_mut() {
@@ -547,9 +524,4 @@ impl eframe::App for App {
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
         self.save_settings(storage);
     }
-}
-
-fn non_empty(text: &str) -> Option<String> {
-    let text = text.trim();
-    (!text.is_empty()).then(|| text.to_owned())
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::composer::InputError;
-use crate::bridge::{AddressError, Disconnect, ErrorCode, HostNote, SaveDialog, Stats};
+use crate::bridge::{AddressError, Disconnect, ErrorCode, HostError, HostNote, SaveDialog, Stats};
 
 /// A language of the user interface.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -313,6 +313,15 @@ impl Lang {
             InputError::EmptyRecipient => s.need_id.to_owned(),
             InputError::EmptyText => s.need_text.to_owned(),
             InputError::UnknownId(peer_id) => self.unknown_id(peer_id),
+        }
+    }
+
+    /// Why hosting did not start.
+    pub fn host_error(self, error: &HostError) -> String {
+        match error {
+            HostError::PortInUse(port) => self.port_in_use(*port),
+            HostError::Listen { port, source } => self.cannot_listen(*port, &source.to_string()),
+            HostError::Stopped => self.s().runtime_stopped.to_owned(),
         }
     }
 

@@ -170,9 +170,7 @@ fn host_card_ui(ui: &mut egui::Ui, settings: &mut Settings, commands: &mut Vec<C
             ui.end_row();
         });
     ui.add_space(10.0);
-    let start = egui::Button::new(egui::RichText::new(s.start_hosting).size(17.0).strong())
-        .min_size(egui::vec2(180.0, 34.0));
-    if ui.add(start).clicked() || submit {
+    if big_button_ui(ui, s.start_hosting) || submit {
         commands.push(Command::StartHosting);
     }
 }
@@ -211,14 +209,19 @@ fn join_card_ui(
             ui.end_row();
         });
     ui.add_space(10.0);
-    let join = egui::Button::new(egui::RichText::new(s.join).size(17.0).strong())
-        .min_size(egui::vec2(180.0, 34.0));
-    if ui.add(join).clicked() || submit {
+    if big_button_ui(ui, s.join) || submit {
         commands.push(Command::Join);
     }
 }
 
 /// Enter pressed in this field.
+/// A card's main button; whether it was clicked.
+fn big_button_ui(ui: &mut egui::Ui, text: &str) -> bool {
+    let button = egui::Button::new(egui::RichText::new(text).size(17.0).strong())
+        .min_size(egui::vec2(180.0, 34.0));
+    ui.add(button).clicked()
+}
+
 fn enter(response: &egui::Response) -> bool {
     response.lost_focus() && response.ctx.input(|i| i.key_pressed(egui::Key::Enter))
 }

@@ -1,7 +1,7 @@
 //! Plain state of the window: settings, the chat session and its connection state. No egui
 //! widgets here; [`Chat::handle`] turns network events into state and log rows.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -12,8 +12,8 @@ use super::i18n::Lang;
 use super::log::{Entry, Log, local_time};
 use super::share::{self, QrCode};
 use crate::bridge::{
-    Announcement, ClientHandle, ClientInfo, Disconnect, Event, HostEvent, HostHandle, HostNote,
-    HostStarted, Journal, RosterEntry, Stats,
+    AddressError, Announcement, ClientHandle, ClientInfo, Disconnect, Event, HostEvent, HostHandle,
+    HostNote, HostRequest, HostStarted, JoinConfig, Journal, RosterEntry, Stats,
 };
 
 /// What the start screen remembers between runs (eframe persistence).
@@ -45,6 +45,38 @@ impl Default for Settings {
 }
 
 impl Settings {
+    /// What Start hosting asks for; `None` when the port is not a number from 0 to 65535.
+    pub fn host_request(&self, journal_dir: Option<PathBuf>) -> Option<HostRequest> {
+        Some(HostRequest {
+            port: self.port.trim().parse().ok()?,
+            join_code: self.host_join_code(),
+            name: non_empty(&self.host_name),
+            room_name: Some(self.room_name.clone()),
+            journal_dir,
+        })
+    }
+
+    /// The join code the host asks for, if any.
+    pub fn host_join_code(&self) -> Option<String> {
+        non_empty(&self.host_code)
+    }
+
+    /// What Join connects to, or why the address cannot be joined.
+    pub fn join_config(&self) -> Result<JoinConfig, AddressError> {
+        crate::bridge::join_config(
+            &self.address,
+            non_empty(&self.name),
+            non_empty(&self.join_code),
+        )
+    }
+
+    /// Makes a random six-digit join code for hosting.
+    pub fn generate_code(&mut self) {
+        use rand::Rng as _;
+        let code: u32 = rand::rng().random_range(0..1_000_000);
+        self.host_code = format!("{code:06}");
+    }
+
     /// First-run settings in `lang` (the host's default name depends on it).
     pub fn for_lang(lang: Lang) -> Self {
         Self {
@@ -58,6 +90,12 @@ impl Settings {
             lang,
         }
     }
+}
+
+/// The trimmed text, if there is any.
+fn non_empty(text: &str) -> Option<String> {
+    let text = text.trim();
+    (!text.is_empty()).then(|| text.to_owned())
 }
 
 /// Where the connection stands.
