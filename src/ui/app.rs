@@ -140,7 +140,7 @@ impl App {
     pub fn chat(&self) -> Option<&Chat> {
         match &self.mode {
             Mode::Hosting(host) => Some(&host.chat),
-            Mode::Joined(session) => Some(session),
+            Mode::Joined(chat) => Some(chat),
             Mode::Start | Mode::StartingHost(_) | Mode::Reviewing => None,
         }
     }
@@ -148,7 +148,7 @@ impl App {
     fn chat_mut(&mut self) -> Option<&mut Chat> {
         match &mut self.mode {
             Mode::Hosting(host) => Some(&mut host.chat),
-            Mode::Joined(session) => Some(session),
+            Mode::Joined(chat) => Some(chat),
             Mode::Start | Mode::StartingHost(_) | Mode::Reviewing => None,
         }
     }
@@ -205,8 +205,8 @@ impl App {
             host.relay_news();
             host.journal_new_rows();
         }
-        if let Some(session) = self.chat()
-            && matches!(session.state, ConnState::Waiting { .. })
+        if let Some(chat) = self.chat()
+            && matches!(chat.state, ConnState::Waiting { .. })
         {
             // The countdown in the status bar.
             ctx.request_repaint_after(Duration::from_secs(1));
@@ -271,14 +271,14 @@ impl App {
     fn drain_events(&mut self, ctx: &egui::Context) {
         let lang = self.lang();
         let focused = ctx.input(|i| i.viewport().focused.unwrap_or(true));
-        let Some(session) = self.chat_mut() else {
+        let Some(chat) = self.chat_mut() else {
             return;
         };
-        let attentive = focused && session.view.at_bottom;
+        let attentive = focused && chat.view.at_bottom;
         if attentive {
-            session.view.unread = 0;
+            chat.view.unread = 0;
         }
-        if let Outcome::Failed(reason) = session.drain(lang, attentive, EVENT_BUDGET) {
+        if let Outcome::Failed(reason) = chat.drain(lang, attentive, EVENT_BUDGET) {
             self.error = Some(lang.disconnect(&reason));
             self.mode = Mode::Start;
         }
@@ -327,8 +327,8 @@ impl App {
                 let info = start_info(None, Some(lang.s().starting.to_owned()));
                 start_screen::ui(ui, &mut self.settings, info, &mut commands);
             }
-            Mode::Joined(session) if !session.ever_connected => {
-                let info = start_info(None, Some(session.state.describe(lang)));
+            Mode::Joined(chat) if !chat.ever_connected => {
+                let info = start_info(None, Some(chat.state.describe(lang)));
                 start_screen::ui(ui, &mut self.settings, info, &mut commands);
             }
             Mode::Reviewing => match self.previous.as_deref_mut() {
@@ -364,14 +364,14 @@ impl App {
                 );
                 messages_panel::log_ui(ui, lang, &mut host.chat, &mut commands);
             }
-            Mode::Joined(session) => {
+            Mode::Joined(chat) => {
                 let status = self.status.as_ref();
                 let saving = self.saving.is_some();
-                top_bar::ui(ui, lang, session, false, saving, &mut commands);
-                status_bar::ui(ui, lang, session, None, status);
-                messages_panel::composer_ui(ui, lang, session, &mut commands);
-                roster_panel::ui(ui, lang, session, None, &mut commands);
-                messages_panel::log_ui(ui, lang, session, &mut commands);
+                top_bar::ui(ui, lang, chat, false, saving, &mut commands);
+                status_bar::ui(ui, lang, chat, None, status);
+                messages_panel::composer_ui(ui, lang, chat, &mut commands);
+                roster_panel::ui(ui, lang, chat, None, &mut commands);
+                messages_panel::log_ui(ui, lang, chat, &mut commands);
             }
         }
         let ctx = ui.ctx().clone();
@@ -418,17 +418,17 @@ impl App {
             }
             Command::Send => self.send(ctx),
             Command::WriteTo(peer_id) => {
-                if let Some(session) = self.chat_mut() {
-                    session.composer.text = format!("{peer_id}/");
-                    messages_panel::focus_composer(ctx, session.composer.text.chars().count());
+                if let Some(chat) = self.chat_mut() {
+                    chat.composer.text = format!("{peer_id}/");
+                    messages_panel::focus_composer(ctx, chat.composer.text.chars().count());
                 }
             }
             Command::Complete => {
-                if let Some(session) = self.chat_mut() {
-                    let ids = session.roster_ids().unwrap_or_default();
-                    if let Some(done) = composer::complete(&session.composer.text, &ids) {
-                        session.composer.text = done;
-                        messages_panel::focus_composer(ctx, session.composer.text.chars().count());
+                if let Some(chat) = self.chat_mut() {
+                    let ids = chat.roster_ids().unwrap_or_default();
+                    if let Some(done) = composer::complete(&chat.composer.text, &ids) {
+                        chat.composer.text = done;
+                        messages_panel::focus_composer(ctx, chat.composer.text.chars().count());
                     }
                 }
             }
@@ -447,9 +447,9 @@ impl App {
             Command::GenerateCode => self.settings.generate_code(),
             Command::Copy(text) => ctx.copy_text(text),
             Command::JumpToBottom => {
-                if let Some(session) = self.chat_mut() {
-                    session.view.jump_to_bottom = true;
-                    session.view.unread = 0;
+                if let Some(chat) = self.chat_mut() {
+                    chat.view.jump_to_bottom = true;
+                    chat.view.unread = 0;
                 }
             }
             Command::PickNearby {
@@ -484,7 +484,7 @@ impl App {
     /// The log that Save writes: the chat's, or the previous session's outside a chat.
     fn log_to_save(&self) -> Option<(&Log, u64)> {
         match (self.chat(), &self.previous) {
-            (Some(session), _) => Some((&session.log, crate::bridge::now_ms())),
+            (Some(chat), _) => Some((&chat.log, crate::bridge::now_ms())),
             (None, Some(previous)) => Some((&previous.log, previous.started)),
             (None, None) => None,
         }

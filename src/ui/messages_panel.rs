@@ -30,7 +30,7 @@ pub fn focus_composer(ctx: &egui::Context, chars: usize) {
 }
 
 /// The message box, its hint and the ID suggestions, as a bottom panel.
-pub fn composer_ui(ui: &mut egui::Ui, lang: Lang, session: &mut Chat, commands: &mut Vec<Command>) {
+pub fn composer_ui(ui: &mut egui::Ui, lang: Lang, chat: &mut Chat, commands: &mut Vec<Command>) {
     let s = lang.s();
     egui::Panel::bottom("composer").show(ui, |ui| {
         ui.add_space(6.0);
@@ -43,7 +43,7 @@ pub fn composer_ui(ui: &mut egui::Ui, lang: Lang, session: &mut Chat, commands: 
         ui.horizontal(|ui| {
             let label = ui.label(egui::RichText::new(s.message).strong());
             let send_width = 90.0;
-            let field = egui::TextEdit::singleline(&mut session.composer.text)
+            let field = egui::TextEdit::singleline(&mut chat.composer.text)
                 .id(id)
                 .hint_text(s.message_hint)
                 .font(FontId::proportional(17.0))
@@ -57,12 +57,12 @@ pub fn composer_ui(ui: &mut egui::Ui, lang: Lang, session: &mut Chat, commands: 
                 commands.push(Command::Send);
             }
         });
-        if let Some(error) = session.composer.current_hint() {
+        if let Some(error) = chat.composer.current_hint() {
             let color = ui.visuals().error_fg_color;
             ui.label(egui::RichText::new(lang.input_hint(error)).color(color));
         } else {
-            let ids = session.roster_ids().unwrap_or_default();
-            let found = composer::suggestions(&session.composer.text, &ids);
+            let ids = chat.roster_ids().unwrap_or_default();
+            let found = composer::suggestions(&chat.composer.text, &ids);
             ui.horizontal_wrapped(|ui| {
                 if found.is_empty() {
                     // Keep the panel's height steady while typing.
@@ -85,9 +85,9 @@ pub fn composer_ui(ui: &mut egui::Ui, lang: Lang, session: &mut Chat, commands: 
 }
 
 /// The session's log, as the central panel.
-pub fn log_ui(ui: &mut egui::Ui, lang: Lang, session: &mut Chat, commands: &mut Vec<Command>) {
-    let own_id = session.own_id.as_deref();
-    log_view::ui(ui, lang, &session.log, &mut session.view, own_id, commands);
+pub fn log_ui(ui: &mut egui::Ui, lang: Lang, chat: &mut Chat, commands: &mut Vec<Command>) {
+    let own_id = chat.own_id.as_deref();
+    log_view::ui(ui, lang, &chat.log, &mut chat.view, own_id, commands);
 }
 
 //END

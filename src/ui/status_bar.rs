@@ -11,13 +11,13 @@ use super::widgets;
 pub fn ui(
     ui: &mut egui::Ui,
     lang: Lang,
-    session: &Chat,
+    chat: &Chat,
     connected_count: Option<usize>,
     status: Option<&(String, bool)>,
 ) {
     egui::Panel::bottom("status_bar").show(ui, |ui| {
         ui.horizontal(|ui| {
-            let color = match &session.state {
+            let color = match &chat.state {
                 ConnState::Connected { legacy: false } => Color32::from_rgb(22, 163, 74),
                 ConnState::Connected { legacy: true } => Color32::from_rgb(202, 138, 4),
                 ConnState::Connecting { .. } | ConnState::Waiting { .. } => {
@@ -27,7 +27,7 @@ pub fn ui(
             };
             let (rect, _) = ui.allocate_exact_size(egui::vec2(12.0, 12.0), egui::Sense::hover());
             ui.painter().circle_filled(rect.center(), 5.0, color);
-            ui.label(egui::RichText::new(session.state.describe(lang)).strong());
+            ui.label(egui::RichText::new(chat.state.describe(lang)).strong());
             if let Some(count) = connected_count {
                 ui.separator();
                 ui.label(lang.connected_count(count));

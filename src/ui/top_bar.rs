@@ -9,7 +9,7 @@ use super::widgets;
 pub fn ui(
     ui: &mut egui::Ui,
     lang: Lang,
-    session: &Chat,
+    chat: &Chat,
     hosting: bool,
     saving: bool,
     commands: &mut Vec<Command>,
@@ -19,7 +19,7 @@ pub fn ui(
         let role = if hosting { s.hosting } else { s.joined_role };
         ui.label(egui::RichText::new(role).color(ui.visuals().weak_text_color()));
         ui.separator();
-        match &session.own_id {
+        match &chat.own_id {
             Some(id) => {
                 let text = egui::RichText::new(lang.your_id(id)).size(18.0).strong();
                 ui.add(egui::Label::new(text).selectable(true));
@@ -34,7 +34,7 @@ pub fn ui(
     };
     let right = |ui: &mut egui::Ui, commands: &mut Vec<Command>| {
         let leave = if hosting { s.stop_hosting } else { s.leave };
-        let leave = if session.state.connected() || hosting {
+        let leave = if chat.state.connected() || hosting {
             leave
         } else {
             s.back
