@@ -302,7 +302,7 @@ fn a_journal_that_cannot_be_created_is_a_quiet_note() {
         .with_journal_dir(Some(file.join("journal")));
     let mut host = window(app);
     start_hosting(&mut host);
-    assert!(shows(&host, "No chat journal ("));
+    assert!(shows(&host, "No session journal ("));
     assert!(shows(&host, "Stop hosting"));
     std::fs::remove_dir_all(&dir).ok();
 }
