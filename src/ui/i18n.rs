@@ -489,15 +489,15 @@ pub struct Strings {
     /// Room name field label.
     pub room_name: &'static str,
     /// Heading of the rooms found on the network.
-    pub rooms_nearby: &'static str,
+    pub nearby_title: &'static str,
     /// No room found (yet).
-    pub rooms_none: &'static str,
+    pub nearby_none: &'static str,
     /// Discovery could not start.
-    pub rooms_unavailable: &'static str,
+    pub nearby_unavailable: &'static str,
     /// A room that needs a join code.
     pub code_needed: &'static str,
     /// Tooltip of a room button.
-    pub room_hint: &'static str,
+    pub nearby_hint: &'static str,
     /// Heading of the browser join link.
     pub browser_link: &'static str,
     /// Copy link button.
@@ -580,11 +580,11 @@ pub static JA: Strings = Strings {
     hosting: "ホスト",
     joined_role: "参加中",
     room_name: "部屋の名前",
-    rooms_nearby: "このネットワークのチャット",
-    rooms_none: "見つかっていません。アドレスを入力してください。",
-    rooms_unavailable: "ネットワーク内の検索は使えません。アドレスを入力してください",
+    nearby_title: "このネットワークのチャット",
+    nearby_none: "見つかっていません。アドレスを入力してください。",
+    nearby_unavailable: "ネットワーク内の検索は使えません。アドレスを入力してください",
     code_needed: "参加コードが必要",
-    room_hint: "クリックするとアドレスが入力されます",
+    nearby_hint: "クリックするとアドレスが入力されます",
     browser_link: "ブラウザで参加するリンク",
     copy_link: "リンクをコピー",
     show_qr: "QRコードを大きく表示",
@@ -656,11 +656,11 @@ pub static EN: Strings = Strings {
     hosting: "Hosting",
     joined_role: "Joined",
     room_name: "Room name",
-    rooms_nearby: "Chats on this network",
-    rooms_none: "None found yet. Type the address below.",
-    rooms_unavailable: "Searching the network is not available. Type the address",
+    nearby_title: "Chats on this network",
+    nearby_none: "None found yet. Type the address below.",
+    nearby_unavailable: "Searching the network is not available. Type the address",
     code_needed: "join code needed",
-    room_hint: "Click to fill in the address",
+    nearby_hint: "Click to fill in the address",
     browser_link: "Join from a browser",
     copy_link: "Copy link",
     show_qr: "Show QR code large",

@@ -66,39 +66,39 @@ impl Nearby {
     }
 }
 
-/// The list on the Join card: a button per room, or a quiet line.
+/// The list on the Join card: a button per chat found, or a quiet line.
 pub fn ui(ui: &mut egui::Ui, lang: Lang, nearby: &Nearby, commands: &mut Vec<Command>) {
     let s = lang.s();
     let weak = ui.visuals().weak_text_color();
-    ui.label(egui::RichText::new(s.rooms_nearby).strong());
+    ui.label(egui::RichText::new(s.nearby_title).strong());
     let found = match nearby {
         Nearby::Browsing(browser) => browser.rooms(),
         Nearby::Off | Nearby::Starting(_) => Vec::new(),
         Nearby::Unavailable(why) => {
-            let text = format!("{} ({why})", s.rooms_unavailable);
+            let text = format!("{} ({why})", s.nearby_unavailable);
             ui.label(egui::RichText::new(text).color(weak).small());
             return;
         }
     };
     if found.is_empty() {
-        ui.label(egui::RichText::new(s.rooms_none).color(weak));
+        ui.label(egui::RichText::new(s.nearby_none).color(weak));
         return;
     }
     egui::ScrollArea::vertical()
         .max_height(110.0)
         .show(ui, |ui| {
-            for room in &found {
-                let address = room.address();
-                let mut text = format!("{}  —  {address}", room.name);
-                if room.join_code_required {
+            for chat in &found {
+                let address = chat.address();
+                let mut text = format!("{}  —  {address}", chat.name);
+                if chat.join_code_required {
                     text.push_str(&format!("  ({})", s.code_needed));
                 }
                 let button =
                     egui::Button::new(text).min_size(egui::vec2(ui.available_width(), 0.0));
-                if ui.add(button).on_hover_text(s.room_hint).clicked() {
+                if ui.add(button).on_hover_text(s.nearby_hint).clicked() {
                     commands.push(Command::PickNearby {
                         address,
-                        join_code_required: room.join_code_required,
+                        join_code_required: chat.join_code_required,
                     });
                 }
             }
