@@ -508,25 +508,54 @@ fn seed_broadcast_server(rt: &tokio::runtime::Runtime) -> u16 {
     port
 }
 
-#[test]
-fn a_line_sent_to_the_seed_broadcast_server_shows_once() {
-    let rt = runtime();
-    let port = seed_broadcast_server(&rt);
+/// A stand-in for the seed's addressed server (path `/ws_multi_client_dict`) with one client
+/// at a time: it greets with `Your ID is: client0` and, like the seed, confirms nothing and
+/// drops lines for an ID it does not know (here, every other ID).
+fn seed_dict_server(rt: &tokio::runtime::Runtime) -> u16 {
+    use futures_util::{SinkExt as _, StreamExt as _};
+    use tokio_tungstenite::tungstenite::Message;
+
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .expect("a free port");
+    let port = listener.local_addr().expect("a local address").port();
+    rt.spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let Ok(mut ws) = tokio_tungstenite::accept_async(stream).await else {
+                    return;
+                };
+                if ws.send(Message::text("Your ID is: client0")).await.is_err() {
+                    return;
+                }
+                while let Some(Ok(_)) = ws.next().await {}
+            });
+        }
+    });
+    port
+}
+
+/// Joins `address`, sends `line` and returns how many log rows carry `text` once the line had
+/// time to come back (once or twice).
+fn rows_after_sending(
+    rt: &tokio::runtime::Runtime,
+    address: String,
+    line: &str,
+    text: &str,
+) -> usize {
     let mut settings = Settings::for_lang(Lang::En);
-    settings.address = format!("ws://127.0.0.1:{port}/ws_multi_client");
+    settings.address = address;
     let mut student = window(App::new(Backend::new(rt.handle().clone()), settings, None));
     student.get_by_label("Join").click();
     step_until(&mut student, "connected to the seed server", |h| {
-        h.state().chat().is_some_and(|s| s.state.connected())
+        h.state().chat().is_some_and(|c| c.state.connected())
     });
 
-    student.get_by_label("Message").type_text("*/hello seed");
+    student.get_by_label("Message").type_text(line);
     student.step();
     student.key_press(egui::Key::Enter);
-    step_until(&mut student, "the server's echo", |h| {
-        h.state()
-            .chat()
-            .is_some_and(|s| s.log.contains_text("hello seed"))
+    step_until(&mut student, "the line in the log", |h| {
+        h.state().chat().is_some_and(|c| c.log.contains_text(text))
     });
     // Give a second copy time to arrive, were there one.
     let settle = Instant::now() + Duration::from_millis(500);
@@ -534,15 +563,32 @@ fn a_line_sent_to_the_seed_broadcast_server_shows_once() {
         student.step();
         std::thread::sleep(Duration::from_millis(20));
     }
-    let rows = student.state().chat().map_or(0, |s| {
-        s.log
+    student.state().chat().map_or(0, |c| {
+        c.log
             .entries()
             .iter()
             .filter(|row| {
-                matches!(&row.kind, EntryKind::Message { text, .. } if text.contains("hello seed"))
+                matches!(&row.kind, EntryKind::Message { text: row_text, .. } if row_text.contains(text))
             })
             .count()
-    });
+    })
+}
+
+#[test]
+fn a_line_sent_to_the_seed_broadcast_server_shows_once() {
+    let rt = runtime();
+    let port = seed_broadcast_server(&rt);
+    let address = format!("ws://127.0.0.1:{port}/ws_multi_client");
+    let rows = rows_after_sending(&rt, address, "*/hello seed", "hello seed");
+    assert_eq!(rows, 1, "one line sent, one row shown");
+}
+
+#[test]
+fn a_line_sent_to_the_seed_dict_server_shows_once() {
+    let rt = runtime();
+    let port = seed_dict_server(&rt);
+    let address = format!("ws://127.0.0.1:{port}/ws_multi_client_dict");
+    let rows = rows_after_sending(&rt, address, "client9/hello dict", "hello dict");
     assert_eq!(rows, 1, "one line sent, one row shown");
 }
 
