@@ -9,9 +9,12 @@
 //! - [`lan`]: the addresses students type.
 //! - [`journal`]: the host's session journal on disk, so a crash loses at most a second.
 //! - [`discovery`]: announcing and finding chats on the LAN (mDNS / DNS-SD).
-//! - `bridge` (feature `gui`): where the window meets the network: `Backend` spawns hosting,
-//!   joining and saving on the runtime and hands back handles, channels and promises.
-//! - `ui` (feature `gui`): the desktop window (eframe/egui), built on `bridge` only.
+//! - `bridge` (feature `gui`): where the window meets the network, its only door: `Backend`
+//!   spawns hosting, joining and saving on the runtime and hands back handles, channels and
+//!   promises; a relay watcher sends the host window roster and counter changes as events and
+//!   takes its kicks and mutes as commands.
+//! - `ui` (feature `gui`): the desktop window (eframe/egui), built on `bridge` only: shared
+//!   modules (`command`, `i18n`, `state`, widgets) below panels, and `app` above them all.
 
 #[cfg(feature = "gui")]
 pub mod bridge;

@@ -5,8 +5,7 @@
 
 use chrono::TimeZone as _;
 
-use crate::bridge::{Incoming, Recipient};
-use crate::journal;
+use crate::bridge::{Incoming, JournalEntry, JournalEntryKind, Recipient, Render};
 
 /// What a log row is.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -63,17 +62,17 @@ impl Entry {
     }
 }
 
-impl From<&Entry> for journal::Entry {
+impl From<&Entry> for JournalEntry {
     fn from(entry: &Entry) -> Self {
         let (kind, from, to, text) = match &entry.kind {
             EntryKind::Message { from, to, text, .. } => (
-                journal::EntryKind::Message,
+                JournalEntryKind::Message,
                 from.clone(),
                 to.as_ref().map(ToString::to_string),
                 text,
             ),
-            EntryKind::Notice(text) => (journal::EntryKind::Notice, None, None, text),
-            EntryKind::Error(text) => (journal::EntryKind::Error, None, None, text),
+            EntryKind::Notice(text) => (JournalEntryKind::Notice, None, None, text),
+            EntryKind::Error(text) => (JournalEntryKind::Error, None, None, text),
         };
         Self {
             ts: entry.ts,
@@ -85,18 +84,18 @@ impl From<&Entry> for journal::Entry {
     }
 }
 
-impl From<journal::Entry> for Entry {
-    fn from(entry: journal::Entry) -> Self {
+impl From<JournalEntry> for Entry {
+    fn from(entry: JournalEntry) -> Self {
         let kind = match entry.kind {
-            journal::EntryKind::Message => EntryKind::Message {
+            JournalEntryKind::Message => EntryKind::Message {
                 from: entry.from,
                 to: entry.to.as_deref().map(Recipient::from_wire),
                 text: entry.text,
                 // The journal does not say whose window wrote it.
                 own: false,
             },
-            journal::EntryKind::Notice => EntryKind::Notice(entry.text),
-            journal::EntryKind::Error => EntryKind::Error(entry.text),
+            JournalEntryKind::Notice => EntryKind::Notice(entry.text),
+            JournalEntryKind::Error => EntryKind::Error(entry.text),
         };
         Self { ts: entry.ts, kind }
     }
@@ -130,7 +129,7 @@ impl Log {
     /// Appends a notice stamped now.
     pub fn notice(&mut self, text: impl Into<String>) {
         self.push(Entry {
-            ts: crate::protocol::now_ms(),
+            ts: crate::bridge::now_ms(),
             kind: EntryKind::Notice(text.into()),
         });
     }
@@ -138,7 +137,7 @@ impl Log {
     /// Appends an error stamped now.
     pub fn error(&mut self, text: impl Into<String>) {
         self.push(Entry {
-            ts: crate::protocol::now_ms(),
+            ts: crate::bridge::now_ms(),
             kind: EntryKind::Error(text.into()),
         });
     }
@@ -164,6 +163,18 @@ impl Log {
             EntryKind::Message { text, .. } | EntryKind::Notice(text) | EntryKind::Error(text) => {
                 text.contains(needle)
             }
+        })
+    }
+
+    /// Renders the transcript once the user picked a path, in the format its extension asks
+    /// for. Both formats come from a snapshot taken now, so the log keeps growing meanwhile and
+    /// is untouched whatever happens to the file.
+    pub fn renderer(&self) -> Render {
+        let text = self.export(TranscriptFormat::Text);
+        let csv = self.export(TranscriptFormat::Csv);
+        Box::new(move |path| match TranscriptFormat::from_path(path) {
+            TranscriptFormat::Csv => csv,
+            TranscriptFormat::Text => text,
         })
     }
 
@@ -344,7 +355,7 @@ mod tests {
             },
         ];
         for row in rows {
-            assert_eq!(Entry::from(journal::Entry::from(&row)), row);
+            assert_eq!(Entry::from(JournalEntry::from(&row)), row);
         }
     }
 
