@@ -313,7 +313,10 @@ impl Active {
                     );
                 }
                 self.failed = true;
-                set_error(&self.status, Some(format!("the session journal could not be written: {e}")));
+                set_error(
+                    &self.status,
+                    Some(format!("the session journal could not be written: {e}")),
+                );
             }
         }
     }
@@ -358,7 +361,10 @@ fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::{DirBuilderExt as _, PermissionsExt as _};
-        fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)?;
         // A folder left by an older version may be readable by others. Not fatal: the files
         // themselves are 0600.
         fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).ok();
@@ -467,7 +473,10 @@ fn read_file_tail(path: &Path, max_bytes: u64) -> std::io::Result<(Vec<Entry>, u
     let mut body = buf.as_slice();
     if start > 0 {
         // Skip the partial line before the first line feed.
-        let cut = body.iter().position(|&b| b == b'\n').map_or(body.len(), |i| i + 1);
+        let cut = body
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(body.len(), |i| i + 1);
         body = body.get(cut..).unwrap_or_default();
     }
     let entries = body
@@ -635,7 +644,9 @@ mod tests {
         assert!(kept.len() < 500);
         // What is kept is the newest, in order, without gaps.
         let first: usize = kept[0].text["message ".len()..].parse().unwrap();
-        let expected: Vec<Entry> = (first..500).map(|i| entry(&format!("message {i}"))).collect();
+        let expected: Vec<Entry> = (first..500)
+            .map(|i| entry(&format!("message {i}")))
+            .collect();
         assert_eq!(kept, expected);
         fs::remove_dir_all(&dir).ok();
     }
@@ -678,7 +689,10 @@ mod tests {
         assert_eq!(few, vec![entry("m997"), entry("m998"), entry("m999")]);
         // A window that starts exactly on a line keeps that line.
         let line_len = serde_json::to_string(&entry("m999")).unwrap().len() as u64 + 1;
-        assert_eq!(read_tail(&path, line_len, usize::MAX).unwrap(), vec![entry("m999")]);
+        assert_eq!(
+            read_tail(&path, line_len, usize::MAX).unwrap(),
+            vec![entry("m999")]
+        );
         fs::remove_dir_all(&dir).ok();
     }
 

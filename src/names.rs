@@ -136,7 +136,9 @@ fn is_relay_name(name: &str) -> bool {
 
 fn is_teacher_name(name: &str) -> bool {
     let key = key(name);
-    TEACHER_NAMES.iter().any(|t| looks_like(&key, &self::key(t)))
+    TEACHER_NAMES
+        .iter()
+        .any(|t| looks_like(&key, &self::key(t)))
 }
 
 /// Equal keys, or equal UTS #39 skeletons (Cyrillic `о` in `hоst`).
@@ -256,7 +258,9 @@ mod tests {
             normalize("\u{202E}ikanah"),
             Err(NameError::BidiControl(0x202E))
         );
-        for c in ['\u{202A}', '\u{2066}', '\u{2069}', '\u{200E}', '\u{200F}', '\u{061C}'] {
+        for c in [
+            '\u{202A}', '\u{2066}', '\u{2069}', '\u{200E}', '\u{200F}', '\u{061C}',
+        ] {
             assert_eq!(
                 normalize(&format!("a{c}b")),
                 Err(NameError::BidiControl(u32::from(c)))
@@ -295,7 +299,10 @@ mod tests {
         // The host still may not take the relay's own names.
         assert_eq!(normalize_host("host"), Err(NameError::Reserved));
         assert_eq!(normalize_host("client1"), Err(NameError::Reserved));
-        assert_eq!(normalize_host("先生\u{200B}"), Err(NameError::Invisible(0x200B)));
+        assert_eq!(
+            normalize_host("先生\u{200B}"),
+            Err(NameError::Invisible(0x200B))
+        );
     }
 
     #[test]

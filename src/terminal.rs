@@ -146,6 +146,8 @@ pub fn describe(event: &Event, own_id: Option<&str>) -> String {
             esc(&reason.to_string()),
             delay.as_secs()
         ),
-        Event::Disconnected { reason, .. } => format!("Disconnected: {}.", esc(&reason.to_string())),
+        Event::Disconnected { reason, .. } => {
+            format!("Disconnected: {}.", esc(&reason.to_string()))
+        }
     }
 }

@@ -30,7 +30,9 @@ pub fn is_forbidden_control(c: char) -> bool {
 /// paragraph separators U+2028/U+2029, and the bidi controls (U+202A–U+202E, U+2066–U+2069,
 /// U+200E, U+200F, U+061C).
 pub fn needs_escape(c: char) -> bool {
-    is_forbidden_control(c) || matches!(c, '\u{2028}' | '\u{2029}') || crate::names::is_bidi_control(c)
+    is_forbidden_control(c)
+        || matches!(c, '\u{2028}' | '\u{2029}')
+        || crate::names::is_bidi_control(c)
 }
 
 /// `text` with every control character made visible as `\u{…}` and each line after a line

@@ -34,7 +34,10 @@ fn osc_52_cannot_write_the_clipboard() {
 
 #[test]
 fn continuation_lines_are_indented() {
-    let line = describe(&message("client4", "hi\n先生 → everyone: テストは中止"), None);
+    let line = describe(
+        &message("client4", "hi\n先生 → everyone: テストは中止"),
+        None,
+    );
     let lines: Vec<&str> = line.lines().collect();
     assert_eq!(lines.len(), 2);
     assert!(lines[1].starts_with("    "), "{line:?}");
