@@ -9,6 +9,9 @@
 //! - [`lan`]: the addresses students type.
 //! - [`journal`]: the host's session journal on disk, so a crash loses at most a second.
 //! - [`discovery`]: announcing and finding chats on the LAN (mDNS / DNS-SD).
+//! - [`names`]: nickname normalisation, reserved names and the comparison key.
+//! - [`text`]: control characters in chat text: what the relay refuses, how screens escape.
+//! - [`transcript`]: transcript export as text and CSV. No egui.
 //! - `bridge` (feature `gui`): where the window meets the network, its only door: `Backend`
 //!   spawns hosting, joining and saving on the runtime and hands back handles, channels and
 //!   promises; a relay watcher sends the host window roster and counter changes as events and
@@ -22,8 +25,11 @@ pub mod client;
 pub mod discovery;
 pub mod journal;
 pub mod lan;
+pub mod names;
 pub mod protocol;
 pub mod relay;
 pub mod terminal;
+pub mod text;
+pub mod transcript;
 #[cfg(feature = "gui")]
 pub mod ui;
