@@ -28,6 +28,7 @@ pub use crate::protocol::{
     Addressed, ClientInfo, DEFAULT_PORT, EVERYONE, ErrorCode, ProtocolError, Recipient, now_ms,
 };
 pub use crate::relay::{RelayHandle, RosterEntry, Stats};
+pub use crate::transcript;
 
 use crate::client::{self, parse_address};
 use crate::discovery;
@@ -186,6 +187,10 @@ pub enum HostNote {
     NotAnnounced(String),
     /// No session journal is kept, for this reason.
     NoJournal(String),
+    /// The session journal cannot be written just now (a full disk, say), for this reason.
+    JournalFailing(String),
+    /// The session journal reached its size limit: only its newest part is kept.
+    JournalTrimmed,
 }
 
 /// Why hosting did not start.

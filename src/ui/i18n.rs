@@ -267,6 +267,19 @@ impl Lang {
             (Self::En, HostNote::NoJournal(why)) => {
                 format!("No session journal ({why}). The chat works as usual.")
             }
+            (Self::Ja, HostNote::JournalFailing(why)) => format!(
+                "セッション記録を書き込めません({why})。チャットは使えますが、記録が欠けます。"
+            ),
+            (Self::En, HostNote::JournalFailing(why)) => format!(
+                "The session journal cannot be written ({why}). The chat works, but the record has gaps."
+            ),
+            (Self::Ja, HostNote::JournalTrimmed) => {
+                "セッション記録が上限に達したため、新しい部分だけを残しています。".to_owned()
+            }
+            (Self::En, HostNote::JournalTrimmed) => {
+                "The session journal reached its size limit: only its newest part is kept."
+                    .to_owned()
+            }
         }
     }
 

@@ -433,6 +433,23 @@ impl HostChat {
             }
         }
         self.journaled = rows.len();
+        self.note_journal_health();
+    }
+
+    /// Keeps the host panel's journal notes true: a failing write shows while it fails, and
+    /// trimming shows once it happened.
+    fn note_journal_health(&mut self) {
+        let Some(journal) = &self.journal else {
+            return;
+        };
+        let failing = journal.health().map(HostNote::JournalFailing);
+        let trimmed = journal.rotations() > 0;
+        self.notes
+            .retain(|note| !matches!(note, HostNote::JournalFailing(_)));
+        self.notes.extend(failing);
+        if trimmed && !self.notes.contains(&HostNote::JournalTrimmed) {
+            self.notes.push(HostNote::JournalTrimmed);
+        }
     }
 }
 
