@@ -20,6 +20,7 @@ pub use crate::client::{
     AddressError, ClientHandle, Disconnect, Event, Incoming, JoinConfig, Waker,
 };
 pub use crate::discovery::{Announcement, Browser, DiscoveryError, FoundRoom};
+pub use crate::hosting::HostError;
 pub use crate::journal::{
     Entry as JournalEntry, EntryKind as JournalEntryKind, Journal, JournalError,
     latest as latest_journal, read as read_journal,
@@ -31,8 +32,7 @@ pub use crate::relay::{RelayHandle, RosterEntry, Stats};
 pub use crate::transcript;
 
 use crate::client::{self, parse_address};
-use crate::discovery;
-use crate::relay::{self, RelayConfig};
+use crate::hosting::{self, HostConfig, Hosting};
 
 /// How often the relay's roster and counters are looked at for the host's window.
 const WATCH_EVERY: Duration = Duration::from_millis(250);
@@ -193,25 +193,6 @@ pub enum HostNote {
     JournalTrimmed,
 }
 
-/// Why hosting did not start.
-#[derive(Debug, thiserror::Error)]
-pub enum HostError {
-    /// Another program listens on the port.
-    #[error("port {0} is already in use")]
-    PortInUse(u16),
-    /// Listening failed for another reason.
-    #[error("cannot listen on port {port}: {source}")]
-    Listen {
-        /// The port asked for.
-        port: u16,
-        /// The cause.
-        source: std::io::Error,
-    },
-    /// The background task ended without an answer (the runtime is shutting down).
-    #[error("the background runtime stopped")]
-    Stopped,
-}
-
 /// How a transcript save ended.
 #[derive(Debug)]
 pub enum SaveOutcome {
@@ -358,27 +339,16 @@ async fn write_transcript(path: PathBuf, render: Render) -> SaveOutcome {
 }
 
 async fn host(runtime: &Handle, request: HostRequest, wake: Waker) -> Result<Hosted, HostError> {
-    let listener = match tokio::net::TcpListener::bind(("0.0.0.0", request.port)).await {
-        Ok(listener) => listener,
-        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
-            return Err(HostError::PortInUse(request.port));
-        }
-        Err(source) => {
-            return Err(HostError::Listen {
-                port: request.port,
-                source,
-            });
-        }
-    };
-    let port = listener.local_addr().map_or(request.port, |a| a.port());
-    let relay = Arc::new(relay::start(
-        listener,
-        RelayConfig {
-            join_code: request.join_code.clone(),
-            ..RelayConfig::default()
-        },
-    ));
-    let code_required = request.join_code.is_some();
+    let mut config = HostConfig::new(request.port);
+    config.relay.join_code = request.join_code.clone();
+    config.announce_as = request.room_name;
+    let Hosting {
+        relay,
+        port,
+        addresses,
+        announcement,
+    } = hosting::host(config).await?;
+    let relay = Arc::new(relay);
     let url = parse_address(&format!("127.0.0.1:{port}")).map_err(|_| HostError::Stopped)?;
     let config = JoinConfig {
         url,
@@ -387,17 +357,15 @@ async fn host(runtime: &Handle, request: HostRequest, wake: Waker) -> Result<Hos
         reconnect: true,
     };
     let (client, events) = client::connect(runtime, config, Some(wake));
-    let (room_name, journal_dir) = (request.room_name, request.journal_dir);
-    // Interface enumeration, the mDNS daemon's sockets and the journal's file are blocking
-    // system calls; keep them off the async workers.
-    let (addresses, announcement, journal) = tokio::task::spawn_blocking(move || {
-        let addresses = crate::lan::join_addresses(port);
-        let announcement = room_name.map(|room| discovery::announce(&room, port, code_required));
-        let journal = journal_dir.map(|dir| Journal::create(&dir));
-        (addresses, announcement, journal)
-    })
-    .await
-    .map_err(|_| HostError::Stopped)?;
+    // The journal's file is a blocking system call; keep it off the async workers.
+    let journal = match request.journal_dir {
+        Some(dir) => Some(
+            tokio::task::spawn_blocking(move || Journal::create(&dir))
+                .await
+                .map_err(|_| HostError::Stopped)?,
+        ),
+        None => None,
+    };
     Ok(Hosted {
         relay,
         port,

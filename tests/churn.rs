@@ -44,7 +44,6 @@ const MAX_LIFETIME: Duration = Duration::from_millis(4_000);
 /// Longest pause between two messages of one client.
 const MAX_PAUSE_MS: u64 = 400;
 /// The seed's broadcast echo prefix.
-const ECHO: &str = "The server return anyone's message: ";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {
