@@ -216,23 +216,17 @@ impl Dialect {
     }
 
     /// The first frame a new client gets, if its dialect has one: the seed greets only on the
-    /// addressed path. `clients` is asked for only when the frame needs the roster.
+    /// addressed path. `v1` builds the JSON welcome, and is called only when it is needed.
     pub fn welcome(
         self,
         endpoint: Endpoint,
         peer_id: &str,
-        clients: impl FnOnce() -> Vec<ClientInfo>,
+        v1: impl FnOnce() -> ServerMessage,
     ) -> Option<String> {
         match (self, endpoint) {
             (Self::Seed, Endpoint::Broadcast) => None,
             (Self::Seed, Endpoint::Direct) => Some(legacy_welcome(peer_id)),
-            (Self::V1, _) => Some(
-                ServerMessage::Welcome {
-                    id: peer_id.to_owned(),
-                    clients: clients(),
-                }
-                .encode(),
-            ),
+            (Self::V1, _) => Some(v1().encode()),
         }
     }
 
@@ -273,6 +267,15 @@ pub struct ChatRef<'a> {
     pub text: &'a str,
     /// When the relay accepted it, in milliseconds since the Unix epoch.
     pub ts: u64,
+    /// Its number in the room.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u64>,
+    /// Sent again from the room's history.
+    #[serde(skip_serializing_if = "is_false")]
+    pub replay: bool,
+    /// On the sender's own copy: the `id` of its `send`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<&'a str>,
 }
 
 /// Why a connection was closed: every close code the relay sends or the client reads, with
@@ -378,6 +381,35 @@ pub struct ChatMessage {
     pub text: String,
     /// When the relay accepted it, in milliseconds since the Unix epoch.
     pub ts: u64,
+    /// Its number in the room (absent from servers without delivery guarantees).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u64>,
+    /// Sent again from the room's history: to a late joiner, or after a resume.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub replay: bool,
+    /// On the sender's own copy: the `id` its `send` carried, confirming it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+}
+
+impl ChatMessage {
+    /// A message with no delivery fields (`seq`, `replay`, `client_id`).
+    pub fn new(from: impl Into<String>, to: Recipient, text: impl Into<String>, ts: u64) -> Self {
+        Self {
+            from: from.into(),
+            to,
+            text: text.into(),
+            ts,
+            seq: None,
+            replay: false,
+            client_id: None,
+        }
+    }
+}
+
+// Serde's `skip_serializing_if` takes a reference.
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// Frames the relay sends to `classchat.v1` clients.
@@ -390,6 +422,18 @@ pub enum ServerMessage {
         id: String,
         /// Everyone connected, this client included, in order of arrival.
         clients: Vec<ClientInfo>,
+        /// The room's latest message number (0 before the first).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        seq: Option<u64>,
+        /// Changes whenever the relay starts: numbers from another epoch mean nothing here.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        epoch: Option<String>,
+        /// The token to resume this session with after a drop.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        resume: Option<String>,
+        /// Present when the client asked to resume: whether everything it missed follows.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        recovered: Option<bool>,
     },
     /// Someone connected.
     Joined {
@@ -435,6 +479,11 @@ pub enum ClientMessage {
         to: Recipient,
         /// The text.
         text: String,
+        /// A client-chosen ID, unique in its session, that the confirmation carries back as
+        /// `client_id`; a send resent with an ID the relay already accepted is not delivered
+        /// twice.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
     },
 }
 
@@ -531,15 +580,19 @@ mod tests {
 
     #[test]
     fn server_message_round_trip() {
-        let m = ServerMessage::Message(ChatMessage {
-            from: "花子".into(),
-            to: Recipient::Everyone,
-            text: "<b>こんにちは</b>".into(),
-            ts: 1,
-        });
+        let m = ServerMessage::Message(ChatMessage::new(
+            "花子",
+            Recipient::Everyone,
+            "<b>こんにちは</b>",
+            1,
+        ));
         let json = m.encode();
         assert!(json.contains(r#""type":"message""#), "{json}");
         assert!(json.contains(r#""to":"*""#), "{json}");
+        // Servers without delivery fields send none, and old clients see no new keys.
+        for absent in ["seq", "replay", "client_id"] {
+            assert!(!json.contains(absent), "{json}");
+        }
         assert_eq!(ServerMessage::parse(&json).unwrap(), m);
     }
 
@@ -550,9 +603,13 @@ mod tests {
             m,
             ClientMessage::Send {
                 to: Recipient::Client("client2".into()),
-                text: "x/y".into()
+                text: "x/y".into(),
+                id: None,
             }
         );
+        let with_id =
+            ClientMessage::parse(r#"{"type":"send","to":"*","text":"hi","id":"m1"}"#).unwrap();
+        assert!(matches!(with_id, ClientMessage::Send { id: Some(id), .. } if id == "m1"));
         assert!(matches!(
             ClientMessage::parse(r#"{"type":"send","to":"a","text":" "}"#),
             Err(ProtocolError::EmptyText)
@@ -586,12 +643,18 @@ mod tests {
             to: &to,
             text: "hi",
             ts: 5,
+            seq: Some(7),
+            replay: true,
+            client_id: Some("m1"),
         };
         let owned = ServerMessage::Message(ChatMessage {
             from: "client0".to_owned(),
             to: to.clone(),
             text: "hi".to_owned(),
             ts: 5,
+            seq: Some(7),
+            replay: true,
+            client_id: Some("m1".to_owned()),
         });
         for endpoint in [Endpoint::Broadcast, Endpoint::Direct] {
             assert_eq!(Dialect::V1.encode_chat(endpoint, chat), owned.encode());
@@ -605,7 +668,14 @@ mod tests {
 
     #[test]
     fn each_dialect_has_its_welcome_and_errors() {
-        let roster = || vec![];
+        let roster = || ServerMessage::Welcome {
+            id: "c".to_owned(),
+            clients: vec![],
+            seq: Some(3),
+            epoch: None,
+            resume: None,
+            recovered: None,
+        };
         assert_eq!(
             Dialect::Seed.welcome(Endpoint::Broadcast, "c", roster),
             None

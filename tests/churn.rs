@@ -356,6 +356,7 @@ impl Client {
                 let frame = classchat::protocol::ClientMessage::Send {
                     to: Recipient::from_wire(&to),
                     text,
+                    id: None,
                 }
                 .encode();
                 send_text(&mut self.ws, frame).await
@@ -417,7 +418,7 @@ impl Client {
                 let message = ServerMessage::parse(&text)
                     .map_err(|e| format!("not classchat.v1: {text:?}: {e}"))?;
                 match message {
-                    ServerMessage::Welcome { id, clients } => {
+                    ServerMessage::Welcome { id, clients, .. } => {
                         if !clients.iter().any(|c| c.id == id) {
                             return Err(format!("welcome roster lacks {id}"));
                         }

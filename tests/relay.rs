@@ -353,7 +353,7 @@ async fn legacy_and_extended_clients_in_one_room_talk_both_ways() {
     let (mut old, old_id) = legacy_dict(addr).await;
     let mut new = extended(addr, &format!("{DICT}?name=%E8%8A%B1%E5%AD%90")).await;
     match json(&mut new).await {
-        ServerMessage::Welcome { id, clients } => {
+        ServerMessage::Welcome { id, clients, .. } => {
             assert_eq!(id, "花子");
             let flags: Vec<(&str, bool)> =
                 clients.iter().map(|c| (c.id.as_str(), c.legacy)).collect();

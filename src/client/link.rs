@@ -322,6 +322,7 @@ impl Link<'_> {
             let frame = ClientMessage::Send {
                 to: to.clone(),
                 text: text.to_owned(),
+                id: None,
             }
             .encode();
             return ws.send(Message::text(frame)).await;
@@ -380,7 +381,7 @@ impl Link<'_> {
 
     fn on_server_message(&mut self, message: ServerMessage) {
         let event = match message {
-            ServerMessage::Welcome { id, clients } => {
+            ServerMessage::Welcome { id, clients, .. } => {
                 self.announce(Some(id), Some(clients));
                 return;
             }

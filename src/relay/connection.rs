@@ -207,7 +207,7 @@ impl Connection<'_> {
                 Endpoint::Direct => Addressed::parse(text).map(|a| (a.to, a.text)),
             },
             Dialect::V1 => match ClientMessage::parse(text) {
-                Ok(ClientMessage::Send { to, text }) => {
+                Ok(ClientMessage::Send { to, text, .. }) => {
                     return self.deliver(to, &text);
                 }
                 Err(e) => Err(e),

@@ -185,7 +185,14 @@ impl Peers {
         );
 
         let mut delivery = Delivery::default();
-        let welcome = dialect.welcome(room, &peer_id, || self.roster_of(room));
+        let welcome = dialect.welcome(room, &peer_id, || ServerMessage::Welcome {
+            id: peer_id.clone(),
+            clients: self.roster_of(room),
+            seq: None,
+            epoch: None,
+            resume: None,
+            recovered: None,
+        });
         let refusal = name_refused
             .as_ref()
             .map(|(code, sentence)| dialect.error_frame(*code, sentence));
@@ -307,6 +314,9 @@ impl Peers {
                 to: &to,
                 text,
                 ts: now_ms,
+                seq: None,
+                replay: false,
+                client_id: None,
             },
             seed: None,
             v1: None,
@@ -512,12 +522,7 @@ mod tests {
         assert_eq!(got.len(), 1);
         assert_eq!(
             ServerMessage::parse(&got[0]).unwrap(),
-            ServerMessage::Message(ChatMessage {
-                from: "client0".into(),
-                to: Recipient::Everyone,
-                text: "hi".into(),
-                ts: 5
-            })
+            ServerMessage::Message(ChatMessage::new("client0", Recipient::Everyone, "hi", 5))
         );
         assert!(other_room.texts().is_empty());
     }

@@ -132,7 +132,7 @@ pub async fn legacy_dict(addr: SocketAddr) -> (Ws, String) {
 pub async fn extended_dict(addr: SocketAddr, query: &str) -> (Ws, String, Vec<String>) {
     let mut ws = extended(addr, &format!("{DICT}{query}")).await;
     match json(&mut ws).await {
-        ServerMessage::Welcome { id, clients } => {
+        ServerMessage::Welcome { id, clients, .. } => {
             let roster = clients.into_iter().map(|c| c.id).collect();
             (ws, id, roster)
         }
@@ -233,6 +233,7 @@ where
     let frame = ClientMessage::Send {
         to: Recipient::from_wire(to),
         text: text.to_owned(),
+        id: None,
     }
     .encode();
     send(ws, &frame).await;
