@@ -33,7 +33,8 @@ impl Record {
     }
 
     fn cost(&self) -> usize {
-        RECORD_OVERHEAD + self.message.text.len() + self.message.from.len() + self.message.to.as_wire().len()
+        let message = &self.message;
+        RECORD_OVERHEAD + message.text.len() + message.from.len() + message.to.as_wire().len()
     }
 }
 
@@ -119,12 +120,7 @@ mod tests {
     use super::*;
 
     fn message(from: &str, to: Recipient, text: &str) -> ChatMessage {
-        ChatMessage {
-            from: from.to_owned(),
-            to,
-            text: text.to_owned(),
-            ts: 0,
-        }
+        ChatMessage::new(from, to, text, 0)
     }
 
     fn public(text: &str) -> ChatMessage {

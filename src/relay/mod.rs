@@ -12,10 +12,12 @@
 //! Try it: `cargo run -- serve --port 30005`, then `cargo run -- join localhost`.
 
 mod connection;
+mod history;
 mod http;
 mod limits;
 mod outbox;
 mod peers;
+mod progress;
 mod state;
 mod web;
 
@@ -47,10 +49,18 @@ pub struct RelayConfig {
     pub rate_burst: u32,
     /// Most clients connected at once; more are refused with HTTP 503.
     pub max_clients: usize,
-    /// Frames waiting for one client before it counts as not reading and is cut off.
+    /// Frames waiting for one client beyond which whoever writes to it is paused.
     pub outbox_len: usize,
-    /// Ping interval. A peer silent for two intervals is dropped, and so is one that accepts
-    /// none of its pending frames for a whole interval.
+    /// Bytes waiting for one client beyond which whoever writes to it is paused.
+    pub outbox_bytes: usize,
+    /// A client whose socket accepts no bytes at all for this long while frames wait for it
+    /// is cut off with 1013. It is also the longest a stopped reader delays its senders.
+    pub stall: Duration,
+    /// Messages each room keeps for late joiners and resuming clients.
+    pub history: usize,
+    /// Bytes of message text (and IDs) each room's history keeps at most.
+    pub history_bytes: usize,
+    /// Ping interval. A peer silent for two intervals is dropped.
     pub heartbeat: Duration,
     /// If set, clients must pass `?code=` with this value (else HTTP 401).
     pub join_code: Option<String>,
@@ -78,6 +88,10 @@ impl Default for RelayConfig {
             rate_burst: 20,
             max_clients: 5_000,
             outbox_len: 128,
+            outbox_bytes: 256 * 1024,
+            stall: Duration::from_secs(5),
+            history: 1_000,
+            history_bytes: 4 * 1024 * 1024,
             heartbeat: Duration::from_secs(15),
             join_code: None,
             allowed_origins: Vec::new(),
@@ -237,11 +251,13 @@ impl RelayHandle {
 
     /// Sends `text` into the addressed room as `host`.
     pub fn send_as_host(&self, to: Recipient, text: &str) -> Result<(), RouteError> {
-        let delivery = self
-            .shared
-            .peers()
-            .route(Endpoint::Direct, HOST_ID, to, text, now_ms())?;
-        self.shared.counters.routed(delivery);
+        // The host's window never waits: a queue it congests is drained by its reader, and the
+        // stall check cuts a reader that stops.
+        let routed =
+            self.shared
+                .peers()
+                .route(Endpoint::Direct, HOST_ID, to, text, None, now_ms())?;
+        self.shared.counters.routed(&routed.delivery);
         Ok(())
     }
 
