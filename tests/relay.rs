@@ -734,11 +734,12 @@ async fn a_client_that_never_reads_is_cut_off_and_everyone_else_gets_everything_
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_client_whose_socket_accepts_nothing_for_a_heartbeat_is_cut_off() {
-    // An outbox this deep never fills here, so only the write deadline can end the non-reader.
+async fn a_client_whose_socket_accepts_nothing_for_the_stall_timeout_is_cut_off() {
+    // An outbox this deep never pushes back here, so only the stall check can end the
+    // non-reader.
     let relay = start_relay(RelayConfig {
         outbox_len: 100_000,
-        heartbeat: Duration::from_millis(500),
+        stall: Duration::from_millis(500),
         ..config()
     })
     .await;

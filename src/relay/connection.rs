@@ -127,10 +127,12 @@ pub(super) async fn run(mut ws: Socket, accepted: Accepted, shared: &Shared) {
         () = kill.kill().fired() => End::Killed,
         () = shared.shutdown.cancelled() => End::Shutdown,
     };
-    let delivery =
-        shared
-            .peers()
-            .leave(connection.endpoint, &connection.peer_id, joined.conn, now_ms());
+    let delivery = shared.peers().leave(
+        connection.endpoint,
+        &connection.peer_id,
+        joined.conn,
+        now_ms(),
+    );
     shared.counters.delivered(&delivery);
 
     let peer = &connection.peer_id;

@@ -135,7 +135,9 @@ mod tests {
     fn numbers_messages_from_one_without_holes() {
         let mut history = History::new(10, 1 << 20);
         assert_eq!(history.latest(), 0);
-        let seqs: Vec<u64> = (0..5).map(|i| history.push(public(&i.to_string())).seq).collect();
+        let seqs: Vec<u64> = (0..5)
+            .map(|i| history.push(public(&i.to_string())).seq)
+            .collect();
         assert_eq!(seqs, [1, 2, 3, 4, 5]);
         assert_eq!(history.latest(), 5);
     }

@@ -22,9 +22,9 @@ use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 
 use super::connection::{self, Accepted};
+use super::limits::Slot;
 use super::peers::Resume;
 use super::progress::{Metered, Progress};
-use super::limits::Slot;
 use super::state::{Shared, metrics_text};
 use crate::protocol::{Dialect, Endpoint, SUBPROTOCOL};
 

@@ -292,9 +292,7 @@ impl Peers {
         let mut delivery = Delivery::default();
 
         let resume = resume.filter(|_| dialect == Dialect::V1);
-        let resumable = resume
-            .as_ref()
-            .and_then(|r| self.resumable(r, endpoint));
+        let resumable = resume.as_ref().and_then(|r| self.resumable(r, endpoint));
         let recovered = resume.as_ref().map(|_| resumable.is_some());
 
         let (peer_id, token, name_refused, announce) = match resumable {
@@ -304,8 +302,8 @@ impl Peers {
             }
             None => {
                 let (peer_id, name_refused) = self.assign_id(name);
-                let token = (dialect == Dialect::V1)
-                    .then(|| self.new_session(&peer_id, endpoint, conn));
+                let token =
+                    (dialect == Dialect::V1).then(|| self.new_session(&peer_id, endpoint, conn));
                 let arrival = NewPeer {
                     endpoint,
                     dialect,
@@ -388,9 +386,8 @@ impl Peers {
         if session.endpoint != endpoint {
             return None;
         }
-        if self.room(endpoint).history.after(resume.since).is_none() {
-            return None;
-        }
+        // Everything after `since` must still be kept.
+        let _missed = self.room(endpoint).history.after(resume.since)?;
         let holder = self.room(endpoint).members.get(&session.peer_id);
         let own = holder.is_some_and(|p| p.token.as_deref() == Some(token.as_ref()));
         (own || !self.taken(&session.peer_id)).then(|| Arc::clone(token))
@@ -814,7 +811,7 @@ fn random_hex(len: usize) -> String {
         .collect()
 }
 
-    #[cfg(test)]
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -918,7 +915,13 @@ mod tests {
         let mut b = join(&mut peers, Endpoint::Direct, true, None);
         a.texts();
         b.texts();
-        say(&mut peers, Endpoint::Direct, "client0", Recipient::Client("client1".into()), "a/b");
+        say(
+            &mut peers,
+            Endpoint::Direct,
+            "client0",
+            Recipient::Client("client1".into()),
+            "a/b",
+        );
         assert_eq!(b.texts(), ["a/b"]);
         assert!(a.texts().is_empty());
     }
@@ -940,7 +943,14 @@ mod tests {
             Err(RouteError::UnknownRecipient("x".into()))
         );
         assert!(peers.set_muted("client0", true));
-        let routed = peers.route(Endpoint::Direct, "client0", Recipient::Everyone, "t", None, 1);
+        let routed = peers.route(
+            Endpoint::Direct,
+            "client0",
+            Recipient::Everyone,
+            "t",
+            None,
+            1,
+        );
         assert_eq!(routed.map(|_| ()), Err(RouteError::Muted));
     }
 
@@ -954,7 +964,14 @@ mod tests {
         modern.texts();
         other_room.texts();
         peers
-            .route(Endpoint::Broadcast, "client0", Recipient::Everyone, "hi", None, 5)
+            .route(
+                Endpoint::Broadcast,
+                "client0",
+                Recipient::Everyone,
+                "hi",
+                None,
+                5,
+            )
             .unwrap();
         assert_eq!(legacy.texts(), ["The server return anyone's message: hi"]);
         let mut expected = ChatMessage::new("client0", Recipient::Everyone, "hi", 5);
@@ -969,19 +986,32 @@ mod tests {
         let mut a = join(&mut peers, Endpoint::Direct, false, Some("a"));
         a.texts();
         let mut b = join(&mut peers, Endpoint::Direct, false, Some("A"));
-        assert_eq!(b.peer_id, "client0", "a name differing only in case is taken");
+        assert_eq!(
+            b.peer_id, "client0",
+            "a name differing only in case is taken"
+        );
         let b_frames = b.texts();
         assert!(b_frames[0].contains("name_taken"), "{b_frames:?}");
         assert!(a.texts()[0].contains(r#""type":"joined""#));
         peers
-            .route(Endpoint::Direct, "a", Recipient::Client("client0".into()), "x", Some("m1"), 1)
+            .route(
+                Endpoint::Direct,
+                "a",
+                Recipient::Client("client0".into()),
+                "x",
+                Some("m1"),
+                1,
+            )
             .unwrap();
         let confirmation = a.messages();
         assert_eq!(confirmation.len(), 1);
         assert_eq!(confirmation[0].client_id.as_deref(), Some("m1"));
         let received = b.messages();
         assert_eq!(received.len(), 1);
-        assert_eq!(received[0].client_id, None, "only the sender sees its send id");
+        assert_eq!(
+            received[0].client_id, None,
+            "only the sender sees its send id"
+        );
         peers.leave(Endpoint::Direct, "client0", b.conn, 2);
         assert!(a.texts()[0].contains(r#""type":"left""#));
     }
@@ -995,13 +1025,23 @@ mod tests {
         b.texts();
         for _ in 0..2 {
             peers
-                .route(Endpoint::Direct, "a", Recipient::Everyone, "once", Some("m7"), 1)
+                .route(
+                    Endpoint::Direct,
+                    "a",
+                    Recipient::Everyone,
+                    "once",
+                    Some("m7"),
+                    1,
+                )
                 .unwrap();
         }
         assert_eq!(b.messages().len(), 1);
         let confirmations = a.messages();
         assert_eq!(confirmations.len(), 2);
-        assert_eq!(confirmations[0].seq, confirmations[1].seq, "the same message");
+        assert_eq!(
+            confirmations[0].seq, confirmations[1].seq,
+            "the same message"
+        );
         assert_eq!(peers.direct.history.latest(), 1);
     }
 
@@ -1010,16 +1050,38 @@ mod tests {
         let mut peers = Peers::default();
         let _a = join(&mut peers, Endpoint::Direct, false, Some("a"));
         let _b = join(&mut peers, Endpoint::Direct, false, Some("b"));
-        say(&mut peers, Endpoint::Direct, "a", Recipient::Everyone, "assignment: page 12");
-        say(&mut peers, Endpoint::Direct, "a", Recipient::Client("b".into()), "secret");
-        say(&mut peers, Endpoint::Direct, "b", Recipient::Everyone, "thanks");
+        say(
+            &mut peers,
+            Endpoint::Direct,
+            "a",
+            Recipient::Everyone,
+            "assignment: page 12",
+        );
+        say(
+            &mut peers,
+            Endpoint::Direct,
+            "a",
+            Recipient::Client("b".into()),
+            "secret",
+        );
+        say(
+            &mut peers,
+            Endpoint::Direct,
+            "b",
+            Recipient::Everyone,
+            "thanks",
+        );
         let mut late = join(&mut peers, Endpoint::Direct, false, Some("late"));
         let replayed = late.messages();
         let texts: Vec<&str> = replayed.iter().map(|m| m.text.as_str()).collect();
         assert_eq!(texts, ["assignment: page 12", "thanks"]);
         assert!(replayed.iter().all(|m| m.replay));
         let mut seed = join(&mut peers, Endpoint::Direct, true, None);
-        assert_eq!(seed.texts(), ["Your ID is: client0"], "seed clients see no change");
+        assert_eq!(
+            seed.texts(),
+            ["Your ID is: client0"],
+            "seed clients see no change"
+        );
     }
 
     #[test]
@@ -1027,23 +1089,56 @@ mod tests {
         let mut peers = Peers::default();
         let mut a = join(&mut peers, Endpoint::Direct, false, Some("a"));
         let _b = join(&mut peers, Endpoint::Direct, false, Some("b"));
-        let since = say(&mut peers, Endpoint::Direct, "b", Recipient::Everyone, "before");
+        let since = say(
+            &mut peers,
+            Endpoint::Direct,
+            "b",
+            Recipient::Everyone,
+            "before",
+        );
         a.texts();
         let token = a.token();
         peers.leave(Endpoint::Direct, "a", a.conn, 9);
-        say(&mut peers, Endpoint::Direct, "b", Recipient::Everyone, "gap 1");
-        say(&mut peers, Endpoint::Direct, "b", Recipient::Client("b".into()), "not for a");
-        say(&mut peers, Endpoint::Direct, "b", Recipient::Everyone, "gap 2");
+        say(
+            &mut peers,
+            Endpoint::Direct,
+            "b",
+            Recipient::Everyone,
+            "gap 1",
+        );
+        say(
+            &mut peers,
+            Endpoint::Direct,
+            "b",
+            Recipient::Client("b".into()),
+            "not for a",
+        );
+        say(
+            &mut peers,
+            Endpoint::Direct,
+            "b",
+            Recipient::Everyone,
+            "gap 2",
+        );
         let resume = Resume {
             token,
             since,
             epoch: Some(peers.epoch().to_owned()),
         };
-        let mut back = arrive(&mut peers, Endpoint::Direct, Dialect::V1, None, Some(resume));
+        let mut back = arrive(
+            &mut peers,
+            Endpoint::Direct,
+            Dialect::V1,
+            None,
+            Some(resume),
+        );
         assert_eq!(back.peer_id, "a");
         assert!(matches!(
             back.welcome,
-            Some(ServerMessage::Welcome { recovered: Some(true), .. })
+            Some(ServerMessage::Welcome {
+                recovered: Some(true),
+                ..
+            })
         ));
         let texts: Vec<String> = back.messages().into_iter().map(|m| m.text).collect();
         assert_eq!(texts, ["gap 1", "gap 2"]);
@@ -1060,7 +1155,13 @@ mod tests {
             since: 0,
             epoch: None,
         };
-        let back = arrive(&mut peers, Endpoint::Direct, Dialect::V1, None, Some(resume));
+        let back = arrive(
+            &mut peers,
+            Endpoint::Direct,
+            Dialect::V1,
+            None,
+            Some(resume),
+        );
         assert_eq!(back.peer_id, "a");
         assert_eq!(a.outbox.kill().reason(), Some(Close::Replaced));
         // The old connection's end changes nothing: the new one holds the ID.
@@ -1076,27 +1177,51 @@ mod tests {
         let token = a.token();
         peers.leave(Endpoint::Direct, "a", a.conn, 9);
         for text in ["1", "2", "3"] {
-            say(&mut peers, Endpoint::Direct, "host", Recipient::Everyone, text);
+            say(
+                &mut peers,
+                Endpoint::Direct,
+                "host",
+                Recipient::Everyone,
+                text,
+            );
         }
         let overflowed = Resume {
             token: token.clone(),
             since: 0,
             epoch: None,
         };
-        let back = arrive(&mut peers, Endpoint::Direct, Dialect::V1, Some("a"), Some(overflowed));
+        let back = arrive(
+            &mut peers,
+            Endpoint::Direct,
+            Dialect::V1,
+            Some("a"),
+            Some(overflowed),
+        );
         assert!(matches!(
             back.welcome,
-            Some(ServerMessage::Welcome { recovered: Some(false), .. })
+            Some(ServerMessage::Welcome {
+                recovered: Some(false),
+                ..
+            })
         ));
         let restarted = Resume {
             token,
             since: 3,
             epoch: Some("another".to_owned()),
         };
-        let again = arrive(&mut peers, Endpoint::Direct, Dialect::V1, None, Some(restarted));
+        let again = arrive(
+            &mut peers,
+            Endpoint::Direct,
+            Dialect::V1,
+            None,
+            Some(restarted),
+        );
         assert!(matches!(
             again.welcome,
-            Some(ServerMessage::Welcome { recovered: Some(false), .. })
+            Some(ServerMessage::Welcome {
+                recovered: Some(false),
+                ..
+            })
         ));
     }
 
@@ -1116,7 +1241,14 @@ mod tests {
         let mut congested = 0;
         for i in 0..5 {
             let routed = peers
-                .route(Endpoint::Broadcast, "client0", Recipient::Everyone, "m", None, i)
+                .route(
+                    Endpoint::Broadcast,
+                    "client0",
+                    Recipient::Everyone,
+                    "m",
+                    None,
+                    i,
+                )
                 .unwrap();
             congested += routed
                 .delivery
@@ -1126,7 +1258,11 @@ mod tests {
                 .count();
         }
         assert_eq!(congested, 3, "every message past the bound says so");
-        assert_eq!(outbox.kill().reason(), None, "nobody is cut for a full queue");
+        assert_eq!(
+            outbox.kill().reason(),
+            None,
+            "nobody is cut for a full queue"
+        );
         let mut received = 0;
         while inbox.try_recv().is_some() {
             received += 1;
@@ -1138,8 +1274,16 @@ mod tests {
     fn names_are_compared_by_their_normal_form() {
         let mut peers = Peers::default();
         let _a = join(&mut peers, Endpoint::Direct, false, Some("が"));
-        let mut b = join(&mut peers, Endpoint::Direct, false, Some("\u{304b}\u{3099}"));
-        assert_eq!(b.peer_id, "client0", "the decomposed spelling is the same name");
+        let mut b = join(
+            &mut peers,
+            Endpoint::Direct,
+            false,
+            Some("\u{304b}\u{3099}"),
+        );
+        assert_eq!(
+            b.peer_id, "client0",
+            "the decomposed spelling is the same name"
+        );
         assert!(b.texts()[0].contains("name_taken"));
         let mut c = join(&mut peers, Endpoint::Direct, false, Some("ｈｏｓｔ"));
         assert!(c.texts()[0].contains("name_invalid"));
