@@ -358,6 +358,7 @@ fn join(runtime: &tokio::runtime::Runtime, args: JoinArgs) -> ExitCode {
         url,
         name: args.name,
         join_code: args.code,
+        host_key: None,
         reconnect: !args.no_reconnect,
     };
     let outcome = runtime.block_on(terminal::run(config));

@@ -971,3 +971,42 @@ async fn plain_http_gets_a_readable_answer() {
         );
     }
 }
+
+#[tokio::test]
+async fn only_the_host_may_take_the_teachers_names_and_its_own() {
+    let relay = start_relay(RelayConfig {
+        host_token: Some("k3y".to_owned()),
+        host_name: Some("田中先生".to_owned()),
+        ..config()
+    })
+    .await;
+    let addr = relay.local_addr();
+    // A student posing as the teacher, in any spelling, gets a generated ID and is told why.
+    for posing in [
+        "先生",
+        "Teacher",
+        "ｔｅａｃｈｅｒ",
+        "田中先生",
+        "先生\u{200b}",
+    ] {
+        let query = format!("?name={}", urlencode(posing));
+        let (mut ws, id, _) = extended_dict(addr, &query).await;
+        assert!(id.starts_with("client"), "{posing:?} was given as {id}");
+        assert_eq!(
+            json_error(&mut ws).await,
+            ErrorCode::NameInvalid,
+            "{posing:?}"
+        );
+    }
+    // The host, with its key, takes its name.
+    let query = format!("?name={}&host=k3y", urlencode("田中先生"));
+    let (_host, id, _) = extended_dict(addr, &query).await;
+    assert_eq!(id, "田中先生");
+    // A wrong host key is refused like a wrong join code.
+    let status = refused_status(request(addr, &format!("{DICT}?host=guess"), true)).await;
+    assert_eq!(status, 401);
+}
+
+fn urlencode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}

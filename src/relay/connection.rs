@@ -43,6 +43,8 @@ pub(super) struct Accepted {
     pub name: Option<String>,
     /// The session it asks to continue.
     pub resume: Option<Resume>,
+    /// It showed the host key.
+    pub host: bool,
     /// Remote address, for logs.
     pub peer_addr: SocketAddr,
     /// Stamped whenever its socket accepts bytes.
@@ -89,6 +91,7 @@ pub(super) async fn run(mut ws: Socket, accepted: Accepted, shared: &Shared) {
         endpoint: accepted.endpoint,
         dialect: accepted.dialect,
         name: accepted.name.as_deref(),
+        host: accepted.host,
         resume: accepted.resume,
         outbox: outbox.clone(),
         now_ms: now_ms(),

@@ -166,16 +166,19 @@ fn handle(
     let mut name = None;
     let mut code = None;
     let mut resume = ResumeQuery::default();
+    let mut host_key = None;
     if let Some(query) = req.uri().query() {
         for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
             match k.as_ref() {
                 "name" if !v.is_empty() => name = Some(v.into_owned()),
                 "code" => code = Some(v.into_owned()),
+                "host" if !v.is_empty() => host_key = Some(v.into_owned()),
                 other => resume.take(other, &v),
             }
         }
     }
-    if config.join_code.is_some() && shared.guard.blocked(peer_addr.ip(), Instant::now()) {
+    let guessing = config.join_code.is_some() || host_key.is_some();
+    if guessing && shared.guard.blocked(peer_addr.ip(), Instant::now()) {
         return refuse(
             shared,
             peer_addr,
@@ -192,6 +195,17 @@ fn handle(
             peer_addr,
             StatusCode::UNAUTHORIZED,
             "wrong or missing join code\n",
+        );
+    }
+    // A host key is a secret like the join code, and guessing it costs the same.
+    let host = host_key.is_some();
+    if host && host_key.as_deref() != config.host_token.as_deref() {
+        shared.guard.wrong_code(peer_addr.ip(), Instant::now());
+        return refuse(
+            shared,
+            peer_addr,
+            StatusCode::UNAUTHORIZED,
+            "wrong host key\n",
         );
     }
     let Some(slot) = Slot::take(shared) else {
@@ -231,6 +245,7 @@ fn handle(
         dialect: if extended { Dialect::V1 } else { Dialect::Seed },
         name,
         resume: resume.into_resume(),
+        host,
         peer_addr,
         progress: Arc::clone(&progress),
     };

@@ -64,6 +64,11 @@ pub struct RelayConfig {
     pub heartbeat: Duration,
     /// If set, clients must pass `?code=` with this value (else HTTP 401).
     pub join_code: Option<String>,
+    /// If set, a client passing `?host=` with this value is the host: it may take the
+    /// teacher's reserved names. A wrong value is refused like a wrong join code.
+    pub host_token: Option<String>,
+    /// The host's name, reserved for the host while the relay runs.
+    pub host_name: Option<String>,
     /// If not empty, browsers must send one of these `Origin`s (else HTTP 403).
     pub allowed_origins: Vec<String>,
     /// tungstenite's read buffer per connection, in bytes.
@@ -94,6 +99,8 @@ impl Default for RelayConfig {
             history_bytes: 4 * 1024 * 1024,
             heartbeat: Duration::from_secs(15),
             join_code: None,
+            host_token: None,
+            host_name: None,
             allowed_origins: Vec::new(),
             read_buffer_bytes: 1024,
             send_buffer_bytes: 64 * 1024,

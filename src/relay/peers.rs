@@ -147,6 +147,8 @@ pub(crate) struct Arrival<'a> {
     pub dialect: Dialect,
     /// The nickname it asked for.
     pub name: Option<&'a str>,
+    /// It showed the host key, so it may take the host's and the teacher's names.
+    pub host: bool,
     /// The session it asks to continue.
     pub resume: Option<Resume>,
     /// Its queue.
@@ -201,6 +203,8 @@ pub(crate) struct Peers {
     /// Random per relay start: a client's `seq` from another epoch means nothing here.
     epoch: String,
     last_prune_ms: u64,
+    /// The host's name: nobody else may take it while the relay runs.
+    host_name: Option<String>,
 }
 
 impl Default for Peers {
@@ -226,7 +230,13 @@ impl Peers {
             sessions: HashMap::new(),
             epoch: random_hex(8),
             last_prune_ms: 0,
+            host_name: None,
         }
+    }
+
+    /// Keeps `name` for the host alone.
+    pub(crate) fn reserve_for_host(&mut self, name: Option<String>) {
+        self.host_name = name;
     }
 
     fn room(&self, endpoint: Endpoint) -> &Room {
@@ -285,6 +295,7 @@ impl Peers {
             endpoint,
             dialect,
             name,
+            host,
             resume,
             outbox,
             now_ms,
@@ -301,7 +312,7 @@ impl Peers {
                 (peer_id, Some(token), None, announce)
             }
             None => {
-                let (peer_id, name_refused) = self.assign_id(name);
+                let (peer_id, name_refused) = self.assign_id(name, host);
                 let token =
                     (dialect == Dialect::V1).then(|| self.new_session(&peer_id, endpoint, conn));
                 let arrival = NewPeer {
@@ -430,11 +441,23 @@ impl Peers {
 
     /// The ID for a new client: the requested name if it is valid and free, else the next
     /// generated one with the reason.
-    fn assign_id(&mut self, requested: Option<&str>) -> (String, Option<(ErrorCode, String)>) {
+    fn assign_id(
+        &mut self,
+        requested: Option<&str>,
+        host: bool,
+    ) -> (String, Option<(ErrorCode, String)>) {
         let Some(name) = requested else {
             return (self.generated_id(), None);
         };
-        match names::normalize(name) {
+        let normalized = if host {
+            names::normalize_host(name)
+        } else {
+            names::normalize(name).and_then(|name| match &self.host_name {
+                Some(host_name) if names::same(&name, host_name) => Err(names::NameError::Reserved),
+                _ => Ok(name),
+            })
+        };
+        match normalized {
             Ok(name) if !self.taken(&name) => (name, None),
             Ok(name) => (
                 self.generated_id(),
@@ -871,6 +894,7 @@ mod tests {
             endpoint,
             dialect,
             name,
+            host: false,
             resume,
             outbox: outbox.clone(),
             now_ms: 7,
@@ -1234,6 +1258,7 @@ mod tests {
             endpoint: Endpoint::Broadcast,
             dialect: Dialect::Seed,
             name: None,
+            host: false,
             resume: None,
             outbox: outbox.clone(),
             now_ms: 1,

@@ -98,7 +98,8 @@ pub(super) struct Shared {
 
 impl Shared {
     pub(super) fn new(config: RelayConfig) -> Arc<Self> {
-        let peers = Peers::new(config.history, config.history_bytes);
+        let mut peers = Peers::new(config.history, config.history_bytes);
+        peers.reserve_for_host(config.host_name.clone());
         Arc::new(Self {
             config,
             peers: Mutex::new(peers),
