@@ -67,6 +67,15 @@ pub enum HostError {
     Stopped,
 }
 
+/// A fresh, unguessable host key for [`RelayConfig::host_token`].
+pub fn new_host_key() -> String {
+    use rand::Rng as _;
+    let mut rng = rand::rng();
+    (0..32)
+        .map(|_| char::from_digit(rng.random_range(0..16), 16).unwrap_or('0'))
+        .collect()
+}
+
 /// Binds, starts the relay on the current runtime, and announces it when asked.
 pub async fn host(config: HostConfig) -> Result<Hosting, HostError> {
     raise_file_limit();

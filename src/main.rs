@@ -108,9 +108,19 @@ struct ServeArgs {
     /// Messages a client may send in a burst.
     #[arg(long, default_value_t = RelayConfig::default().rate_burst)]
     burst: u32,
-    /// Frames queued for one client before it counts as not reading and is cut off.
+    /// Frames queued for one client beyond which those writing to it are paused.
     #[arg(long, default_value_t = RelayConfig::default().outbox_len)]
     outbox: usize,
+    /// Seconds a client's socket may take no bytes at all, while messages wait for it, before
+    /// it is cut off (1013). Also the longest a stopped reader delays those writing to it.
+    #[arg(long, default_value_t = RelayConfig::default().stall.as_secs(), value_parser = clap::value_parser!(u64).range(1..=3600))]
+    stall_secs: u64,
+    /// Messages each room keeps for late joiners and resuming clients (0: no history).
+    #[arg(long, default_value_t = RelayConfig::default().history)]
+    history: usize,
+    /// Bytes of message text each room's history keeps at most.
+    #[arg(long, default_value_t = RelayConfig::default().history_bytes)]
+    history_bytes: usize,
     /// Seconds between pings; a client silent for two intervals is dropped.
     #[arg(long, default_value_t = RelayConfig::default().heartbeat.as_secs())]
     heartbeat_secs: u64,
@@ -268,6 +278,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         rate_burst: args.burst,
         max_clients: args.max_clients,
         outbox_len: args.outbox,
+        stall: Duration::from_secs(args.stall_secs),
+        history: args.history,
+        history_bytes: args.history_bytes,
         heartbeat: Duration::from_secs(args.heartbeat_secs.max(1)),
         join_code: args.join_code.filter(|c| !c.is_empty()),
         allowed_origins: args.allow_origins,
@@ -345,6 +358,7 @@ fn join(runtime: &tokio::runtime::Runtime, args: JoinArgs) -> ExitCode {
         url,
         name: args.name,
         join_code: args.code,
+        host_key: None,
         reconnect: !args.no_reconnect,
     };
     let outcome = runtime.block_on(terminal::run(config));

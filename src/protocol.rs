@@ -290,8 +290,10 @@ pub enum Close {
     Kicked,
     /// 1009: a message over the size limit.
     TooBig,
-    /// 1013: the client did not read its messages.
+    /// 1013: the client's socket took nothing for the stall timeout.
     TooSlow,
+    /// 4000: the session was resumed on another connection; this one must not reconnect.
+    Replaced,
 }
 
 impl Close {
@@ -303,6 +305,7 @@ impl Close {
             Self::Kicked => 1008,
             Self::TooBig => 1009,
             Self::TooSlow => 1013,
+            Self::Replaced => 4000,
         }
     }
 
@@ -314,6 +317,7 @@ impl Close {
             Self::Kicked => "removed by the host",
             Self::TooBig => "message too big",
             Self::TooSlow => "too slow: messages were not being read",
+            Self::Replaced => "this session continued on another connection",
         }
     }
 
@@ -326,6 +330,7 @@ impl Close {
             1008 => Some(Self::Kicked),
             1009 => Some(Self::TooBig),
             1013 => Some(Self::TooSlow),
+            4000 => Some(Self::Replaced),
             _ => None,
         }
     }
@@ -711,10 +716,11 @@ mod tests {
             Close::Kicked,
             Close::TooBig,
             Close::TooSlow,
+            Close::Replaced,
         ] {
             assert_eq!(Close::from_code(close.code()), Some(close));
         }
         assert_eq!(Close::from_code(1012), Some(Close::HostStopped));
-        assert_eq!(Close::from_code(4000), None);
+        assert_eq!(Close::from_code(4001), None);
     }
 }

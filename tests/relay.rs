@@ -734,11 +734,12 @@ async fn a_client_that_never_reads_is_cut_off_and_everyone_else_gets_everything_
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_client_whose_socket_accepts_nothing_for_a_heartbeat_is_cut_off() {
-    // An outbox this deep never fills here, so only the write deadline can end the non-reader.
+async fn a_client_whose_socket_accepts_nothing_for_the_stall_timeout_is_cut_off() {
+    // An outbox this deep never pushes back here, so only the stall check can end the
+    // non-reader.
     let relay = start_relay(RelayConfig {
         outbox_len: 100_000,
-        heartbeat: Duration::from_millis(500),
+        stall: Duration::from_millis(500),
         ..config()
     })
     .await;
@@ -969,4 +970,43 @@ async fn plain_http_gets_a_readable_answer() {
             "{path}: {response}"
         );
     }
+}
+
+#[tokio::test]
+async fn only_the_host_may_take_the_teachers_names_and_its_own() {
+    let relay = start_relay(RelayConfig {
+        host_token: Some("k3y".to_owned()),
+        host_name: Some("田中先生".to_owned()),
+        ..config()
+    })
+    .await;
+    let addr = relay.local_addr();
+    // A student posing as the teacher, in any spelling, gets a generated ID and is told why.
+    for posing in [
+        "先生",
+        "Teacher",
+        "ｔｅａｃｈｅｒ",
+        "田中先生",
+        "先生\u{200b}",
+    ] {
+        let query = format!("?name={}", urlencode(posing));
+        let (mut ws, id, _) = extended_dict(addr, &query).await;
+        assert!(id.starts_with("client"), "{posing:?} was given as {id}");
+        assert_eq!(
+            json_error(&mut ws).await,
+            ErrorCode::NameInvalid,
+            "{posing:?}"
+        );
+    }
+    // The host, with its key, takes its name.
+    let query = format!("?name={}&host=k3y", urlencode("田中先生"));
+    let (_host, id, _) = extended_dict(addr, &query).await;
+    assert_eq!(id, "田中先生");
+    // A wrong host key is refused like a wrong join code.
+    let status = refused_status(request(addr, &format!("{DICT}?host=guess"), true)).await;
+    assert_eq!(status, 401);
+}
+
+fn urlencode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }

@@ -23,6 +23,8 @@ use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 
 use super::connection::{self, Accepted};
 use super::limits::Slot;
+use super::peers::Resume;
+use super::progress::{Metered, Progress};
 use super::state::{Shared, metrics_text};
 use crate::protocol::{Dialect, Endpoint, SUBPROTOCOL};
 
@@ -163,16 +165,20 @@ fn handle(
 
     let mut name = None;
     let mut code = None;
+    let mut resume = ResumeQuery::default();
+    let mut host_key = None;
     if let Some(query) = req.uri().query() {
         for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
             match k.as_ref() {
                 "name" if !v.is_empty() => name = Some(v.into_owned()),
                 "code" => code = Some(v.into_owned()),
-                _ => {}
+                "host" if !v.is_empty() => host_key = Some(v.into_owned()),
+                other => resume.take(other, &v),
             }
         }
     }
-    if config.join_code.is_some() && shared.guard.blocked(peer_addr.ip(), Instant::now()) {
+    let guessing = config.join_code.is_some() || host_key.is_some();
+    if guessing && shared.guard.blocked(peer_addr.ip(), Instant::now()) {
         return refuse(
             shared,
             peer_addr,
@@ -189,6 +195,17 @@ fn handle(
             peer_addr,
             StatusCode::UNAUTHORIZED,
             "wrong or missing join code\n",
+        );
+    }
+    // A host key is a secret like the join code, and guessing it costs the same.
+    let host = host_key.is_some();
+    if host && host_key.as_deref() != config.host_token.as_deref() {
+        shared.guard.wrong_code(peer_addr.ip(), Instant::now());
+        return refuse(
+            shared,
+            peer_addr,
+            StatusCode::UNAUTHORIZED,
+            "wrong host key\n",
         );
     }
     let Some(slot) = Slot::take(shared) else {
@@ -222,11 +239,15 @@ fn handle(
         .max_write_buffer_size(config.max_message_bytes.saturating_mul(4).max(1 << 20))
         .max_message_size(Some(config.max_message_bytes))
         .max_frame_size(Some(config.max_message_bytes));
+    let progress = Progress::new();
     let accepted = Accepted {
         endpoint,
         dialect: if extended { Dialect::V1 } else { Dialect::Seed },
         name,
+        resume: resume.into_resume(),
+        host,
         peer_addr,
+        progress: Arc::clone(&progress),
     };
     let task_shared = Arc::clone(shared);
     shared.tasks.spawn(async move {
@@ -237,7 +258,7 @@ fn handle(
         match upgraded {
             Ok(upgraded) => {
                 let ws = WebSocketStream::from_raw_socket(
-                    TokioIo::new(upgraded),
+                    Metered::new(TokioIo::new(upgraded), progress),
                     Role::Server,
                     Some(ws_config),
                 )
@@ -249,4 +270,34 @@ fn handle(
         drop(slot);
     });
     response
+}
+
+/// The resume parameters of a handshake: `resume`, `since` and `epoch`.
+#[derive(Debug, Default)]
+struct ResumeQuery {
+    token: Option<String>,
+    since: Option<u64>,
+    epoch: Option<String>,
+}
+
+impl ResumeQuery {
+    /// Keeps `key=value` if it is one of the resume parameters.
+    fn take(&mut self, key: &str, value: &str) {
+        match key {
+            "resume" if !value.is_empty() => self.token = Some(value.to_owned()),
+            "since" => self.since = value.parse().ok(),
+            "epoch" if !value.is_empty() => self.epoch = Some(value.to_owned()),
+            _ => {}
+        }
+    }
+
+    /// A resume request, when a token came; a missing or unreadable `since` means "from the
+    /// start", which only recovers while the whole room's history is kept.
+    fn into_resume(self) -> Option<Resume> {
+        Some(Resume {
+            token: self.token?,
+            since: self.since.unwrap_or(0),
+            epoch: self.epoch,
+        })
+    }
 }

@@ -12,10 +12,12 @@
 //! Try it: `cargo run -- serve --port 30005`, then `cargo run -- join localhost`.
 
 mod connection;
+mod history;
 mod http;
 mod limits;
 mod outbox;
 mod peers;
+mod progress;
 mod state;
 mod web;
 
@@ -47,13 +49,26 @@ pub struct RelayConfig {
     pub rate_burst: u32,
     /// Most clients connected at once; more are refused with HTTP 503.
     pub max_clients: usize,
-    /// Frames waiting for one client before it counts as not reading and is cut off.
+    /// Frames waiting for one client beyond which whoever writes to it is paused.
     pub outbox_len: usize,
-    /// Ping interval. A peer silent for two intervals is dropped, and so is one that accepts
-    /// none of its pending frames for a whole interval.
+    /// Bytes waiting for one client beyond which whoever writes to it is paused.
+    pub outbox_bytes: usize,
+    /// A client whose socket accepts no bytes at all for this long while frames wait for it
+    /// is cut off with 1013. It is also the longest a stopped reader delays its senders.
+    pub stall: Duration,
+    /// Messages each room keeps for late joiners and resuming clients.
+    pub history: usize,
+    /// Bytes of message text (and IDs) each room's history keeps at most.
+    pub history_bytes: usize,
+    /// Ping interval. A peer silent for two intervals is dropped.
     pub heartbeat: Duration,
     /// If set, clients must pass `?code=` with this value (else HTTP 401).
     pub join_code: Option<String>,
+    /// If set, a client passing `?host=` with this value is the host: it may take the
+    /// teacher's reserved names. A wrong value is refused like a wrong join code.
+    pub host_token: Option<String>,
+    /// The host's name, reserved for the host while the relay runs.
+    pub host_name: Option<String>,
     /// If not empty, browsers must send one of these `Origin`s (else HTTP 403).
     pub allowed_origins: Vec<String>,
     /// tungstenite's read buffer per connection, in bytes.
@@ -78,8 +93,14 @@ impl Default for RelayConfig {
             rate_burst: 20,
             max_clients: 5_000,
             outbox_len: 128,
+            outbox_bytes: 256 * 1024,
+            stall: Duration::from_secs(5),
+            history: 1_000,
+            history_bytes: 4 * 1024 * 1024,
             heartbeat: Duration::from_secs(15),
             join_code: None,
+            host_token: None,
+            host_name: None,
             allowed_origins: Vec::new(),
             read_buffer_bytes: 1024,
             send_buffer_bytes: 64 * 1024,
@@ -237,11 +258,13 @@ impl RelayHandle {
 
     /// Sends `text` into the addressed room as `host`.
     pub fn send_as_host(&self, to: Recipient, text: &str) -> Result<(), RouteError> {
-        let delivery = self
-            .shared
-            .peers()
-            .route(Endpoint::Direct, HOST_ID, to, text, now_ms())?;
-        self.shared.counters.routed(delivery);
+        // The host's window never waits: a queue it congests is drained by its reader, and the
+        // stall check cuts a reader that stops.
+        let routed =
+            self.shared
+                .peers()
+                .route(Endpoint::Direct, HOST_ID, to, text, None, now_ms())?;
+        self.shared.counters.routed(&routed.delivery);
         Ok(())
     }
 

@@ -58,29 +58,21 @@ impl Counters {
         self.rate_limited.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// A client whose socket accepted nothing for a heartbeat was dropped.
+    /// A client whose socket accepted nothing for the stall timeout was dropped.
     pub(super) fn stalled(&self) {
         self.dropped_slow.fetch_add(1, Ordering::Relaxed);
     }
 
     /// A chat message was accepted and routed.
-    pub(super) fn routed(&self, delivery: Delivery) {
+    pub(super) fn routed(&self, delivery: &Delivery) {
         self.messages.fetch_add(1, Ordering::Relaxed);
         self.delivered(delivery);
     }
 
     /// Frames were queued (a chat message, a join or a leave).
-    pub(super) fn delivered(&self, delivery: Delivery) {
+    pub(super) fn delivered(&self, delivery: &Delivery) {
         self.deliveries
             .fetch_add(delivery.delivered, Ordering::Relaxed);
-        if delivery.dropped_slow > 0 {
-            self.dropped_slow
-                .fetch_add(delivery.dropped_slow, Ordering::Relaxed);
-            tracing::warn!(
-                count = delivery.dropped_slow,
-                "cut off clients that stopped reading"
-            );
-        }
     }
 }
 
@@ -106,9 +98,11 @@ pub(super) struct Shared {
 
 impl Shared {
     pub(super) fn new(config: RelayConfig) -> Arc<Self> {
+        let mut peers = Peers::new(config.history, config.history_bytes);
+        peers.reserve_for_host(config.host_name.clone());
         Arc::new(Self {
             config,
-            peers: Mutex::default(),
+            peers: Mutex::new(peers),
             live: AtomicUsize::new(0),
             counters: Counters::default(),
             shutdown: CancellationToken::new(),
