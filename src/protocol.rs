@@ -350,6 +350,8 @@ pub enum ErrorCode {
     NameTaken,
     /// The requested nickname is not allowed; a generated ID was given.
     NameInvalid,
+    /// The text holds a control character other than tab and line feed; nothing was delivered.
+    BadText,
     /// A code this version does not know.
     #[serde(other)]
     Other,

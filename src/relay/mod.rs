@@ -45,8 +45,16 @@ pub struct RelayConfig {
     pub rate_per_sec: f64,
     /// How many messages a client may send in a burst before the rate applies.
     pub rate_burst: u32,
+    /// Bytes of chat text per second each client may send on average (0 = unlimited);
+    /// refused like the message rate (`rate_limited`).
+    pub rate_bytes_per_sec: u64,
+    /// How many bytes a client may send in a burst before the byte rate applies.
+    pub rate_bytes_burst: u64,
     /// Most clients connected at once; more are refused with HTTP 503.
     pub max_clients: usize,
+    /// Most live WebSockets from one address (an IPv6 /64 counts as one); more are refused
+    /// with HTTP 429 (0 = no limit).
+    pub max_per_address: u32,
     /// Frames waiting for one client before it counts as not reading and is cut off.
     pub outbox_len: usize,
     /// Ping interval. A peer silent for two intervals is dropped, and so is one that accepts
@@ -54,8 +62,24 @@ pub struct RelayConfig {
     pub heartbeat: Duration,
     /// If set, clients must pass `?code=` with this value (else HTTP 401).
     pub join_code: Option<String>,
-    /// If not empty, browsers must send one of these `Origin`s (else HTTP 403).
+    /// Origins accepted besides the relay's own (an `Origin` whose host and port equal the
+    /// request's `Host`); any other `Origin` is refused with HTTP 403. No `Origin` at all
+    /// (native clients) is accepted.
     pub allowed_origins: Vec<String>,
+    /// Host names accepted in `Host` besides IP literals, `localhost`, this machine's name and
+    /// `.local` names (for a reverse proxy); any other is refused with HTTP 403, which stops
+    /// DNS rebinding.
+    pub allowed_hosts: Vec<String>,
+    /// Wrong join codes in a row from one address that start its cool-down.
+    pub wrong_codes_per_address: u32,
+    /// How long an address waits (HTTP 429) after that many wrong codes.
+    pub code_cooldown: Duration,
+    /// Wrong join codes per minute from all addresses together before each further wrong
+    /// code waits a second for its answer (0 = no budget).
+    pub wrong_code_budget: u32,
+    /// Refusals and rate-limited frames are logged once per address (or client) per interval,
+    /// with a count of the rest.
+    pub log_interval: Duration,
     /// tungstenite's read buffer per connection, in bytes.
     pub read_buffer_bytes: usize,
     /// The kernel's send buffer per connection, in bytes (0 = the system's automatic sizing).
@@ -76,11 +100,19 @@ impl Default for RelayConfig {
             max_message_bytes: 64 * 1024,
             rate_per_sec: 5.0,
             rate_burst: 20,
+            rate_bytes_per_sec: 64 * 1024,
+            rate_bytes_burst: 256 * 1024,
             max_clients: 5_000,
+            max_per_address: 64,
             outbox_len: 128,
             heartbeat: Duration::from_secs(15),
             join_code: None,
             allowed_origins: Vec::new(),
+            allowed_hosts: Vec::new(),
+            wrong_codes_per_address: limits::MAX_WRONG_CODES,
+            code_cooldown: Duration::from_secs(30),
+            wrong_code_budget: 100,
+            log_interval: Duration::from_secs(10),
             read_buffer_bytes: 1024,
             send_buffer_bytes: 64 * 1024,
             handshake_timeout: Duration::from_secs(10),
@@ -146,6 +178,7 @@ async fn serve(
 ) -> Result<(), RelayError> {
     let result = tokio::select! {
         result = accept(listener, Arc::clone(&shared)) => result,
+        () = shared.housekeeping() => Ok(()),
         () = shutdown => Ok(()),
     };
     shared.shutdown.cancel();
@@ -160,13 +193,23 @@ async fn accept(listener: TcpListener, shared: Arc<Shared>) -> Result<(), RelayE
         .local_addr()
         .map_or_else(|_| "?".to_owned(), |a| a.to_string());
     tracing::info!(%addr, "relay listening");
+    let mut backoff = limits::Backoff::default();
     loop {
         let (stream, peer_addr) = match listener.accept().await {
-            Ok(accepted) => accepted,
-            // Out of file descriptors and similar: wait a moment instead of spinning.
+            Ok(accepted) => {
+                if let Some(failures) = backoff.succeeded() {
+                    tracing::info!(failures, "accepting connections again");
+                }
+                accepted
+            }
+            // Out of file descriptors and similar: wait, longer each time, instead of
+            // spinning, and say so once per episode rather than once per attempt.
             Err(e) if is_transient(&e) => {
-                tracing::warn!("accept failed, retrying: {e}");
-                tokio::time::sleep(Duration::from_millis(100)).await;
+                let (wait, first) = backoff.failed();
+                if first {
+                    tracing::warn!("accept failed ({e}); retrying with a back-off of up to 1 s");
+                }
+                tokio::time::sleep(wait).await;
                 continue;
             }
             Err(source) => return Err(RelayError::Accept { addr, source }),
