@@ -34,7 +34,7 @@ pub use state::{Stats, metrics_text};
 
 use state::Shared;
 
-use crate::protocol::{HOST_ID, Recipient, now_ms};
+use crate::protocol::{CLIENT_MAX_FRAME_BYTES, HOST_ID, Recipient, now_ms};
 
 /// Limits and options of a relay. `Default` gives the documented defaults.
 #[derive(Clone, Debug)]
@@ -119,6 +119,62 @@ impl Default for RelayConfig {
             max_pending_per_address: 64,
             metrics: false,
         }
+    }
+}
+
+/// The most bytes one client takes in the `welcome` frame's `clients` list: a 32-character
+/// ID of 4-byte characters, a 20-digit time and the JSON around them.
+pub const WELCOME_BYTES_PER_CLIENT: usize = 192;
+/// Room in the `welcome` frame for everything but the `clients` list.
+const WELCOME_OVERHEAD: usize = 4 * 1024;
+/// The longest heartbeat interval accepted: a day.
+pub const MAX_HEARTBEAT: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// The largest `max_clients` whose `welcome` frame still fits the clients' frame limit.
+pub const fn max_clients_limit() -> usize {
+    (CLIENT_MAX_FRAME_BYTES - WELCOME_OVERHEAD) / WELCOME_BYTES_PER_CLIENT
+}
+
+/// A [`RelayConfig`] the relay cannot run with.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum ConfigError {
+    /// So many clients that the `welcome` frame, which lists them all, could exceed the
+    /// clients' frame limit.
+    #[error(
+        "at most {limit} clients: the welcome frame lists every client and must fit in 1 MiB \
+         (asked for {max_clients})"
+    )]
+    TooManyClients {
+        /// What was asked for.
+        max_clients: usize,
+        /// The largest that fits.
+        limit: usize,
+    },
+    /// A rate that is not a finite number of zero or more.
+    #[error("the message rate must be a number of messages per second, 0 or more (got {0})")]
+    BadRate(f64),
+    /// A heartbeat of zero, or longer than a day.
+    #[error("the heartbeat must be between 1 second and 1 day (got {0:?})")]
+    BadHeartbeat(Duration),
+}
+
+impl RelayConfig {
+    /// Checks the values a relay cannot run with: `max_clients` above [`max_clients_limit`],
+    /// a NaN, infinite or negative rate, a heartbeat of zero or over [`MAX_HEARTBEAT`].
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.max_clients > max_clients_limit() {
+            return Err(ConfigError::TooManyClients {
+                max_clients: self.max_clients,
+                limit: max_clients_limit(),
+            });
+        }
+        if !self.rate_per_sec.is_finite() || self.rate_per_sec < 0.0 {
+            return Err(ConfigError::BadRate(self.rate_per_sec));
+        }
+        if self.heartbeat.is_zero() || self.heartbeat > MAX_HEARTBEAT {
+            return Err(ConfigError::BadHeartbeat(self.heartbeat));
+        }
+        Ok(())
     }
 }
 
@@ -312,5 +368,56 @@ impl RelayHandle {
 impl Drop for RelayHandle {
     fn drop(&mut self) {
         self.shared.shutdown.cancel();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::{ClientInfo, ServerMessage};
+
+    #[test]
+    fn the_largest_welcome_fits_the_clients_frame_limit() {
+        let widest = "\u{20bb7}".repeat(crate::protocol::MAX_NAME_CHARS);
+        assert_eq!(widest.len(), 128);
+        let clients = (0..max_clients_limit())
+            .map(|_| ClientInfo {
+                id: widest.clone(),
+                since: u64::MAX,
+                legacy: false,
+            })
+            .collect();
+        let welcome = ServerMessage::Welcome {
+            id: widest.clone(),
+            clients,
+        }
+        .encode();
+        assert!(welcome.len() <= CLIENT_MAX_FRAME_BYTES, "{}", welcome.len());
+    }
+
+    #[test]
+    fn validate_refuses_what_cannot_work() {
+        let ok = RelayConfig::default();
+        assert_eq!(ok.validate(), Ok(()));
+        let too_many = RelayConfig {
+            max_clients: max_clients_limit() + 1,
+            ..RelayConfig::default()
+        };
+        assert!(matches!(
+            too_many.validate(),
+            Err(ConfigError::TooManyClients { .. })
+        ));
+        for rate in [f64::NAN, f64::INFINITY, -1.0] {
+            let bad = RelayConfig {
+                rate_per_sec: rate,
+                ..RelayConfig::default()
+            };
+            assert!(matches!(bad.validate(), Err(ConfigError::BadRate(_))));
+        }
+        let huge = RelayConfig {
+            heartbeat: Duration::MAX,
+            ..RelayConfig::default()
+        };
+        assert!(matches!(huge.validate(), Err(ConfigError::BadHeartbeat(_))));
     }
 }
