@@ -565,3 +565,87 @@ async fn the_code_check_tells_a_wrong_code_from_a_full_chat_and_counts_as_a_gues
     let cooling = check("2468", own).await;
     assert!(cooling.starts_with("HTTP/1.1 429"), "{cooling}");
 }
+
+// --- Log flooding ------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_refused_frames_and_handshakes_prints_a_few_log_lines() {
+    let mut child = classchat()
+        .args([
+            "serve",
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--no-announce",
+        ])
+        .args(["--rate", "1", "--burst", "1", "--join-code", "2468"])
+        .env("RUST_LOG", "info")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = lines(child.stdout.take().unwrap());
+    let log = lines(child.stderr.take().unwrap());
+    let _server = Running(child);
+    let url = wait_for_line(&out, |l| l.trim_start().starts_with("ws://127.0.0.1:"));
+    let addr: SocketAddr = url
+        .trim()
+        .trim_start_matches("ws://")
+        .trim_end_matches(DICT)
+        .parse()
+        .unwrap();
+
+    // 2,000 frames from one client: one gets through, the rest are refused.
+    let mut flooder = handshake(addr, with_code(addr, "2468")).await.unwrap();
+    let _welcome = json(&mut flooder).await;
+    const FLOOD: usize = 2_000;
+    for batch in 0..FLOOD / 100 {
+        for _ in 0..100 {
+            send_json(&mut flooder, "*", "spam").await;
+        }
+        // Read the answers so the flooder is not cut off for not reading.
+        for i in 0..100 {
+            let frame = json(&mut flooder).await;
+            if batch > 0 || i > 0 {
+                assert!(
+                    matches!(frame, classchat::protocol::ServerMessage::Error { .. }),
+                    "{frame:?}"
+                );
+            }
+        }
+    }
+    // 300 refused handshakes from one address: wrong codes, then the cool-down's 429s.
+    for _ in 0..300 {
+        let status = handshake(addr, with_code(addr, "0000")).await.err();
+        assert!(matches!(status, Some(401 | 429)), "{status:?}");
+    }
+    // A marker: a client joining from elsewhere logs a line after everything above.
+    let _marker = handshake_from([127, 0, 0, 2], addr, with_code(addr, "2468&name=Marker"))
+        .await
+        .unwrap();
+    let mut seen = Vec::new();
+    let deadline = Instant::now() + CHILD_PATIENCE;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = log
+            .recv_timeout(left)
+            .unwrap_or_else(|e| panic!("no marker line ({e}); saw {} lines", seen.len()));
+        if line.contains("joined") && line.contains("Marker") {
+            break;
+        }
+        seen.push(line);
+    }
+    let rate_lines = seen.iter().filter(|l| l.contains("rate limit")).count();
+    let refusal_lines = seen.iter().filter(|l| l.contains("refused")).count();
+    assert!(
+        (1..=3).contains(&rate_lines),
+        "{rate_lines} rate-limit lines for {FLOOD} refused frames"
+    );
+    assert!(
+        (1..=3).contains(&refusal_lines),
+        "{refusal_lines} refusal lines for 300 refused handshakes"
+    );
+    assert!(seen.len() < 30, "{} log lines: {seen:#?}", seen.len());
+}
