@@ -541,10 +541,10 @@ async fn the_code_check_tells_a_wrong_code_from_a_full_chat_and_counts_as_a_gues
     };
     let ok = check("2468", own.clone()).await;
     assert!(ok.starts_with("HTTP/1.1 200"), "{ok}");
-    assert!(ok.contains(r#""status":200"#), "{ok}");
+    assert!(ok.contains(r#""reason":"ok""#), "{ok}");
     let wrong = check("0000", own.clone()).await;
     assert!(wrong.starts_with("HTTP/1.1 401"), "{wrong}");
-    assert!(wrong.contains(r#""status":401"#), "{wrong}");
+    assert!(wrong.contains(r#""reason":"wrong_code""#), "{wrong}");
     // Another site cannot spend the student's guesses.
     let foreign = check("0000", "Origin: https://evil.example\r\n".into()).await;
     assert!(foreign.starts_with("HTTP/1.1 403"), "{foreign}");
@@ -556,6 +556,7 @@ async fn the_code_check_tells_a_wrong_code_from_a_full_chat_and_counts_as_a_gues
     eventually("the place is taken", || relay.clients().len() == 1).await;
     let full = check("2468", own.clone()).await;
     assert!(full.starts_with("HTTP/1.1 503"), "{full}");
+    assert!(full.contains(r#""reason":"full""#), "{full}");
     // The right codes started the count again; two wrong ones in a row (the 403 and 405 did
     // not count) start the cool-down.
     for code in ["1111", "2222"] {
@@ -564,6 +565,7 @@ async fn the_code_check_tells_a_wrong_code_from_a_full_chat_and_counts_as_a_gues
     }
     let cooling = check("2468", own).await;
     assert!(cooling.starts_with("HTTP/1.1 429"), "{cooling}");
+    assert!(cooling.contains(r#""reason":"cooling_down""#), "{cooling}");
 }
 
 // --- Log flooding ------------------------------------------------------------------------------

@@ -375,8 +375,9 @@ fn same_secret(guess: &str, secret: &str) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// `POST /api/check?code=…`: what a handshake with this code would get, as JSON
-/// (`{"status":401,"message":"…"}`), with the same HTTP status.
+/// `POST /api/check?code=…`: what a handshake with this code would get, as JSON with the
+/// same HTTP status: `{"status":401,"reason":"wrong_code"}`. Reasons: `ok`, `origin` (403),
+/// `wrong_code` (401), `cooling_down` (429), `per_address` (429), `full` (503).
 async fn check(
     req: &Request<Incoming>,
     host: &str,
@@ -393,32 +394,29 @@ async fn check(
             .find(|(k, _)| k == "code")
             .map(|(_, v)| v.into_owned())
     });
-    let verdict = match check_origin(req.headers(), host, peer_addr, shared) {
-        Err(refusal) => Err(refusal),
-        Ok(()) => check_code(shared, peer_addr, code.as_deref())
-            .await
-            .and_then(|()| match Slot::room_for(shared, peer_addr.ip()) {
-                Ok(()) => Ok(()),
-                Err(no) => Err(no_slot(shared, peer_addr, no)),
-            }),
+    let (status, reason) = if check_origin(req.headers(), host, peer_addr, shared).is_err() {
+        (StatusCode::FORBIDDEN, "origin")
+    } else if let Err(refusal) = check_code(shared, peer_addr, code.as_deref()).await {
+        match refusal.status() {
+            StatusCode::TOO_MANY_REQUESTS => (StatusCode::TOO_MANY_REQUESTS, "cooling_down"),
+            status => (status, "wrong_code"),
+        }
+    } else {
+        match Slot::room_for(shared, peer_addr.ip()) {
+            Ok(()) => (StatusCode::OK, "ok"),
+            Err(NoSlot::PerAddress) => (StatusCode::TOO_MANY_REQUESTS, "per_address"),
+            Err(NoSlot::Full) => (StatusCode::SERVICE_UNAVAILABLE, "full"),
+        }
     };
-    let (status, message) = match &verdict {
-        Ok(()) => (StatusCode::OK, "ok"),
-        Err(refusal) => (
-            refusal.status(),
-            refusal.status().canonical_reason().unwrap_or("refused"),
-        ),
-    };
-    let body = serde_json::json!({ "status": status.as_u16(), "message": message }).to_string();
+    let body = serde_json::json!({ "status": status.as_u16(), "reason": reason }).to_string();
     let mut response = Response::new(Full::new(Bytes::from(body)));
     *response.status_mut() = status;
-    response.headers_mut().insert(
+    let headers = response.headers_mut();
+    headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
 
