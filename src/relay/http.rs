@@ -107,6 +107,32 @@ fn refuse(
     text_response(status, body)
 }
 
+/// A refusal decided by a check, before it is counted, logged and answered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Refusal {
+    status: StatusCode,
+    body: &'static str,
+}
+
+impl Refusal {
+    const ORIGIN: Self = Self {
+        status: StatusCode::FORBIDDEN,
+        body: "origin not allowed\n",
+    };
+    const COOLING_DOWN: Self = Self {
+        status: StatusCode::TOO_MANY_REQUESTS,
+        body: "too many wrong join codes; wait a moment and try again\n",
+    };
+    const WRONG_CODE: Self = Self {
+        status: StatusCode::UNAUTHORIZED,
+        body: "wrong or missing join code\n",
+    };
+
+    /// Counts it, logs it (throttled) and answers it.
+    fn answer(self, shared: &Shared, peer_addr: SocketAddr) -> Answer {
+        refuse(shared, peer_addr, self.status, self.body)
+    }
+}
 fn header_has_token(headers: &HeaderMap, name: header::HeaderName, token: &str) -> bool {
     headers
         .get_all(name)
@@ -207,8 +233,8 @@ async fn route(
             "unsupported WebSocket version (13 is required)\n",
         );
     }
-    if let Err(refusal) = check_origin(headers, host, peer_addr, shared) {
-        return refusal;
+    if let Err(refusal) = check_origin(headers, host, shared) {
+        return refusal.answer(shared, peer_addr);
     }
     let config = &shared.config;
 
@@ -224,7 +250,7 @@ async fn route(
         }
     }
     if let Err(refusal) = check_code(shared, peer_addr, code.as_deref()).await {
-        return refusal;
+        return refusal.answer(shared, peer_addr);
     }
     let slot = match Slot::take(shared, peer_addr.ip()) {
         Ok(slot) => slot,
@@ -301,21 +327,11 @@ fn no_slot(shared: &Shared, peer_addr: SocketAddr, no: NoSlot) -> Answer {
 
 /// Refuses (403) a browser whose page is neither the relay's own nor on the allowlist. A
 /// request without `Origin` comes from a native client and passes.
-fn check_origin(
-    headers: &HeaderMap,
-    host: &str,
-    peer_addr: SocketAddr,
-    shared: &Shared,
-) -> Result<(), Answer> {
+fn check_origin(headers: &HeaderMap, host: &str, shared: &Shared) -> Result<(), Refusal> {
     match headers.get(header::ORIGIN) {
         None => Ok(()),
         Some(origin) if origin_allowed(origin, host, &shared.config.allowed_origins) => Ok(()),
-        Some(_) => Err(refuse(
-            shared,
-            peer_addr,
-            StatusCode::FORBIDDEN,
-            "origin not allowed\n",
-        )),
+        Some(_) => Err(Refusal::ORIGIN),
     }
 }
 
@@ -324,19 +340,14 @@ async fn check_code(
     shared: &Shared,
     peer_addr: SocketAddr,
     code: Option<&str>,
-) -> Result<(), Answer> {
+) -> Result<(), Refusal> {
     let Some(expected) = &shared.config.join_code else {
         return Ok(());
     };
     let ip = peer_addr.ip();
     let now = Instant::now();
     if shared.guard.blocked(ip, now) {
-        return Err(refuse(
-            shared,
-            peer_addr,
-            StatusCode::TOO_MANY_REQUESTS,
-            "too many wrong join codes; wait a moment and try again\n",
-        ));
+        return Err(Refusal::COOLING_DOWN);
     }
     if code.is_some_and(|code| same_secret(code, expected)) {
         shared.guard.right_code(ip, now);
@@ -361,12 +372,7 @@ async fn check_code(
         }
         WrongCode::Counted => {}
     }
-    Err(refuse(
-        shared,
-        peer_addr,
-        StatusCode::UNAUTHORIZED,
-        "wrong or missing join code\n",
-    ))
+    Err(Refusal::WRONG_CODE)
 }
 
 /// Compares a guess with the join code in time that does not depend on where they differ.
@@ -394,13 +400,17 @@ async fn check(
             .find(|(k, _)| k == "code")
             .map(|(_, v)| v.into_owned())
     });
-    let (status, reason) = if check_origin(req.headers(), host, peer_addr, shared).is_err() {
-        (StatusCode::FORBIDDEN, "origin")
+    let (status, reason) = if let Err(refusal) = check_origin(req.headers(), host, shared) {
+        shared.refused(peer_addr, "origin not allowed (code check)");
+        (refusal.status, "origin")
     } else if let Err(refusal) = check_code(shared, peer_addr, code.as_deref()).await {
-        match refusal.status() {
-            StatusCode::TOO_MANY_REQUESTS => (StatusCode::TOO_MANY_REQUESTS, "cooling_down"),
-            status => (status, "wrong_code"),
-        }
+        shared.refused(peer_addr, refusal.body.trim_end());
+        let reason = if refusal == Refusal::COOLING_DOWN {
+            "cooling_down"
+        } else {
+            "wrong_code"
+        };
+        (refusal.status, reason)
     } else {
         match Slot::room_for(shared, peer_addr.ip()) {
             Ok(()) => (StatusCode::OK, "ok"),
