@@ -103,10 +103,10 @@ struct ServeArgs {
     /// name in `Host` is refused (403), which stops DNS rebinding.
     #[arg(long = "allow-host", value_name = "NAME")]
     allow_hosts: Vec<String>,
-    /// Most clients connected at once (the welcome frame lists them all, so at most
-    /// 5440).
-    #[arg(long, default_value_t = RelayConfig::default().max_clients,
-          value_parser = parse_max_clients)]
+    /// Most clients connected at once. The app and the join page are let in only while
+    /// fewer than 5440 are connected: their welcome frame lists everyone and must fit in
+    /// 1 MiB. Seed clients (no subprotocol) get no welcome, so this alone limits them.
+    #[arg(long, default_value_t = RelayConfig::default().max_clients)]
     max_clients: usize,
     /// Most connections from one address (an IPv6 /64 counts as one); more get 429. Leave
     /// room for a classroom behind one NAT (0: no limit).
@@ -367,19 +367,6 @@ fn parse_rate(text: &str) -> Result<f64, String> {
             "`{text}` is not a rate: give messages per second as a number, 0 or more (0: \
              unlimited)"
         )),
-    }
-}
-
-/// `--max-clients`: at most what the welcome frame can list.
-fn parse_max_clients(text: &str) -> Result<usize, String> {
-    let limit = classchat::relay::max_clients_limit();
-    match text.trim().parse::<usize>() {
-        Ok(max) if max <= limit => Ok(max),
-        Ok(_) => Err(format!(
-            "at most {limit}: the welcome frame lists every client and must fit in the \
-             clients' 1 MiB frame limit"
-        )),
-        Err(e) => Err(e.to_string()),
     }
 }
 

@@ -215,6 +215,34 @@ async fn max_per_address_zero_means_no_limit() {
     );
 }
 
+#[tokio::test]
+async fn classchat_v1_clients_are_not_let_in_once_their_welcome_could_not_fit() {
+    let relay = start_relay(RelayConfig {
+        max_clients: 10,
+        max_listed_clients: 3,
+        ..config()
+    })
+    .await;
+    let addr = relay.local_addr();
+    let mut kept = Vec::new();
+    for _ in 0..3 {
+        kept.push(handshake(addr, request(addr, DICT, true)).await.unwrap());
+    }
+    assert_eq!(
+        handshake(addr, request(addr, DICT, true)).await.err(),
+        Some(503),
+        "a fourth welcome would list more than max_listed_clients"
+    );
+    // Seed clients get no welcome: max_clients alone limits them.
+    for _ in 0..7 {
+        kept.push(handshake(addr, request(addr, DICT, false)).await.unwrap());
+    }
+    assert_eq!(
+        handshake(addr, request(addr, DICT, false)).await.err(),
+        Some(503)
+    );
+}
+
 /// Retries `attempt` until it returns true; fails after [`PATIENCE`].
 async fn eventually_async<F, Fut>(mut attempt: F)
 where

@@ -252,12 +252,12 @@ async fn route(
     if let Err(refusal) = check_code(shared, peer_addr, code.as_deref()).await {
         return refusal.answer(shared, peer_addr);
     }
-    let slot = match Slot::take(shared, peer_addr.ip()) {
+    let extended = header_has_token(headers, header::SEC_WEBSOCKET_PROTOCOL, SUBPROTOCOL);
+    let slot = match Slot::take(shared, peer_addr.ip(), extended) {
         Ok(slot) => slot,
         Err(no) => return no_slot(shared, peer_addr, no),
     };
 
-    let extended = header_has_token(headers, header::SEC_WEBSOCKET_PROTOCOL, SUBPROTOCOL);
     let mut response = Response::new(Full::new(Bytes::new()));
     *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
     let out = response.headers_mut();
@@ -412,7 +412,8 @@ async fn check(
         };
         (refusal.status, reason)
     } else {
-        match Slot::room_for(shared, peer_addr.ip()) {
+        // The join page speaks classchat.v1.
+        match Slot::room_for(shared, peer_addr.ip(), true) {
             Ok(()) => (StatusCode::OK, "ok"),
             Err(NoSlot::PerAddress) => (StatusCode::TOO_MANY_REQUESTS, "per_address"),
             Err(NoSlot::Full) => (StatusCode::SERVICE_UNAVAILABLE, "full"),

@@ -118,13 +118,14 @@ pub(super) struct Slot {
 }
 
 impl Slot {
-    /// A place for a client from `ip`, if the address and the relay have room.
-    pub(super) fn take(shared: &Arc<Shared>, ip: IpAddr) -> Result<Self, NoSlot> {
+    /// A place for a client from `ip`, if the address and the relay have room. A client that
+    /// will get a `welcome` (`listed`) also needs fewer than `max_listed_clients` connected.
+    pub(super) fn take(shared: &Arc<Shared>, ip: IpAddr, listed: bool) -> Result<Self, NoSlot> {
         let key = address_key(ip);
         if !shared.guard.add_live(key, shared.config.max_per_address) {
             return Err(NoSlot::PerAddress);
         }
-        let max = shared.config.max_clients;
+        let max = most_clients(&shared.config, listed);
         let taken = shared
             .live
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
@@ -143,11 +144,11 @@ impl Slot {
 
 impl Slot {
     /// Whether [`Slot::take`] would find a place for `ip` now, without taking one.
-    pub(super) fn room_for(shared: &Shared, ip: IpAddr) -> Result<(), NoSlot> {
+    pub(super) fn room_for(shared: &Shared, ip: IpAddr, listed: bool) -> Result<(), NoSlot> {
         let per_address = shared.config.max_per_address;
         if per_address > 0 && shared.guard.live_count(address_key(ip)) >= per_address {
             Err(NoSlot::PerAddress)
-        } else if shared.live.load(Ordering::Acquire) >= shared.config.max_clients {
+        } else if shared.live.load(Ordering::Acquire) >= most_clients(&shared.config, listed) {
             Err(NoSlot::Full)
         } else {
             Ok(())
@@ -159,6 +160,16 @@ impl Drop for Slot {
     fn drop(&mut self) {
         self.shared.guard.remove_live(self.key);
         self.shared.live.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// How many clients may be connected for one more to join: `max_clients`, and for a client
+/// whose `welcome` lists everyone, `max_listed_clients` too.
+fn most_clients(config: &RelayConfig, listed: bool) -> usize {
+    if listed {
+        config.max_clients.min(config.max_listed_clients)
+    } else {
+        config.max_clients
     }
 }
 

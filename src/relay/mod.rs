@@ -52,6 +52,11 @@ pub struct RelayConfig {
     pub rate_bytes_burst: u64,
     /// Most clients connected at once; more are refused with HTTP 503.
     pub max_clients: usize,
+    /// Most clients connected at once when a `classchat.v1` client asks to join; beyond it
+    /// that client is refused with HTTP 503. Its `welcome` lists everyone in the room and must
+    /// fit in [`CLIENT_MAX_FRAME_BYTES`]; seed clients get no welcome, so only `max_clients`
+    /// limits them. At most [`max_clients_limit`].
+    pub max_listed_clients: usize,
     /// Most live WebSockets from one address (an IPv6 /64 counts as one); more are refused
     /// with HTTP 429 (0 = no limit).
     pub max_per_address: u32,
@@ -103,6 +108,7 @@ impl Default for RelayConfig {
             rate_bytes_per_sec: 64 * 1024,
             rate_bytes_burst: 256 * 1024,
             max_clients: 5_000,
+            max_listed_clients: max_clients_limit(),
             max_per_address: 64,
             outbox_len: 128,
             heartbeat: Duration::from_secs(15),
@@ -130,7 +136,7 @@ const WELCOME_OVERHEAD: usize = 4 * 1024;
 /// The longest heartbeat interval accepted: a day.
 pub const MAX_HEARTBEAT: Duration = Duration::from_secs(24 * 60 * 60);
 
-/// The largest `max_clients` whose `welcome` frame still fits the clients' frame limit.
+/// The largest `max_listed_clients` whose `welcome` frame still fits the clients' frame limit.
 pub const fn max_clients_limit() -> usize {
     (CLIENT_MAX_FRAME_BYTES - WELCOME_OVERHEAD) / WELCOME_BYTES_PER_CLIENT
 }
@@ -138,15 +144,15 @@ pub const fn max_clients_limit() -> usize {
 /// A [`RelayConfig`] the relay cannot run with.
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum ConfigError {
-    /// So many clients that the `welcome` frame, which lists them all, could exceed the
-    /// clients' frame limit.
+    /// So many listed clients that the `welcome` frame, which lists them all, could exceed
+    /// the clients' frame limit.
     #[error(
-        "at most {limit} clients: the welcome frame lists every client and must fit in 1 MiB \
-         (asked for {max_clients})"
+        "at most {limit} listed clients: the welcome frame lists every client and must fit \
+         in 1 MiB (asked for {max_listed_clients})"
     )]
-    TooManyClients {
+    TooManyListed {
         /// What was asked for.
-        max_clients: usize,
+        max_listed_clients: usize,
         /// The largest that fits.
         limit: usize,
     },
@@ -159,12 +165,13 @@ pub enum ConfigError {
 }
 
 impl RelayConfig {
-    /// Checks the values a relay cannot run with: `max_clients` above [`max_clients_limit`],
-    /// a NaN, infinite or negative rate, a heartbeat of zero or over [`MAX_HEARTBEAT`].
+    /// Checks the values a relay cannot run with: `max_listed_clients` above
+    /// [`max_clients_limit`], a NaN, infinite or negative rate, a heartbeat of zero or over
+    /// [`MAX_HEARTBEAT`].
     pub fn validate(&self) -> Result<(), ConfigError> {
-        if self.max_clients > max_clients_limit() {
-            return Err(ConfigError::TooManyClients {
-                max_clients: self.max_clients,
+        if self.max_listed_clients > max_clients_limit() {
+            return Err(ConfigError::TooManyListed {
+                max_listed_clients: self.max_listed_clients,
                 limit: max_clients_limit(),
             });
         }
@@ -399,13 +406,18 @@ mod tests {
     fn validate_refuses_what_cannot_work() {
         let ok = RelayConfig::default();
         assert_eq!(ok.validate(), Ok(()));
+        let seed_scale = RelayConfig {
+            max_clients: 20_000,
+            ..RelayConfig::default()
+        };
+        assert_eq!(seed_scale.validate(), Ok(()), "seed clients get no welcome");
         let too_many = RelayConfig {
-            max_clients: max_clients_limit() + 1,
+            max_listed_clients: max_clients_limit() + 1,
             ..RelayConfig::default()
         };
         assert!(matches!(
             too_many.validate(),
-            Err(ConfigError::TooManyClients { .. })
+            Err(ConfigError::TooManyListed { .. })
         ));
         for rate in [f64::NAN, f64::INFINITY, -1.0] {
             let bad = RelayConfig {
