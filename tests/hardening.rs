@@ -678,4 +678,15 @@ async fn a_flood_of_refused_frames_and_handshakes_prints_a_few_log_lines() {
         "{refusal_lines} refusal lines for 300 refused handshakes"
     );
     assert!(seen.len() < 30, "{} log lines: {seen:#?}", seen.len());
+    // What was held back is summed up once the interval (10 s) is over.
+    let mut summaries = (false, false);
+    let deadline = Instant::now() + CHILD_PATIENCE;
+    while summaries != (true, true) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = log
+            .recv_timeout(left)
+            .unwrap_or_else(|e| panic!("no summary lines ({e}): {summaries:?}"));
+        summaries.0 |= line.contains("rate limit hit") && line.contains("more times");
+        summaries.1 |= line.contains("more handshakes from this address");
+    }
 }

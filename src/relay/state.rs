@@ -147,7 +147,12 @@ impl Shared {
     /// Work on a schedule, until the relay stops: forgets addresses the join-code guard no
     /// longer needs, and logs the counts the log throttles held back.
     pub(super) async fn housekeeping(&self) {
-        let every = self.config.log_interval.max(Duration::from_millis(100));
+        // Each key's interval ends at its own time: look every second, so a summary comes at
+        // most a second late.
+        let every = self
+            .config
+            .log_interval
+            .clamp(Duration::from_millis(100), Duration::from_secs(1));
         let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
