@@ -29,7 +29,7 @@ pub const EVERYONE: &str = "*";
 /// Longest nickname, in characters.
 pub const MAX_NAME_CHARS: usize = 32;
 /// The largest frame classchat's own clients accept. The relay's `welcome` lists every client
-/// and must fit in it, which bounds `max_clients` (see `RelayConfig::validate`).
+/// and must fit in it, which bounds `RelayConfig::max_listed_clients`.
 pub const CLIENT_MAX_FRAME_BYTES: usize = 1 << 20;
 
 /// The seed's broadcast echo prefix, exact.

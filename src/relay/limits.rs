@@ -299,11 +299,11 @@ impl AddressGuard {
     pub(super) fn admit(&self, ip: IpAddr, max: u32) -> Option<Pending<'_>> {
         let key = address_key(ip);
         let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
-        let n = pending.entry(key).or_insert(0);
-        if *n >= max {
+        // Look before inserting: a refused address must not leave an entry behind.
+        if pending.get(&key).is_some_and(|n| *n >= max) || max == 0 {
             return None;
         }
-        *n += 1;
+        *pending.entry(key).or_insert(0) += 1;
         Some(Pending { guard: self, key })
     }
 
@@ -312,9 +312,6 @@ impl AddressGuard {
         let mut live = self.live.lock().unwrap_or_else(PoisonError::into_inner);
         let n = live.entry(key).or_insert(0);
         if max > 0 && *n >= max {
-            if *n == 0 {
-                live.remove(&key);
-            }
             return false;
         }
         *n += 1;
