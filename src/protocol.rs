@@ -28,6 +28,9 @@ pub const HOST_ID: &str = "host";
 pub const EVERYONE: &str = "*";
 /// Longest nickname, in characters.
 pub const MAX_NAME_CHARS: usize = 32;
+/// The largest frame classchat's own clients accept. The relay's `welcome` lists every client
+/// and must fit in it, which bounds `RelayConfig::max_listed_clients`.
+pub const CLIENT_MAX_FRAME_BYTES: usize = 1 << 20;
 
 /// The seed's broadcast echo prefix, exact.
 pub const BROADCAST_PREFIX: &str = "The server return anyone's message: ";
@@ -358,6 +361,8 @@ pub enum ErrorCode {
     NameTaken,
     /// The requested nickname is not allowed; a generated ID was given.
     NameInvalid,
+    /// The text holds a control character other than tab and line feed; nothing was delivered.
+    BadText,
     /// A code this version does not know.
     #[serde(other)]
     Other,

@@ -956,7 +956,7 @@ async fn plain_http_gets_a_readable_answer() {
     for (path, status) in [("/", "200"), ("/nope", "404"), (DICT, "426")] {
         let mut tcp = TcpStream::connect(addr).await.unwrap();
         tcp.write_all(
-            format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes(),
+            format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
         )
         .await
         .unwrap();

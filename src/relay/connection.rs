@@ -122,7 +122,7 @@ pub(super) async fn run(mut ws: Socket, accepted: Accepted, shared: &Shared) {
         dialect: accepted.dialect,
         peer_id,
         outbox,
-        rate: RateLimit::new(shared.config.rate_per_sec, shared.config.rate_burst),
+        rate: RateLimit::new(&shared.config),
         waiting: Vec::new(),
     };
     let end = tokio::select! {
@@ -256,13 +256,17 @@ impl Connection<'_> {
 
     fn deliver(&mut self, to: Recipient, text: &str, client_id: Option<&str>) {
         let shared = self.shared;
-        if !self.rate.allow() {
-            shared.counters.rate_limited();
-            tracing::info!(peer = %self.peer_id, "rate limit hit");
+        if !self.rate.allow(text.len()) {
+            shared.rate_limited(&self.peer_id);
             self.reply_error(
                 ErrorCode::RateLimited,
                 "too many messages too fast; this one was not delivered",
             );
+            return;
+        }
+        // Control characters never reach anyone's screen.
+        if crate::text::has_forbidden_controls(text) {
+            self.reply_error(ErrorCode::BadText, crate::text::BAD_TEXT_MESSAGE);
             return;
         }
         tracing::debug!(peer = %self.peer_id, to = %to, text, "message");
