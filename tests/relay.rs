@@ -1010,3 +1010,56 @@ async fn only_the_host_may_take_the_teachers_names_and_its_own() {
 fn urlencode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
+
+#[tokio::test]
+async fn a_muted_person_stays_muted_after_reconnecting() {
+    let relay = start_relay(config()).await;
+    let addr = relay.local_addr();
+    let (mut teacher, _, _) = extended_dict(addr, "?name=tanaka").await;
+    let (hanako, id, _) = extended_dict(addr, "?name=hanako").await;
+    assert!(relay.set_muted(&id, true));
+    drop(hanako);
+    eventually("hanako left", || !listed(&relay, "hanako")).await;
+    // Back under the same name (any case): still muted.
+    let (mut again, id, _) = extended_dict(addr, "?name=Hanako").await;
+    assert!(
+        relay.clients().iter().any(|c| c.info.id == id && c.muted),
+        "the roster shows the mute"
+    );
+    send_json(&mut again, "*", "can anyone hear me").await;
+    assert_eq!(json_error(&mut again).await, ErrorCode::Muted);
+    assert!(relay.set_muted(&id, false));
+    send_json(&mut again, "*", "now?").await;
+    loop {
+        match json(&mut teacher).await {
+            ServerMessage::Joined { .. } | ServerMessage::Left { .. } => {}
+            ServerMessage::Message(m) => {
+                assert_eq!(m.text, "now?", "the muted line never came");
+                break;
+            }
+            other => panic!("expected the unmuted message, got {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_removed_person_cannot_come_back_until_the_host_allows_it() {
+    let relay = start_relay(config()).await;
+    let addr = relay.local_addr();
+    let (_teacher, _, _) = extended_dict(addr, "?name=tanaka").await;
+    let (mut hanako, id, _) = extended_dict(addr, "?name=hanako").await;
+    assert!(relay.kick(&id));
+    let close = close_frame(&mut hanako).await.expect("a close frame");
+    assert_eq!(u16::from(close.code), 1008);
+    eventually("hanako left", || !listed(&relay, "hanako")).await;
+
+    // Reconnecting under the name (in another width) is closed at once with 1008.
+    let mut back = extended(addr, &format!("{DICT}?name=ｈａｎａｋｏ")).await;
+    let close = close_frame(&mut back).await.expect("a close frame");
+    assert_eq!(u16::from(close.code), 1008);
+    assert!(!listed(&relay, "ｈａｎａｋｏ") && !listed(&relay, "hanako"));
+
+    assert!(relay.readmit("hanako"));
+    let (_back, id, _) = extended_dict(addr, "?name=hanako").await;
+    assert_eq!(id, "hanako", "let back in by the host");
+}

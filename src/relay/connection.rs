@@ -86,6 +86,14 @@ struct Connection<'a> {
 pub(super) async fn run(mut ws: Socket, accepted: Accepted, shared: &Shared) {
     let config = &shared.config;
     let (outbox, mut inbox) = Outbox::new(config.outbox_len, config.outbox_bytes);
+    let token = accepted.resume.as_ref().map(|r| r.token.as_str());
+    if shared.peers().is_removed(accepted.name.as_deref(), token) {
+        tracing::info!(addr = %accepted.peer_addr, "refused: removed by the host");
+        tokio::time::timeout(CLOSE_TIMEOUT, ws.close(Some(close_frame(Close::Kicked))))
+            .await
+            .ok();
+        return;
+    }
     let resuming = accepted.resume.is_some();
     let (joined, delivery) = shared.peers().join(Arrival {
         endpoint: accepted.endpoint,

@@ -344,13 +344,23 @@ impl RelayHandle {
         self.shared.peers().roster()
     }
 
-    /// Disconnects a client (close code 1008). Returns whether it was connected.
+    /// Disconnects a client (close code 1008) and keeps them out, by name and by session, until
+    /// [`readmit`](Self::readmit). Returns whether it was connected.
     pub fn kick(&self, peer_id: &str) -> bool {
         let kicked = self.shared.peers().kick(peer_id);
         if kicked {
             tracing::info!(peer = peer_id, "kicked by the host");
         }
         kicked
+    }
+
+    /// Lets someone the host removed join again. Returns whether they were removed.
+    pub fn readmit(&self, peer_id: &str) -> bool {
+        let readmitted = self.shared.peers().readmit(peer_id);
+        if readmitted {
+            tracing::info!(peer = peer_id, "let back in by the host");
+        }
+        readmitted
     }
 
     /// Mutes or unmutes a client. Returns whether it was connected.

@@ -205,6 +205,37 @@ pub(crate) struct Peers {
     last_prune_ms: u64,
     /// The host's name: nobody else may take it while the relay runs.
     host_name: Option<String>,
+    /// People the host muted, for the rest of the session: by name and by session.
+    muted: People,
+    /// People the host removed, until the host lets them back: by name and by session.
+    removed: People,
+}
+
+/// People recognised across reconnects: by the comparison key of their name, and by their
+/// session's token where they have one. A seed client without a name cannot be recognised
+/// once it reconnects with a new generated ID.
+#[derive(Debug, Default)]
+struct People {
+    names: HashSet<String>,
+    tokens: HashSet<Arc<str>>,
+}
+
+impl People {
+    fn add(&mut self, peer_id: &str, token: Option<&Arc<str>>) {
+        self.names.insert(names::key(peer_id));
+        self.tokens.extend(token.cloned());
+    }
+
+    fn remove(&mut self, peer_id: &str, token: Option<&Arc<str>>) {
+        self.names.remove(&names::key(peer_id));
+        if let Some(token) = token {
+            self.tokens.remove(token);
+        }
+    }
+
+    fn contains(&self, peer_id: &str, token: Option<&str>) -> bool {
+        self.names.contains(&names::key(peer_id)) || token.is_some_and(|t| self.tokens.contains(t))
+    }
 }
 
 impl Default for Peers {
@@ -231,6 +262,8 @@ impl Peers {
             epoch: random_hex(8),
             last_prune_ms: 0,
             host_name: None,
+            muted: People::default(),
+            removed: People::default(),
         }
     }
 
@@ -495,6 +528,7 @@ impl Peers {
         let arrival = self.next_arrival;
         self.next_arrival += 1;
         self.keys.insert(names::key(peer_id));
+        let muted = self.muted.contains(peer_id, new.token.as_deref());
         self.room_mut(new.endpoint).members.insert(
             Arc::from(peer_id),
             Peer {
@@ -506,7 +540,7 @@ impl Peers {
                 dialect: new.dialect,
                 arrival,
                 outbox: new.outbox,
-                muted: false,
+                muted,
                 conn: new.conn,
                 token: new.token,
             },
@@ -601,21 +635,49 @@ impl Peers {
             .find_map(|r| r.members.get_mut(peer_id))
     }
 
-    /// Cuts a client off with close code 1008. Returns whether it was connected.
+    /// Cuts a client off with close code 1008, and keeps them out (by name, and by session)
+    /// until [`readmit`](Self::readmit). Returns whether it was connected.
     pub(crate) fn kick(&mut self, peer_id: &str) -> bool {
         let Some(peer) = self.find_mut(peer_id) else {
             return false;
         };
         peer.outbox.kill().fire(Close::Kicked);
+        let token = peer.token.clone();
+        self.removed.add(peer_id, token.as_ref());
+        if let Some(token) = &token {
+            // A removed session cannot be resumed either.
+            self.sessions.remove(token);
+        }
         true
     }
 
-    /// Mutes or unmutes a client. Returns whether it was connected.
+    /// Lets a removed person join again. Returns whether they were removed.
+    pub(crate) fn readmit(&mut self, peer_id: &str) -> bool {
+        let was = self.removed.names.contains(&names::key(peer_id));
+        self.removed.remove(peer_id, None);
+        was
+    }
+
+    /// Whether someone asking for `name`, or resuming the session `token`, was removed by
+    /// the host.
+    pub(crate) fn is_removed(&self, name: Option<&str>, token: Option<&str>) -> bool {
+        name.is_some_and(|n| self.removed.names.contains(&names::key(n)))
+            || token.is_some_and(|t| self.removed.tokens.contains(t))
+    }
+
+    /// Mutes or unmutes a client, for the rest of the session: a muted person stays muted
+    /// after reconnecting. Returns whether it was connected.
     pub(crate) fn set_muted(&mut self, peer_id: &str, muted: bool) -> bool {
         let Some(peer) = self.find_mut(peer_id) else {
             return false;
         };
         peer.muted = muted;
+        let token = peer.token.clone();
+        if muted {
+            self.muted.add(peer_id, token.as_ref());
+        } else {
+            self.muted.remove(peer_id, token.as_ref());
+        }
         true
     }
 
