@@ -104,7 +104,7 @@ struct ServeArgs {
     #[arg(long = "allow-host", value_name = "NAME")]
     allow_hosts: Vec<String>,
     /// Most clients connected at once. The app and the join page are let in only while
-    /// fewer than 5440 are connected: their welcome frame lists everyone and must fit in
+    /// fewer than 5021 are connected: their welcome frame lists everyone and must fit in
     /// 1 MiB. Seed clients (no subprotocol) get no welcome, so this alone limits them.
     #[arg(long, default_value_t = RelayConfig::default().max_clients)]
     max_clients: usize,

@@ -399,6 +399,13 @@ impl Link<'_> {
                 ts: m.ts,
             }),
             ServerMessage::Error { code, message } => Event::Refused { code, message },
+            // Classroom notices: not shown by this client yet.
+            ServerMessage::Room(_)
+            | ServerMessage::Hands { .. }
+            | ServerMessage::Poll { .. }
+            | ServerMessage::Tally { .. }
+            | ServerMessage::PollResult { .. }
+            | ServerMessage::Pinned { .. } => return,
         };
         self.events.emit(event);
     }

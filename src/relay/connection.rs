@@ -253,6 +253,7 @@ impl Connection<'_> {
                 Ok(ClientMessage::Send { to, text, id }) => {
                     return self.deliver(to, &text, id.as_deref());
                 }
+                Ok(control) => return self.control(control, text.len()),
                 Err(e) => Err(e),
             },
         };
@@ -289,6 +290,26 @@ impl Connection<'_> {
                 }
                 self.wait_for(routed.delivery.congested);
             }
+            Err(e) => self.reply_error(e.code(), &e.to_string()),
+        }
+    }
+
+    /// Applies a classroom control message (`room`, `mute`, `hand`, `poll`, …); `bytes` is
+    /// its frame's size, which counts against the rate limit like a message.
+    fn control(&mut self, message: ClientMessage, bytes: usize) {
+        let shared = self.shared;
+        if !self.rate.allow(bytes) {
+            shared.rate_limited(&self.peer_id);
+            self.reply_error(
+                ErrorCode::RateLimited,
+                "too many messages too fast; this one was not delivered",
+            );
+            return;
+        }
+        tracing::debug!(peer = %self.peer_id, ?message, "control");
+        let done = shared.peers().control(&self.peer_id, message, now_ms());
+        match done {
+            Ok(delivery) => shared.counters.delivered(&delivery),
             Err(e) => self.reply_error(e.code(), &e.to_string()),
         }
     }
