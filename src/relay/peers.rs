@@ -1130,6 +1130,7 @@ fn random_hex(len: usize) -> String {
 mod tests {
     use super::*;
 
+    use crate::protocol::HOST_ID;
     use crate::relay::outbox::Inbox;
 
     struct Client {
@@ -1204,6 +1205,39 @@ mod tests {
             client.welcome = ServerMessage::parse(first.to_text().unwrap()).ok();
         }
         client
+    }
+
+    /// A `classchat.v1` host in the addressed room, its welcome and notices read.
+    fn host(peers: &mut Peers, name: &str) -> Client {
+        let (outbox, inbox) = Outbox::new(64, 1 << 20);
+        let (joined, _) = peers.join(Arrival {
+            endpoint: Endpoint::Direct,
+            dialect: Dialect::V1,
+            name: Some(name),
+            host: true,
+            resume: None,
+            outbox: outbox.clone(),
+            now_ms: 7,
+        });
+        let mut client = Client {
+            inbox,
+            outbox,
+            peer_id: joined.peer_id,
+            conn: joined.conn,
+            welcome: None,
+        };
+        let first = client.inbox.try_recv().expect("welcome");
+        client.welcome = ServerMessage::parse(first.to_text().unwrap()).ok();
+        client.texts();
+        client
+    }
+
+    fn notices(client: &mut Client) -> Vec<ServerMessage> {
+        client
+            .texts()
+            .iter()
+            .map(|t| ServerMessage::parse(t).unwrap())
+            .collect()
     }
 
     fn say(peers: &mut Peers, endpoint: Endpoint, from: &str, to: Recipient, text: &str) -> u64 {
@@ -1604,6 +1638,137 @@ mod tests {
         assert!(b.texts()[0].contains("name_taken"));
         let mut c = join(&mut peers, Endpoint::Direct, false, Some("ｈｏｓｔ"));
         assert!(c.texts()[0].contains("name_invalid"));
+    }
+
+    #[test]
+    fn roles_show_in_welcome_and_roster_and_the_room_follows_the_welcome() {
+        let mut peers = Peers::default();
+        let teacher = host(&mut peers, "tanaka");
+        assert!(matches!(
+            teacher.welcome,
+            Some(ServerMessage::Welcome {
+                role: Some(Role::Host),
+                ..
+            })
+        ));
+        let mut student = join(&mut peers, Endpoint::Direct, false, Some("hanako"));
+        match &student.welcome {
+            Some(ServerMessage::Welcome { role, clients, .. }) => {
+                assert_eq!(*role, Some(Role::Student));
+                let roles: Vec<_> = clients.iter().map(|c| c.role).collect();
+                assert_eq!(roles, [Some(Role::Host), Some(Role::Student)]);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            notices(&mut student),
+            [ServerMessage::Room(RoomModes::default())]
+        );
+    }
+
+    #[test]
+    fn modes_refuse_students_but_never_hosts() {
+        let mut peers = Peers::default();
+        let _teacher = host(&mut peers, "tanaka");
+        let _a = join(&mut peers, Endpoint::Direct, false, Some("a"));
+        let _b = join(&mut peers, Endpoint::Direct, false, Some("b"));
+        let quiet = RoomModes {
+            student_broadcast: false,
+            student_private: false,
+        };
+        peers.set_modes(quiet);
+        let send = |peers: &mut Peers, from: &str, to: Recipient| {
+            peers
+                .route(Endpoint::Direct, from, to, "x", None, 1)
+                .map(|_| ())
+        };
+        assert_eq!(
+            send(&mut peers, "a", Recipient::Everyone),
+            Err(RouteError::NotAllowed(NotAllowed::Broadcast))
+        );
+        assert_eq!(
+            send(&mut peers, "a", Recipient::Client("b".into())),
+            Err(RouteError::NotAllowed(NotAllowed::Private))
+        );
+        assert_eq!(send(&mut peers, "a", Recipient::Client("tanaka".into())), Ok(()));
+        assert_eq!(send(&mut peers, "tanaka", Recipient::Everyone), Ok(()));
+        assert_eq!(send(&mut peers, "tanaka", Recipient::Client("b".into())), Ok(()));
+        assert_eq!(send(&mut peers, HOST_ID, Recipient::Everyone), Ok(()));
+        assert_eq!(peers.direct.history.latest(), 4, "refused sends took no number");
+    }
+
+    #[test]
+    fn students_get_not_host_for_controls_but_may_raise_hands_and_vote() {
+        let mut peers = Peers::default();
+        let mut teacher = host(&mut peers, "tanaka");
+        let _a = join(&mut peers, Endpoint::Direct, false, Some("a"));
+        teacher.texts();
+        let pin = ClientMessage::Pin { text: "x".into() };
+        assert_eq!(
+            peers.control("a", pin.clone(), 1).map(|_| ()),
+            Err(ControlError::NotHost)
+        );
+        let lower = ClientMessage::Hand {
+            up: false,
+            id: Some("tanaka".into()),
+        };
+        assert_eq!(
+            peers.control("a", lower, 1).map(|_| ()),
+            Err(ControlError::NotHost)
+        );
+        peers
+            .control("a", ClientMessage::Hand { up: true, id: None }, 50)
+            .unwrap();
+        assert_eq!(
+            notices(&mut teacher),
+            [ServerMessage::Hands {
+                queue: vec![crate::protocol::RaisedHand {
+                    id: "a".into(),
+                    since: 50
+                }]
+            }]
+        );
+        assert!(peers.control("tanaka", pin, 1).is_ok());
+    }
+
+    #[test]
+    fn a_hand_goes_down_on_leave_and_comes_back_on_resume() {
+        let mut peers = Peers::default();
+        let mut teacher = host(&mut peers, "tanaka");
+        let a = join(&mut peers, Endpoint::Direct, false, Some("a"));
+        let b = join(&mut peers, Endpoint::Direct, false, Some("b"));
+        for (who, at) in [("a", 10), ("b", 20)] {
+            peers
+                .control(who, ClientMessage::Hand { up: true, id: None }, at)
+                .unwrap();
+        }
+        teacher.texts();
+        peers.leave(Endpoint::Direct, "a", a.conn, 30);
+        peers.leave(Endpoint::Direct, "b", b.conn, 30);
+        assert_eq!(
+            peers.classroom.hands(),
+            ServerMessage::Hands { queue: vec![] }
+        );
+        let resume = Resume {
+            token: a.token(),
+            since: 0,
+            epoch: None,
+        };
+        let back = arrive(
+            &mut peers,
+            Endpoint::Direct,
+            Dialect::V1,
+            None,
+            Some(resume),
+        );
+        assert_eq!(back.peer_id, "a");
+        assert_eq!(peers.classroom.hand("a"), Some(10), "its place kept");
+        assert_eq!(peers.classroom.hand("b"), None, "b left for good");
+        let last = notices(&mut teacher).pop();
+        assert!(
+            matches!(&last, Some(ServerMessage::Hands { queue }) if queue.len() == 1),
+            "{last:?}"
+        );
     }
 
     #[test]
