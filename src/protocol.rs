@@ -120,9 +120,7 @@ impl ProtocolError {
     /// The stable machine-readable code sent in extended error frames.
     pub fn code(&self) -> ErrorCode {
         match self {
-            Self::MissingSlash | Self::EmptyRecipient | Self::BadControl(_) => {
-                ErrorCode::BadFormat
-            }
+            Self::MissingSlash | Self::EmptyRecipient | Self::BadControl(_) => ErrorCode::BadFormat,
             Self::EmptyText => ErrorCode::EmptyText,
             Self::BadJson(_) => ErrorCode::BadJson,
             Self::ControlCharacters => ErrorCode::BadText,
@@ -742,7 +740,10 @@ impl ClientMessage {
                 Err(ProtocolError::EmptyRecipient)
             }
             Self::Mute { .. } | Self::Kick { .. } | Self::Readmit { .. } => Ok(msg),
-            Self::Hand { up: true, id: Some(_) } => Err(ProtocolError::BadControl(
+            Self::Hand {
+                up: true,
+                id: Some(_),
+            } => Err(ProtocolError::BadControl(
                 "only its owner raises a hand; a host may only lower someone's",
             )),
             Self::Hand { id: Some(id), .. } if id.is_empty() => Err(ProtocolError::EmptyRecipient),
@@ -1126,7 +1127,9 @@ mod tests {
                 .encode()
                 .starts_with(r#"{"type":"poll_result","poll":2,"counts":[3,1]"#)
         );
-        let pinned = ServerMessage::Pinned { text: "p.12".into() };
+        let pinned = ServerMessage::Pinned {
+            text: "p.12".into(),
+        };
         assert_eq!(pinned.encode(), r#"{"type":"pinned","text":"p.12"}"#);
         for notice in [&room, &hands, &poll, &tally, &result, &pinned] {
             assert_eq!(ServerMessage::parse(&notice.encode()).as_ref(), Ok(notice));

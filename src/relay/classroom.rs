@@ -27,12 +27,10 @@ pub(crate) enum Audience {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum NotAllowed {
     /// `student_broadcast` is off.
-    #[error(
-        "the host has turned off messages from students to everyone; write to the host instead"
-    )]
+    #[error("the host has turned off messages from students to everyone")]
     Broadcast,
     /// `student_private` is off.
-    #[error("the host has turned off private messages between students; write to the host instead")]
+    #[error("the host has turned off private messages between students")]
     Private,
 }
 
@@ -177,10 +175,7 @@ impl Classroom {
 
     /// When `peer_id`'s hand went up, if it is up.
     pub(crate) fn hand(&self, peer_id: &str) -> Option<u64> {
-        self.hands
-            .iter()
-            .find(|h| h.id == peer_id)
-            .map(|h| h.since)
+        self.hands.iter().find(|h| h.id == peer_id).map(|h| h.since)
     }
 
     /// The `hands` notice, for hosts.
@@ -373,7 +368,9 @@ mod tests {
         room.open_poll("A?".into(), vec!["x".into(), "y".into()]);
         room.vote(1, "k".into(), 1).unwrap();
         let (closed, poll) = room.open_poll("B?".into(), vec!["x".into(), "y".into()]);
-        assert!(matches!(closed, Some(ServerMessage::PollResult { poll: 1, counts, .. }) if counts == [0, 1]));
+        assert!(
+            matches!(closed, Some(ServerMessage::PollResult { poll: 1, counts, .. }) if counts == [0, 1])
+        );
         assert!(matches!(poll, ServerMessage::Poll { poll: 2, .. }));
         assert_eq!(
             room.tally(),

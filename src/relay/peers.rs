@@ -1690,11 +1690,21 @@ mod tests {
             send(&mut peers, "a", Recipient::Client("b".into())),
             Err(RouteError::NotAllowed(NotAllowed::Private))
         );
-        assert_eq!(send(&mut peers, "a", Recipient::Client("tanaka".into())), Ok(()));
+        assert_eq!(
+            send(&mut peers, "a", Recipient::Client("tanaka".into())),
+            Ok(())
+        );
         assert_eq!(send(&mut peers, "tanaka", Recipient::Everyone), Ok(()));
-        assert_eq!(send(&mut peers, "tanaka", Recipient::Client("b".into())), Ok(()));
+        assert_eq!(
+            send(&mut peers, "tanaka", Recipient::Client("b".into())),
+            Ok(())
+        );
         assert_eq!(send(&mut peers, HOST_ID, Recipient::Everyone), Ok(()));
-        assert_eq!(peers.direct.history.latest(), 4, "refused sends took no number");
+        assert_eq!(
+            peers.direct.history.latest(),
+            4,
+            "refused sends took no number"
+        );
     }
 
     #[test]
