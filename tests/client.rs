@@ -355,7 +355,7 @@ async fn resumes_after_an_abrupt_drop_with_the_same_id_and_gets_what_it_missed_o
     through_proxy.reconnect = true;
     let (hanako, mut h_events) = join(through_proxy);
     assert_eq!(connected(&mut h_events).await.0.as_deref(), Some("花子"));
-    let (teacher, mut t_events) = join(join_config(relay.local_addr(), Some("先生"), None));
+    let (teacher, mut t_events) = join(join_config(relay.local_addr(), Some("佐藤"), None));
     connected(&mut t_events).await;
     let (taro, mut taro_events) = join(join_config(relay.local_addr(), Some("太郎"), None));
     connected(&mut taro_events).await;
@@ -381,7 +381,7 @@ async fn resumes_after_an_abrupt_drop_with_the_same_id_and_gets_what_it_missed_o
     say(
         &taro,
         &mut taro_events,
-        Recipient::Client("先生".into()),
+        Recipient::Client("佐藤".into()),
         "not for 花子",
     )
     .await;
@@ -422,7 +422,7 @@ async fn unconfirmed_sends_are_sent_again_after_a_resume_and_delivered_once() {
     through_proxy.reconnect = true;
     let (hanako, mut h_events) = join(through_proxy);
     connected(&mut h_events).await;
-    let (_teacher, mut t_events) = join(join_config(relay.local_addr(), Some("先生"), None));
+    let (_teacher, mut t_events) = join(join_config(relay.local_addr(), Some("佐藤"), None));
     connected(&mut t_events).await;
 
     // The relay gets "one", but its confirmation never reaches 花子.
@@ -475,7 +475,7 @@ async fn unconfirmed_sends_are_sent_again_after_a_resume_and_delivered_once() {
 async fn a_late_joiner_sees_earlier_messages_once_as_replays() {
     let relay = start_relay(config()).await;
     let addr = relay.local_addr();
-    let (teacher, mut t_events) = join(join_config(addr, Some("先生"), None));
+    let (teacher, mut t_events) = join(join_config(addr, Some("佐藤"), None));
     connected(&mut t_events).await;
     say(&teacher, &mut t_events, Recipient::Everyone, "課題 1").await;
     say(&teacher, &mut t_events, Recipient::Everyone, "課題 2").await;
@@ -514,7 +514,10 @@ async fn confirmation(events: &mut Events, id: SendId) -> Option<u64> {
         match next(events).await {
             Event::Message(m) if m.confirms == Some(id) => return m.seq,
             Event::Confirmed { id: confirmed } if confirmed == id => return None,
-            event @ (Event::NotSent { .. } | Event::Refused { .. }) => {
+            event @ Event::NotSent { id: given_back, .. } if given_back == id => {
+                panic!("{id} was not confirmed: {event:?}")
+            }
+            event @ Event::Refused { send, .. } if send == Some(id) => {
                 panic!("{id} was not confirmed: {event:?}")
             }
             _ => {}
@@ -703,4 +706,53 @@ async fn on_the_seeds_broadcast_server_an_own_message_is_shown_once_from_the_ser
         "marker",
         "nothing else came in between"
     );
+}
+
+#[tokio::test]
+async fn a_session_continued_on_another_connection_stops_instead_of_taking_it_back() {
+    use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
+    use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+
+    // A relay that welcomes, then says the session went on elsewhere (close code 4000).
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let accepted = Arc::new(Mutex::new(0));
+    let counter = Arc::clone(&accepted);
+    tokio::spawn(async move {
+        loop {
+            let (stream, _) = listener.accept().await.unwrap();
+            *counter.lock().unwrap() += 1;
+            let offer_v1 = |_: &Request, mut response: Response| {
+                response
+                    .headers_mut()
+                    .insert("Sec-WebSocket-Protocol", "classchat.v1".parse().unwrap());
+                Ok(response)
+            };
+            let mut ws = tokio_tungstenite::accept_hdr_async(stream, offer_v1)
+                .await
+                .unwrap();
+            let welcome =
+                r#"{"type":"welcome","id":"花子","clients":[],"seq":0,"epoch":"e","resume":"t"}"#;
+            ws.send(Message::text(welcome)).await.unwrap();
+            ws.close(Some(CloseFrame {
+                code: CloseCode::from(4000),
+                reason: "this session continued on another connection".into(),
+            }))
+            .await
+            .ok();
+        }
+    });
+    let mut config = join_config(addr, Some("花子"), None);
+    config.reconnect = true;
+    let (_handle, mut events) = join(config);
+    connected(&mut events).await;
+    let (reason, retry_in) = disconnected(&mut events).await;
+    assert_eq!(retry_in, None, "no reconnect: {reason:?}");
+    assert!(
+        reason.to_string().contains("another connection"),
+        "{reason}"
+    );
+    stops(&mut events).await;
+    assert_eq!(*accepted.lock().unwrap(), 1, "exactly one connection");
 }

@@ -1,7 +1,9 @@
 //! A TCP proxy between a client and a relay, so that a test can drop the client's connection
-//! abruptly (a TCP reset, as when Wi-Fi goes), keep it away for a while, and let it back.
+//! abruptly, keep it away for a while, and let it back.
 //!
-//! The relay sees what a real drop looks like: no close frame, the socket simply gone.
+//! Both ends see what a Wi-Fi drop looks like: the client's socket is reset (no close frame),
+//! while the relay's side stays open and silent, so the relay has not noticed yet and still
+//! takes messages for the client, until the client resumes elsewhere.
 
 // Each test binary uses a different subset of these helpers.
 #![allow(dead_code)]
@@ -68,7 +70,8 @@ impl Proxy {
         self.addr
     }
 
-    /// Resets every open connection (both sides) and resets new ones until [`up`](Self::up).
+    /// Resets the client's side of every open connection, leaves the relay's side open and
+    /// silent, and resets new connections until [`up`](Self::up).
     pub fn down(&self) {
         self.state.up.store(false, Ordering::SeqCst);
         self.state.cuts.send_modify(|n| *n += 1);
@@ -103,34 +106,44 @@ async fn pipe(client: TcpStream, relay: TcpStream, state: Arc<State>) {
     let mut cut = state.cuts.subscribe();
     let (mut client_read, mut client_write) = client.into_split();
     let (mut relay_read, mut relay_write) = relay.into_split();
-    let upstream = async {
-        let mut buf = vec![0; 16 * 1024];
-        loop {
-            let n = client_read.read(&mut buf).await.unwrap_or(0);
-            if n == 0 || relay_write.write_all(&buf[..n]).await.is_err() {
-                break;
+    let was_cut = {
+        let upstream = async {
+            let mut buf = vec![0; 16 * 1024];
+            loop {
+                let n = client_read.read(&mut buf).await.unwrap_or(0);
+                if n == 0 || relay_write.write_all(&buf[..n]).await.is_err() {
+                    break;
+                }
             }
+        };
+        let downstream = async {
+            let mut buf = vec![0; 16 * 1024];
+            loop {
+                let n = relay_read.read(&mut buf).await.unwrap_or(0);
+                if n == 0 {
+                    break;
+                }
+                if state.holding.load(Ordering::SeqCst) {
+                    continue;
+                }
+                if client_write.write_all(&buf[..n]).await.is_err() {
+                    break;
+                }
+            }
+        };
+        tokio::select! {
+            () = upstream => false,
+            () = downstream => false,
+            _ = cut.changed() => true,
         }
     };
-    let downstream = async {
+    // The client's side goes with a reset.
+    drop((client_read, client_write));
+    if was_cut {
+        // The relay's side stays open, swallowing what the relay sends, until the relay closes
+        // it (when the session resumes on another connection).
         let mut buf = vec![0; 16 * 1024];
-        loop {
-            let n = relay_read.read(&mut buf).await.unwrap_or(0);
-            if n == 0 {
-                break;
-            }
-            if state.holding.load(Ordering::SeqCst) {
-                continue;
-            }
-            if client_write.write_all(&buf[..n]).await.is_err() {
-                break;
-            }
-        }
-    };
-    tokio::select! {
-        () = upstream => {}
-        () = downstream => {}
-        _ = cut.changed() => {}
+        while relay_read.read(&mut buf).await.is_ok_and(|n| n > 0) {}
     }
-    // Dropping the halves closes both sockets, with a reset.
+    drop(relay_write);
 }
