@@ -756,3 +756,129 @@ async fn a_session_continued_on_another_connection_stops_instead_of_taking_it_ba
     stops(&mut events).await;
     assert_eq!(*accepted.lock().unwrap(), 1, "exactly one connection");
 }
+
+/// A scripted `classchat.v1` server: for each connection, in turn, records the request's
+/// query, sends the frames of the next script, then drops the TCP connection without a close
+/// frame (or, for the last script, keeps it open).
+async fn scripted_v1_server(scripts: Vec<Vec<String>>) -> (SocketAddr, Arc<Mutex<Vec<String>>>) {
+    use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
+
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let queries = Arc::new(Mutex::new(Vec::new()));
+    let seen = Arc::clone(&queries);
+    tokio::spawn(async move {
+        let count = scripts.len();
+        for (n, script) in scripts.into_iter().enumerate() {
+            let (stream, _) = listener.accept().await.unwrap();
+            let seen = Arc::clone(&seen);
+            let record_and_offer_v1 = move |request: &Request, mut response: Response| {
+                let query = request.uri().query().unwrap_or_default().to_owned();
+                seen.lock().unwrap().push(query);
+                response
+                    .headers_mut()
+                    .insert("Sec-WebSocket-Protocol", "classchat.v1".parse().unwrap());
+                Ok(response)
+            };
+            let mut ws = tokio_tungstenite::accept_hdr_async(stream, record_and_offer_v1)
+                .await
+                .unwrap();
+            for frame in script {
+                ws.send(Message::text(frame)).await.unwrap();
+            }
+            if n + 1 == count {
+                // Keep the last connection open until the test ends.
+                while ws.next().await.is_some() {}
+            }
+            // Dropping the stream ends the TCP connection without a close frame.
+        }
+    });
+    (addr, queries)
+}
+
+fn welcome_frame(seq: u64, epoch: &str, recovered: Option<bool>) -> String {
+    let recovered = recovered.map_or(String::new(), |r| format!(r#","recovered":{r}"#));
+    format!(
+        r#"{{"type":"welcome","id":"花子","clients":[],"seq":{seq},"epoch":"{epoch}","resume":"tok-{epoch}"{recovered}}}"#
+    )
+}
+
+fn message_frame(seq: u64, text: &str, replay: bool) -> String {
+    format!(
+        r#"{{"type":"message","from":"tanaka","to":"*","text":"{text}","ts":1,"seq":{seq},"replay":{replay}}}"#
+    )
+}
+
+#[tokio::test]
+async fn resumes_with_token_since_and_epoch_and_reports_each_number_once_per_epoch() {
+    let (addr, queries) = scripted_v1_server(vec![
+        vec![
+            welcome_frame(5, "e1", None),
+            message_frame(5, "five", true),
+            message_frame(6, "six", false),
+            // A replay overlapping what arrived live.
+            message_frame(6, "six", true),
+            message_frame(7, "seven", false),
+        ],
+        vec![
+            welcome_frame(8, "e1", Some(true)),
+            message_frame(7, "seven", true),
+            message_frame(8, "eight", true),
+        ],
+        // The relay restarted: its numbers start again.
+        vec![
+            welcome_frame(0, "e2", Some(false)),
+            message_frame(1, "one", false),
+        ],
+    ])
+    .await;
+    let mut config = join_config(addr, Some("花子"), Some("1234"));
+    config.reconnect = true;
+    let (_handle, mut events) = join(config);
+
+    connected(&mut events).await;
+    let texts: Vec<String> = messages_until(&mut events, "seven")
+        .await
+        .into_iter()
+        .map(|m| m.text)
+        .collect();
+    assert_eq!(texts, ["five", "six", "seven"]);
+    assert!(matches!(
+        disconnected(&mut events).await,
+        (Disconnect::Lost(_), Some(_))
+    ));
+    connected(&mut events).await;
+    assert_eq!(next(&mut events).await, Event::Resumed { recovered: true });
+    let eight = incoming(&mut events).await;
+    assert_eq!(
+        (eight.text.as_str(), eight.seq, eight.replay),
+        ("eight", Some(8), true)
+    );
+    disconnected(&mut events).await;
+    connected(&mut events).await;
+    assert_eq!(next(&mut events).await, Event::Resumed { recovered: false });
+    assert_eq!(incoming(&mut events).await.seq, Some(1), "a new epoch");
+
+    let queries = queries.lock().unwrap().clone();
+    let pairs = |q: &str| -> Vec<(String, String)> {
+        url::form_urlencoded::parse(q.as_bytes())
+            .into_owned()
+            .collect()
+    };
+    let expected = |extra: &[(&str, &str)]| -> Vec<(String, String)> {
+        [("name", "花子"), ("code", "1234")]
+            .iter()
+            .chain(extra)
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    };
+    assert_eq!(pairs(&queries[0]), expected(&[]));
+    assert_eq!(
+        pairs(&queries[1]),
+        expected(&[("resume", "tok-e1"), ("since", "7"), ("epoch", "e1")])
+    );
+    assert_eq!(
+        pairs(&queries[2]),
+        expected(&[("resume", "tok-e1"), ("since", "8"), ("epoch", "e1")])
+    );
+}
