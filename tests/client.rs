@@ -723,6 +723,8 @@ async fn a_session_continued_on_another_connection_stops_instead_of_taking_it_ba
         loop {
             let (stream, _) = listener.accept().await.unwrap();
             *counter.lock().unwrap() += 1;
+            // The callback's error type is tokio-tungstenite's.
+            #[allow(clippy::result_large_err)]
             let offer_v1 = |_: &Request, mut response: Response| {
                 response
                     .headers_mut()
@@ -772,6 +774,8 @@ async fn scripted_v1_server(scripts: Vec<Vec<String>>) -> (SocketAddr, Arc<Mutex
         for (n, script) in scripts.into_iter().enumerate() {
             let (stream, _) = listener.accept().await.unwrap();
             let seen = Arc::clone(&seen);
+            // The callback's error type is tokio-tungstenite's.
+            #[allow(clippy::result_large_err)]
             let record_and_offer_v1 = move |request: &Request, mut response: Response| {
                 let query = request.uri().query().unwrap_or_default().to_owned();
                 seen.lock().unwrap().push(query);
