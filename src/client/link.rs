@@ -36,11 +36,6 @@ const PING_EVERY: Duration = Duration::from_secs(15);
 /// A server silent this long (no frame, no pong) is taken as gone.
 const SILENT_LIMIT: Duration = Duration::from_secs(40);
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
-/// The close code of a connection whose session was resumed on another connection (another
-/// tab, or this client after a drop the relay had not noticed yet). Reconnecting would take
-/// the session back, so the client stops.
-// TODO(clients): move into `protocol::Close` when the relay names it there.
-const CONTINUED_ELSEWHERE: u16 = 4000;
 
 /// What the client keeps from one connection to the next.
 #[derive(Debug, Default)]
@@ -247,6 +242,11 @@ fn request_url(config: &JoinConfig, session: Option<&Session>) -> Url {
         {
             query.append_pair("code", code);
         }
+        if let Some(key) = config.host_key.as_deref().filter(|k| !k.is_empty())
+            && !present.iter().any(|k| k == "host")
+        {
+            query.append_pair("host", key);
+        }
         if let Some(session) = session
             && let Some(token) = &session.resume
         {
@@ -413,9 +413,11 @@ impl Link<'_> {
         match frame {
             Some(Ok(Message::Text(text))) => self.on_text(&text),
             Some(Ok(Message::Close(frame))) => {
+                // The session was resumed on another connection (another tab, or this client
+                // after a drop the relay had not noticed): reconnecting would take it back.
                 self.continued_elsewhere = frame
                     .as_ref()
-                    .is_some_and(|f| u16::from(f.code) == CONTINUED_ELSEWHERE);
+                    .is_some_and(|f| Close::from_code(u16::from(f.code)) == Some(Close::Replaced));
                 return Some(from_close(frame.as_ref()));
             }
             Some(Ok(_)) => {}

@@ -46,6 +46,7 @@ pub use classchat::protocol::{
 pub fn config() -> RelayConfig {
     RelayConfig {
         rate_per_sec: 0.0,
+        rate_bytes_per_sec: 0,
         ..RelayConfig::default()
     }
 }
