@@ -147,13 +147,16 @@ async fn the_terminal_prints_earlier_messages_once_after_a_divider_and_resumes_a
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn after_a_relay_restart_the_terminal_says_plainly_that_messages_may_be_missing() {
     let relay = start_relay(config()).await;
-    let addr = relay.local_addr();
-    let url = format!("ws://{addr}{DICT}");
+    // The relay restarts behind one address (on another port, so that the test does not wait
+    // for the old one to be free).
+    let proxy = Proxy::start(relay.local_addr()).await;
+    let url = format!("ws://{}{DICT}", proxy.addr());
     let (_terminal, out) = join_process(&[&url, "--name", "花子"]);
     lines_until(&out, |l| l == "Connected. Your ID is: 花子");
     relay.shutdown().await;
     lines_until(&out, |l| l.starts_with("Disconnected:"));
-    let _relay = start_relay_at(addr, config()).await;
+    let relay = start_relay(config()).await;
+    proxy.retarget(relay.local_addr());
     let line = lines_until(&out, |l| l.contains("some messages may be missing"));
     assert!(
         line.iter().any(|l| l == "Connected. Your ID is: 花子"),

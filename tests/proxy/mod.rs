@@ -9,8 +9,8 @@
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream};
@@ -25,6 +25,8 @@ struct State {
     holding: AtomicBool,
     /// Bumped to cut every open connection.
     cuts: watch::Sender<u64>,
+    /// Where new connections go; a lock because the test may point it elsewhere.
+    target: Mutex<SocketAddr>,
 }
 
 /// A proxy on `127.0.0.1:0` in front of one relay. Dropping it stops it.
@@ -43,6 +45,7 @@ impl Proxy {
             up: AtomicBool::new(true),
             holding: AtomicBool::new(false),
             cuts: watch::channel(0).0,
+            target: Mutex::new(target),
         });
         let shared = Arc::clone(&state);
         let task = tokio::spawn(async move {
@@ -50,15 +53,17 @@ impl Proxy {
                 let Ok((client, _)) = listener.accept().await else {
                     continue;
                 };
-                reset_on_close(&client);
                 if !shared.up.load(Ordering::SeqCst) {
+                    // Refused like a host that is not there.
+                    client.set_zero_linger().unwrap();
                     drop(client);
                     continue;
                 }
+                let target = *shared.target.lock().unwrap();
                 let Ok(relay) = TcpStream::connect(target).await else {
+                    client.set_zero_linger().unwrap();
                     continue;
                 };
-                reset_on_close(&relay);
                 tokio::spawn(pipe(client, relay, Arc::clone(&shared)));
             }
         });
@@ -83,6 +88,13 @@ impl Proxy {
         self.state.up.store(true, Ordering::SeqCst);
     }
 
+    /// Sends new connections to `target` from now on: a relay restarted elsewhere looks, to
+    /// the client, like one restarted on the same address, without the test needing that
+    /// port to be free again.
+    pub fn retarget(&self, target: SocketAddr) {
+        *self.state.target.lock().unwrap() = target;
+    }
+
     /// From now on drops what the relay sends on open connections, while the client's bytes
     /// still reach the relay: what the client sends arrives, its confirmations do not.
     pub fn hold_replies(&self) {
@@ -97,16 +109,11 @@ impl Drop for Proxy {
     }
 }
 
-/// Closing the socket sends a TCP reset rather than a polite FIN.
-fn reset_on_close(stream: &TcpStream) {
-    stream.set_zero_linger().unwrap();
-}
-
-async fn pipe(client: TcpStream, relay: TcpStream, state: Arc<State>) {
+async fn pipe(mut client: TcpStream, mut relay: TcpStream, state: Arc<State>) {
     let mut cut = state.cuts.subscribe();
-    let (mut client_read, mut client_write) = client.into_split();
-    let (mut relay_read, mut relay_write) = relay.into_split();
     let was_cut = {
+        let (mut client_read, mut client_write) = client.split();
+        let (mut relay_read, mut relay_write) = relay.split();
         let upstream = async {
             let mut buf = vec![0; 16 * 1024];
             loop {
@@ -137,13 +144,15 @@ async fn pipe(client: TcpStream, relay: TcpStream, state: Arc<State>) {
             _ = cut.changed() => true,
         }
     };
-    // The client's side goes with a reset.
-    drop((client_read, client_write));
-    if was_cut {
-        // The relay's side stays open, swallowing what the relay sends, until the relay closes
-        // it (when the session resumes on another connection).
-        let mut buf = vec![0; 16 * 1024];
-        while relay_read.read(&mut buf).await.is_ok_and(|n| n > 0) {}
+    if !was_cut {
+        // One side closed: the other end closes too, politely, after what was in flight.
+        return;
     }
-    drop(relay_write);
+    // Cut: the client's side goes with a reset, as when the network drops.
+    client.set_zero_linger().unwrap();
+    drop(client);
+    // The relay's side stays open, swallowing what the relay sends, until the relay closes it
+    // (when the session resumes on another connection).
+    let mut buf = vec![0; 16 * 1024];
+    while relay.read(&mut buf).await.is_ok_and(|n| n > 0) {}
 }
