@@ -296,8 +296,16 @@ async function keepsWhatWasTypedAcrossARestart(port, server, aiko, ben) {
   if (!pending.some((t) => t.includes('typed while the relay restarts') && /送信中…|sending…/.test(t))) {
     fail(`no pending row: ${JSON.stringify(pending)}`);
   }
-  const again = start(serveArgs(port), 'serve again');
-  await until('the relay to listen again', () => again.output.includes('Press Ctrl-C'));
+  // The port may be briefly in use (for example by an outgoing connection): try a few times.
+  let again;
+  for (let attempt = 1; ; attempt += 1) {
+    again = start(serveArgs(port), 'serve again');
+    await until('the relay to listen or fail', () =>
+      again.output.includes('Press Ctrl-C') || again.exitCode !== null);
+    if (again.exitCode === null) break;
+    if (attempt === 5) fail('the relay could not listen on its port again');
+    await new Promise((r) => setTimeout(r, 1000));
+  }
   await until('Aiko’s message to be confirmed', async () =>
     (await confirmedRows(aiko, 'typed while the relay restarts')) === 1, 40000);
   const texts = await logTexts(aiko);
