@@ -909,3 +909,21 @@ async fn resumes_with_token_since_and_epoch_and_reports_each_number_once_per_epo
         expected(&[("resume", "tok-e1"), ("since", "8"), ("epoch", "e1")])
     );
 }
+
+#[tokio::test]
+async fn a_refused_send_is_settled_by_its_refusal_and_the_next_one_by_its_echo() {
+    let relay = start_relay(config()).await;
+    let (handle, mut events) = join(join_config(relay.local_addr(), Some("花子"), None));
+    connected(&mut events).await;
+    let bad = handle.send(Recipient::Everyone, "bell\u{7}");
+    let good = handle.send(Recipient::Everyone, "fine");
+    match next(&mut events).await {
+        Event::Refused { code, send, .. } => {
+            assert_eq!(code, ErrorCode::BadText);
+            assert_eq!(send, Some(bad));
+        }
+        other => panic!("expected Refused, got {other:?}"),
+    }
+    let echo = incoming(&mut events).await;
+    assert_eq!((echo.text.as_str(), echo.confirms), ("fine", Some(good)));
+}

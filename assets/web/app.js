@@ -373,7 +373,7 @@ const CONTINUED_ELSEWHERE = 4000;
 // Errors that answer a send. The relay answers every send, in order, with its echo or one of
 // these, so such an error is for the oldest send written and not yet answered.
 const SEND_ERRORS = new Set(['bad_format', 'empty_text', 'unknown_recipient', 'bad_json',
-  'rate_limited', 'muted']);
+  'bad_text', 'rate_limited', 'muted']);
 
 const delivery = {
   resume: null, epoch: null, lastSeq: null, welcomeSeq: null, nextId: 1,

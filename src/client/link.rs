@@ -609,6 +609,7 @@ impl Link<'_> {
                 | ErrorCode::EmptyText
                 | ErrorCode::UnknownRecipient
                 | ErrorCode::BadJson
+                | ErrorCode::BadText
                 | ErrorCode::RateLimited
                 | ErrorCode::Muted
         );
