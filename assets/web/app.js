@@ -393,7 +393,12 @@ function saveSession() {
   try {
     sessionStorage.setItem(SESSION_KEY, JSON.stringify(data));
   } catch {
-    // Storage full or disabled: the session still resumes while the page stays open.
+    // Storage full (long messages): keep at least the session and what was not confirmed.
+    try {
+      sessionStorage.setItem(SESSION_KEY, JSON.stringify({ ...data, kept: [] }));
+    } catch {
+      // Storage disabled: the session still resumes while the page stays open.
+    }
   }
 }
 
