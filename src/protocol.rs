@@ -778,43 +778,6 @@ fn check_poll(question: &str, options: &[String]) -> Result<(), ProtocolError> {
     Ok(())
 }
 
-/// Why a requested nickname was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum NameError {
-    /// Empty after trimming.
-    #[error("the name is empty")]
-    Empty,
-    /// Longer than [`MAX_NAME_CHARS`].
-    #[error("the name is longer than {MAX_NAME_CHARS} characters")]
-    TooLong,
-    /// Contains `/`, control characters or surrounding spaces.
-    #[error("the name may not contain '/', control characters or leading/trailing spaces")]
-    BadCharacter,
-    /// `*`, `host` or `clientN`, which the relay reserves.
-    #[error("the name is reserved")]
-    Reserved,
-}
-
-/// Checks a requested nickname. Japanese and other scripts are welcome.
-pub fn validate_name(name: &str) -> Result<(), NameError> {
-    if name.trim().is_empty() {
-        return Err(NameError::Empty);
-    }
-    if name.chars().count() > MAX_NAME_CHARS {
-        return Err(NameError::TooLong);
-    }
-    if name.trim() != name || name.chars().any(|c| c == '/' || c.is_control()) {
-        return Err(NameError::BadCharacter);
-    }
-    let generated = name
-        .strip_prefix(ID_PREFIX)
-        .is_some_and(|rest| !rest.is_empty() && rest.chars().all(|c| c.is_ascii_digit()));
-    if name == EVERYONE || name.eq_ignore_ascii_case(HOST_ID) || generated {
-        return Err(NameError::Reserved);
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -891,21 +854,6 @@ mod tests {
             ClientMessage::parse("not json"),
             Err(ProtocolError::BadJson(_))
         ));
-    }
-
-    #[test]
-    fn names() {
-        assert_eq!(validate_name("花子"), Ok(()));
-        assert_eq!(validate_name("Hanako Y."), Ok(()));
-        assert_eq!(validate_name("clientx"), Ok(()));
-        assert_eq!(validate_name(""), Err(NameError::Empty));
-        assert_eq!(validate_name("a/b"), Err(NameError::BadCharacter));
-        assert_eq!(validate_name(" a"), Err(NameError::BadCharacter));
-        assert_eq!(validate_name("client3"), Err(NameError::Reserved));
-        assert_eq!(validate_name("*"), Err(NameError::Reserved));
-        assert_eq!(validate_name("Host"), Err(NameError::Reserved));
-        assert_eq!(validate_name(&"あ".repeat(33)), Err(NameError::TooLong));
-        assert_eq!(validate_name(&"あ".repeat(32)), Ok(()));
     }
 
     #[test]

@@ -9,7 +9,10 @@ mod common;
 use std::process::{Child, ExitStatus};
 use std::time::{Duration, Instant};
 
-use common::{CHILD_PATIENCE as PATIENCE, classchat, join_process as join, serve, wait_for_line};
+use common::{
+    CHILD_PATIENCE as PATIENCE, classchat, join_process as join, serve, serve_command,
+    wait_for_line,
+};
 
 fn wait_with_timeout(child: &mut Child) -> ExitStatus {
     let deadline = Instant::now() + PATIENCE;
@@ -65,18 +68,7 @@ fn help_and_version() {
 
 /// Runs `classchat serve` with `args` and expects clap to refuse them at once.
 fn refused_at_start(args: &[&str]) -> String {
-    let out = classchat()
-        .args([
-            "serve",
-            "--bind",
-            "127.0.0.1",
-            "--port",
-            "0",
-            "--no-announce",
-        ])
-        .args(args)
-        .output()
-        .unwrap();
+    let out = serve_command(0, args).output().unwrap();
     assert_eq!(out.status.code(), Some(2), "{args:?} was accepted");
     String::from_utf8(out.stderr).unwrap()
 }

@@ -600,18 +600,8 @@ async fn the_code_check_tells_a_wrong_code_from_a_full_chat_and_counts_as_a_gues
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flood_of_refused_frames_and_handshakes_prints_a_few_log_lines() {
-    let mut child = classchat()
-        .args([
-            "serve",
-            "--bind",
-            "127.0.0.1",
-            "--port",
-            "0",
-            "--no-announce",
-        ])
-        .args(["--rate", "1", "--burst", "1", "--join-code", "2468"])
+    let mut child = serve_command(0, &["--rate", "1", "--burst", "1", "--join-code", "2468"])
         .env("RUST_LOG", "info")
-        .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()

@@ -349,8 +349,10 @@ impl Chat {
                 }
                 self.log.push(entry);
             }
-            Event::Refused { code, message } => self.log.error(lang.refused(code, &message)),
-            Event::NotSent { to, text } => {
+            Event::Refused { code, message, .. } => self.log.error(lang.refused(code, &message)),
+            // TODO(window): show pending sends and say when a reconnect did not recover.
+            Event::Resumed { .. } | Event::Confirmed { .. } => {}
+            Event::NotSent { to, text, .. } => {
                 let line = format!("{to}/{text}");
                 self.log.error(lang.not_sent(&line));
                 // Give the text back unless the user is already typing something else.
