@@ -668,7 +668,7 @@ async fn the_room_is_told_after_welcome_with_the_current_modes() {
 
 #[test]
 fn serve_prints_the_host_key_and_a_join_link_that_makes_a_host() {
-    let (_child, url, out) = serve(&["--no-announce", "--host-token", "s3cret"]);
+    let (_child, url, out) = serve(&["--host-token", "s3cret"]);
     let link = wait_for_line(&out, |l| l.contains("?host="));
     assert!(link.trim_end().ends_with("/?host=s3cret"), "{link}");
     let addr: std::net::SocketAddr = url
@@ -691,7 +691,7 @@ fn serve_prints_the_host_key_and_a_join_link_that_makes_a_host() {
         ));
     });
     // Without the option a fresh key is made and printed.
-    let (_child, _, out) = serve(&["--no-announce"]);
+    let (_child, _, out) = serve(&[]);
     let link = wait_for_line(&out, |l| l.contains("?host="));
     let key = link.trim_end().rsplit("?host=").next().unwrap();
     assert_eq!(key.len(), 32, "{link}");
