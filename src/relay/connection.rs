@@ -306,10 +306,21 @@ impl Connection<'_> {
             );
             return;
         }
+        // Moderation is worth a line in the log, like the window's buttons; the rest is chatter.
+        let moderation = matches!(
+            message,
+            ClientMessage::Mute { .. } | ClientMessage::Kick { .. } | ClientMessage::Readmit { .. }
+        )
+        .then(|| format!("{message:?}"));
         tracing::debug!(peer = %self.peer_id, ?message, "control");
         let done = shared.peers().control(&self.peer_id, message, now_ms());
         match done {
-            Ok(delivery) => shared.counters.delivered(&delivery),
+            Ok(delivery) => {
+                shared.counters.delivered(&delivery);
+                if let Some(what) = moderation {
+                    tracing::info!(host = %self.peer_id, what, "moderation by a host client");
+                }
+            }
             Err(e) => self.reply_error(e.code(), &e.to_string()),
         }
     }
