@@ -536,6 +536,7 @@ impl Link<'_> {
                 epoch,
                 resume,
                 recovered,
+                ..
             } => {
                 self.on_welcome(seq, epoch, resume);
                 self.announce(Some(id), Some(clients));
@@ -558,6 +559,13 @@ impl Link<'_> {
                 code,
                 message,
             },
+            // Classroom notices: not shown by this client yet.
+            ServerMessage::Room(_)
+            | ServerMessage::Hands { .. }
+            | ServerMessage::Poll { .. }
+            | ServerMessage::Tally { .. }
+            | ServerMessage::PollResult { .. }
+            | ServerMessage::Pinned { .. } => return,
         };
         self.events.emit(event);
     }
