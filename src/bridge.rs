@@ -17,7 +17,7 @@ use tokio::runtime::Handle;
 use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
 
 pub use crate::client::{
-    AddressError, ClientHandle, Disconnect, Event, Incoming, JoinConfig, Waker,
+    AddressError, ClientHandle, Disconnect, Event, Incoming, JoinConfig, SendId, Waker,
 };
 pub use crate::discovery::{Announcement, Browser, DiscoveryError, FoundRoom};
 pub use crate::hosting::HostError;
