@@ -643,7 +643,7 @@ fn other_client(
     classchat::client::ClientHandle,
     tokio::sync::mpsc::UnboundedReceiver<classchat::client::Event>,
 ) {
-    let url = classchat::client::parse_address(&format!("127.0.0.1:{port}")).unwrap();
+    let url = classchat::client::parse_address(&format!("127.0.0.1:{port}")).expect("an address");
     let mut config = classchat::client::JoinConfig::new(url);
     config.name = Some(name.to_owned());
     classchat::client::connect(rt.handle(), config, None)
