@@ -356,6 +356,11 @@ impl RelayHandle {
         kicked
     }
 
+    /// The people the host removed and has not let back, by the ID they had.
+    pub fn removed(&self) -> Vec<String> {
+        self.shared.peers().removed()
+    }
+
     /// Lets someone the host removed join again. Returns whether they were removed.
     pub fn readmit(&self, peer_id: &str) -> bool {
         let readmitted = self.shared.peers().readmit(peer_id);

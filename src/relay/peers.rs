@@ -271,16 +271,22 @@ pub(crate) struct Peers {
 struct People {
     names: HashSet<String>,
     tokens: HashSet<Arc<str>>,
+    /// The IDs as they were shown, in the order they were added, for the host's window.
+    shown: Vec<String>,
 }
 
 impl People {
     fn add(&mut self, peer_id: &str, token: Option<&Arc<str>>) {
-        self.names.insert(names::key(peer_id));
+        if self.names.insert(names::key(peer_id)) {
+            self.shown.push(peer_id.to_owned());
+        }
         self.tokens.extend(token.cloned());
     }
 
     fn remove(&mut self, peer_id: &str, token: Option<&Arc<str>>) {
-        self.names.remove(&names::key(peer_id));
+        let key = names::key(peer_id);
+        self.shown.retain(|shown| names::key(shown) != key);
+        self.names.remove(&key);
         if let Some(token) = token {
             self.tokens.remove(token);
         }
@@ -738,6 +744,11 @@ impl Peers {
         let was = self.removed.names.contains(&names::key(peer_id));
         self.removed.remove(peer_id, None);
         was
+    }
+
+    /// The people the host removed and has not let back, by the ID they had.
+    pub(crate) fn removed(&self) -> Vec<String> {
+        self.removed.shown.clone()
     }
 
     /// Whether someone asking for `name`, or resuming the session `token`, was removed by

@@ -544,6 +544,10 @@ pub struct Strings {
     pub messages_may_be_missing: &'static str,
     /// Heading of the messages sent but not yet confirmed.
     pub sending: &'static str,
+    /// Heading of the people the host removed.
+    pub removed_title: &'static str,
+    /// Button that lets a removed person back in.
+    pub readmit: &'static str,
 }
 
 /// Japanese.
@@ -625,6 +629,8 @@ pub static JA: Strings = Strings {
     resumed: "再接続しました。見逃したメッセージはすべて表示されています。",
     messages_may_be_missing: "再接続しましたが、一部のメッセージが表示されていない可能性があります。",
     sending: "送信中…",
+    removed_title: "退出させた人",
+    readmit: "参加を許可",
 };
 
 /// English.
@@ -706,6 +712,8 @@ pub static EN: Strings = Strings {
     resumed: "Reconnected: every message you missed is shown.",
     messages_may_be_missing: "Reconnected, but some messages may be missing.",
     sending: "Sending…",
+    removed_title: "Removed",
+    readmit: "Let back in",
 };
 
 #[cfg(test)]

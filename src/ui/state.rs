@@ -451,6 +451,8 @@ pub struct HostChat {
     pub join_code: Option<String>,
     /// The relay's roster as the bridge last sent it (for mute flags and the count).
     pub relay_roster: Vec<RosterEntry>,
+    /// The people the host removed and has not let back, by the ID they had.
+    pub removed: Vec<String>,
     /// The relay's counters as the bridge last sent them.
     pub stats: Stats,
     /// The announcement on the local network; dropping it (with the session) withdraws it.
@@ -483,6 +485,7 @@ impl HostChat {
             addresses: hosted.addresses,
             join_code,
             relay_roster: Vec::new(),
+            removed: Vec::new(),
             stats: Stats::default(),
             announcement: hosted.announcement,
             journal: hosted.journal,
@@ -499,6 +502,7 @@ impl HostChat {
             match event {
                 HostEvent::Roster(roster) => self.relay_roster = roster,
                 HostEvent::Stats(stats) => self.stats = stats,
+                HostEvent::Removed(removed) => self.removed = removed,
             }
         }
     }
