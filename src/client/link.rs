@@ -283,8 +283,8 @@ async fn open(
     }
     let ws_config = WebSocketConfig::default()
         .read_buffer_size(16 * 1024)
-        .max_message_size(Some(1 << 20))
-        .max_frame_size(Some(1 << 20));
+        .max_message_size(Some(protocol::CLIENT_MAX_FRAME_BYTES))
+        .max_frame_size(Some(protocol::CLIENT_MAX_FRAME_BYTES));
     let connecting = tokio_tungstenite::connect_async_with_config(request, Some(ws_config), true);
     let result = match tokio::time::timeout(CONNECT_TIMEOUT, connecting).await {
         Ok(result) => result,

@@ -190,6 +190,9 @@ impl Lang {
             (Self::Ja, ErrorCode::NameInvalid) => {
                 format!("その名前は使えません。別のIDが割り当てられました ({message})")
             }
+            (Self::Ja, ErrorCode::BadText) => {
+                "制御文字を含むメッセージは送れません。メッセージは届きませんでした".to_owned()
+            }
             (Self::Ja, _) => format!("サーバーのエラー: {message}"),
             (Self::En, _) => format!("Error from the relay: {message}"),
         }
@@ -544,6 +547,8 @@ pub struct Strings {
     pub messages_may_be_missing: &'static str,
     /// Heading of the messages sent but not yet confirmed.
     pub sending: &'static str,
+    /// Marks a chat found on the LAN whose address is not on this computer's own network.
+    pub other_network: &'static str,
     /// Heading of the people the host removed.
     pub removed_title: &'static str,
     /// Button that lets a removed person back in.
@@ -629,6 +634,7 @@ pub static JA: Strings = Strings {
     resumed: "再接続しました。見逃したメッセージはすべて表示されています。",
     messages_may_be_missing: "再接続しましたが、一部のメッセージが表示されていない可能性があります。",
     sending: "送信中…",
+    other_network: "別のネットワーク",
     removed_title: "退出させた人",
     readmit: "参加を許可",
 };
@@ -712,6 +718,7 @@ pub static EN: Strings = Strings {
     resumed: "Reconnected: every message you missed is shown.",
     messages_may_be_missing: "Reconnected, but some messages may be missing.",
     sending: "Sending…",
+    other_network: "another network",
     removed_title: "Removed",
     readmit: "Let back in",
 };
