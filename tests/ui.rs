@@ -13,7 +13,7 @@ use classchat::ui::state::ConnState;
 use classchat::ui::{App, Lang, ModeKind, Settings};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
-use window::{harness, log_len, runtime, start_hosting, step_until_app};
+use window::{harness, log_len, runtime, start_hosting, step_until_app, stop_hosting};
 
 fn english() -> Settings {
     Settings::for_lang(Lang::En)
@@ -150,11 +150,32 @@ fn host_and_student_chat_over_a_real_relay() {
             .is_some_and(|s| s.log.contains_text("みなさん、こんにちは"))
     });
 
-    // Stopping the chat closes the student's connection with a clear reason.
+    // Stopping asks first: Cancel keeps the chat running.
     host.get_by_label("Stop hosting").click();
-    step_until_app(&mut host, "the start screen", |app| {
-        app.mode() == ModeKind::Start
-    });
+    for _ in 0..4 {
+        host.step();
+    }
+    host.get_by_label_contains("Stop hosting? Every student is disconnected.");
+    host.get_by_label("Cancel").click();
+    for _ in 0..4 {
+        host.step();
+    }
+    assert_eq!(host.state().mode(), ModeKind::Hosting);
+
+    // Stopping the chat closes the student's connection with a clear reason, and the host
+    // still sees the lesson's log until leaving it.
+    stop_hosting(&mut host);
+    host.step();
+    host.get_by_label("The chat has ended");
+    assert!(
+        host.query_all_by_label_contains("みなさん、こんにちは")
+            .next()
+            .is_some(),
+        "the log stays on screen after Stop"
+    );
+    host.get_by_label("Back to start").click();
+    host.step();
+    assert_eq!(host.state().mode(), ModeKind::Start);
     step_until_app(&mut student, "the student disconnected", |app| {
         app.chat().is_some_and(|s| match &s.state {
             ConnState::Waiting { reason, .. } | ConnState::Stopped(reason) => {
@@ -210,6 +231,135 @@ fn tab_completes_ids() {
     host.step();
     host.step();
     assert_eq!(composer_text(host.state()), "Sensei/");
+
+    // Once the recipient is written, Tab leaves the box for the next control.
+    host.key_press(egui::Key::Tab);
+    host.step();
+    host.step();
+    assert!(!message_box_focused(&host), "Tab moves on after `id/`");
+    assert_eq!(composer_text(host.state()), "Sensei/");
+
+    // Esc leaves the box, and the window does not take the focus back.
+    host.get_by_label("Message").focus();
+    host.step();
+    assert!(message_box_focused(&host));
+    host.key_press(egui::Key::Escape);
+    for _ in 0..3 {
+        host.step();
+    }
+    assert!(!message_box_focused(&host), "Esc leaves the message box");
+}
+
+fn message_box_focused(harness: &Harness<'_, App>) -> bool {
+    harness.get_by_label("Message").is_focused()
+}
+
+/// What a label node says (a label's text is its value in the accessibility tree).
+fn node_text(node: &egui_kittest::Node<'_>) -> String {
+    use egui_kittest::kittest::NodeT as _;
+    let node = node.accesskit_node();
+    node.value().or_else(|| node.label()).unwrap_or_default()
+}
+
+/// Adds a message from 花子 to everyone straight to the window's log.
+fn push_message(harness: &mut Harness<'_, App>, text: &str) {
+    let log = harness.state_mut().log_mut().expect("a chat");
+    log.push(classchat::ui::log::Entry {
+        ts: 1_700_000_000_000,
+        kind: EntryKind::Message {
+            from: Some("花子".into()),
+            to: Some(Recipient::Everyone),
+            text: text.to_owned(),
+            own: false,
+        },
+    });
+}
+
+#[test]
+fn long_and_multi_line_messages_show_whole() {
+    let rt = runtime();
+    let (mut host, _port) = host(&rt, "Sensei");
+    let long: String = (0..1000)
+        .map(|i| char::from(b'a' + (i % 26) as u8))
+        .collect();
+    let lines: Vec<String> = (1..=10)
+        .map(|i| format!("line {i} of the snippet"))
+        .collect();
+    let multi = lines.join("\n");
+    push_message(&mut host, &long);
+    push_message(&mut host, &multi);
+    push_message(
+        &mut host,
+        "資料: https://example.org/lesson?id=7 を見てください",
+    );
+    for _ in 0..4 {
+        host.step();
+    }
+    let message_box = host.get_by_label("Message").rect();
+    let window = egui::Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(1100.0, 760.0));
+    let body = host
+        .ctx
+        .fonts_mut(|f| f.row_height(&egui::FontId::proportional(15.0)));
+    for (text, min_lines) in [(&long, 8.0), (&multi, 10.0)] {
+        let row = host.get_by_label_contains(&text[text.len() - 40..]);
+        let label = node_text(&row);
+        assert!(
+            label.contains(text.as_str()),
+            "the whole text is in the row: {label:?}"
+        );
+        let rect = row.rect();
+        assert!(
+            rect.height() >= min_lines * body,
+            "{} points high for {min_lines} lines",
+            rect.height()
+        );
+        assert!(window.contains_rect(rect), "{rect:?} is inside the window");
+        assert!(
+            rect.bottom() <= message_box.top(),
+            "{rect:?} is above the message box"
+        );
+    }
+
+    let row = host.get_by_label_contains("https://example.org/lesson?id=7");
+    let text = node_text(&row);
+    assert!(text.contains("を見てください"));
+    // Right click: the row's menu copies the message.
+    row.click_secondary();
+    host.step();
+    host.step();
+    host.get_by_label("Copy message").click();
+    host.step();
+    let copied = host.output().platform_output.commands.iter().any(|c| {
+        matches!(c, egui::OutputCommand::CopyText(t) if t.contains("https://example.org/lesson?id=7"))
+    });
+    assert!(copied, "Copy message puts the text on the clipboard");
+}
+
+#[test]
+fn shift_enter_adds_a_line_and_enter_sends_both() {
+    let rt = runtime();
+    let (mut host, _port) = host(&rt, "Sensei");
+    type_into(&mut host, "Message", "*/fn main() {");
+    host.key_press_modifiers(egui::Modifiers::SHIFT, egui::Key::Enter);
+    host.step();
+    host.get_by_label("Message")
+        .type_text("    println!(\"hi\");");
+    host.step();
+    assert_eq!(
+        composer_text(host.state()),
+        "*/fn main() {\n    println!(\"hi\");"
+    );
+    host.key_press(egui::Key::Enter);
+    host.step();
+    step_until_app(&mut host, "both lines as one message", |app| {
+        app.chat().is_some_and(|s| {
+            s.log.entries().iter().any(|e| {
+                matches!(&e.kind, EntryKind::Message { own: true, text, .. }
+                    if text == "fn main() {\n    println!(\"hi\");")
+            })
+        })
+    });
+    assert_eq!(composer_text(host.state()), "");
 }
 
 #[test]

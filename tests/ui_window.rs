@@ -19,7 +19,9 @@ use classchat::ui::state::ConnState;
 use classchat::ui::{App, Lang, ModeKind, Settings};
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT as _, Queryable as _};
-use window::{TIMEOUT, harness as window, log_len, runtime, start_hosting, step_until};
+use window::{
+    TIMEOUT, harness as window, log_len, runtime, start_hosting, step_until, stop_hosting,
+};
 
 /// English settings that host on a free port under a room name of this test alone.
 fn settings(room: &str) -> Settings {
@@ -119,8 +121,7 @@ fn hosting_announces_the_room_until_it_stops() {
     }
     assert!(found(&browser).is_some_and(|r| r.join_code_required));
 
-    host.get_by_label("Stop hosting").click();
-    host.step();
+    stop_hosting(&mut host);
     let deadline = Instant::now() + TIMEOUT;
     while found(&browser).is_some() {
         assert!(Instant::now() < deadline, "still announced after stopping");
@@ -160,6 +161,11 @@ fn host_shows_the_join_link_and_its_qr_code() {
         .iter()
         .any(|c| matches!(c, egui::OutputCommand::CopyText(text) if *text == link));
     assert!(copied, "Copy link should put {link} on the clipboard");
+    // The button confirms it, and the status line says so.
+    host.step();
+    host.step();
+    host.get_by_label("Copied ✓");
+    assert!(shows(&host, "Copied to the clipboard"));
 
     // On the projector the code fills most of the window, with the link under it.
     host.get_by_label("Show QR code large").click();
@@ -246,9 +252,7 @@ fn host_a_session(rt: &tokio::runtime::Runtime, dir: &Path, text: &str) -> usize
         h.state().chat().is_some_and(|s| s.log.contains_text(text))
     });
     let lines = log_len(host.state());
-    host.get_by_label("Stop hosting").click();
-    host.step();
-    assert_eq!(host.state().mode(), ModeKind::Start);
+    stop_hosting(&mut host);
     lines
 }
 
@@ -336,6 +340,43 @@ fn a_failed_save_says_so_and_keeps_the_log() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+#[test]
+fn a_save_without_a_dialog_offers_the_documents_folder() {
+    let rt = runtime();
+    let documents = temp_dir("documents");
+    let backend = Backend::new(rt.handle().clone()).without_dialog(documents.clone());
+    let mut host = window(App::new(backend, settings("no-dialog"), None));
+    start_hosting(&mut host);
+
+    host.get_by_label("Save transcript…").click();
+    step_until(&mut host, "the error", |h| {
+        shows(h, "No file dialog could be opened.")
+    });
+    step_until(&mut host, "the fallback offered", |h| {
+        shows(h, "Save to the Documents folder")
+    });
+    host.step();
+    host.get_by_label("Save to the Documents folder").click();
+    step_until(&mut host, "the fallback save", |h| {
+        shows(h, "Transcript saved to")
+    });
+    let saved: Vec<PathBuf> = std::fs::read_dir(&documents)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(saved.len(), 1, "{saved:?}");
+    assert!(
+        shows(&host, &saved[0].display().to_string()),
+        "the path is shown"
+    );
+    assert!(
+        std::fs::read_to_string(&saved[0])
+            .unwrap()
+            .contains("Sensei")
+    );
+    std::fs::remove_dir_all(&documents).ok();
+}
+
 /// Starts a relay on `127.0.0.1:port` (0: any), retrying while the old socket lets go.
 fn start_relay(rt: &tokio::runtime::Runtime, port: u16) -> RelayHandle {
     let deadline = Instant::now() + TIMEOUT;
@@ -372,6 +413,38 @@ fn student_window_reconnects_after_the_relay_restarts() {
     });
     // Still in the chat window, not back at the start screen.
     assert_eq!(taro.state().mode(), ModeKind::Joined);
+    // While disconnected, Send is disabled with the reason and the roster is greyed out.
+    taro.step();
+    assert!(taro.get_by_label("Send").accesskit_node().is_disabled());
+    assert!(shows(&taro, "Cannot send — "));
+    assert!(
+        taro.get_by_label("Taro (you)")
+            .accesskit_node()
+            .is_disabled(),
+        "the roster is greyed out"
+    );
+    // Retries update the status line; the log says it once.
+    let retry_at = |app: &App| {
+        app.chat().and_then(|s| match s.state {
+            ConnState::Waiting { retry_at, .. } => Some(retry_at),
+            _ => None,
+        })
+    };
+    let first = retry_at(taro.state());
+    step_until(&mut taro, "waiting after a second attempt", |h| {
+        retry_at(h.state()).is_some_and(|at| Some(at) != first)
+    });
+    let lost_rows = taro.state().chat().map_or(0, |s| {
+        s.log
+            .entries()
+            .iter()
+            .filter(|e| matches!(&e.kind, EntryKind::Notice(t) if t.contains("Reconnecting")))
+            .count()
+    });
+    assert_eq!(
+        lost_rows, 1,
+        "one log row for the loss, however many retries"
+    );
 
     let _relay = start_relay(&rt, port);
     step_until(&mut taro, "Taro back in the chat", |h| {
@@ -607,6 +680,33 @@ fn host_mutes_and_kicks_through_the_bridge() {
     step_until(&mut host, "Taro muted", |h| shows(h, "(muted)"));
     host.get_by_label("Unmute").click();
     step_until(&mut host, "Taro unmuted", |h| !shows(h, "(muted)"));
+    assert!(shows(&host, "You muted Taro"), "the log records the mute");
+    assert!(shows(&host, "You unmuted Taro"));
+
+    // Kick asks first; cancelling keeps Taro, and the question blocks the rows behind it.
     host.get_by_label("Kick").click();
+    for _ in 0..4 {
+        host.step();
+    }
+    assert!(shows(&host, "Remove Taro from the chat?"));
+    host.get_by_label("Cancel").click();
+    host.step();
+    host.step();
+    assert!(!shows(&host, "Remove Taro from the chat?"));
+    std::thread::sleep(Duration::from_millis(300));
+    host.step();
+    assert!(shows(&host, "Kick"), "Taro is still there after Cancel");
+    assert_eq!(own_id(taro.state()).as_deref(), Some("Taro"));
+
+    host.get_by_label("Kick").click();
+    for _ in 0..4 {
+        host.step();
+    }
+    let confirm = host
+        .query_all_by_label("Kick")
+        .last()
+        .expect("the question's Kick");
+    confirm.click();
     step_until(&mut host, "Taro gone", |h| !shows(h, "Kick"));
+    assert!(shows(&host, "You removed Taro from the chat"));
 }

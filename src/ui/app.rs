@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use poll_promise::Promise;
 
-use super::command::Command;
+use super::command::{Command, Confirm};
 use super::composer;
 use super::i18n::Lang;
 use super::log::Log;
@@ -15,7 +15,7 @@ use super::mode::{Launch, Mode, ModeKind};
 use super::nearby::Nearby;
 use super::state::{Chat, ConnState, HostChat, Outcome, PreviousChat, Settings};
 use super::{fonts, host_panel, messages_panel, previous, roster_panel, start_screen};
-use super::{status_bar, top_bar};
+use super::{status_bar, top_bar, widgets};
 use crate::bridge::{Backend, SaveOutcome, Stats, Waker};
 
 /// Longest time [`App::logic`] spends draining events per frame, so a flood cannot freeze
@@ -55,6 +55,8 @@ pub struct App {
     previous_loading: Option<Promise<Option<PreviousChat>>>,
     /// The previous session, offered on the start screen.
     previous: Option<Box<PreviousChat>>,
+    /// The question the window asks before acting (a modal dialog while set).
+    confirm: Option<Confirm>,
 }
 
 impl App {
@@ -75,6 +77,7 @@ impl App {
             previous_path: None,
             previous_loading: None,
             previous: None,
+            confirm: None,
         }
     }
 
@@ -258,7 +261,11 @@ impl App {
         };
         match promise.try_take() {
             Err(promise) => self.saving = Some(promise),
-            Ok(SaveOutcome::Cancelled) => {}
+            Ok(SaveOutcome::Cancelled) => self.status = None,
+            Ok(SaveOutcome::NoDialog) => {
+                self.status = Some((self.lang().s().no_dialog.to_owned(), true));
+                self.confirm = Some(Confirm::NoDialog);
+            }
             Ok(SaveOutcome::Saved(path)) => {
                 self.status = Some((self.lang().saved_to(&path.display().to_string()), false));
             }
@@ -375,8 +382,17 @@ impl App {
             }
         }
         let ctx = ui.ctx().clone();
-        // In a chat, typing goes to the message box unless another field has focus.
-        if self.chat().is_some_and(|s| s.ever_connected) && ctx.memory(|m| m.focused().is_none()) {
+        if let Some(confirm) = &self.confirm {
+            widgets::confirm_ui(&ctx, lang, confirm, &mut commands);
+        }
+        // In a chat, typing goes to the message box unless another field has focus or the
+        // user left it with Esc.
+        if self
+            .chat()
+            .is_some_and(|s| s.ever_connected && !s.composer.released)
+            && self.confirm.is_none()
+            && ctx.memory(|m| m.focused().is_none())
+        {
             ctx.memory_mut(|m| m.request_focus(messages_panel::composer_id()));
         }
         self.apply(&ctx, commands);
@@ -434,19 +450,30 @@ impl App {
                 }
             }
             Command::Kick(peer_id) => {
-                if let Mode::Hosting(host) = &self.mode {
+                if let Mode::Hosting(host) = &mut self.mode {
                     host.host.kick(&peer_id);
+                    host.chat.log.notice(lang.kicked(&peer_id));
                 }
             }
             Command::SetMuted(peer_id, muted) => {
-                if let Mode::Hosting(host) = &self.mode {
+                if let Mode::Hosting(host) = &mut self.mode {
                     host.host.set_muted(&peer_id, muted);
+                    host.chat.log.notice(lang.muted_note(&peer_id, muted));
                 }
             }
+            Command::Ask(confirm) => self.confirm = Some(confirm),
+            Command::Dismiss => self.confirm = None,
+            Command::StopHosting => self.stop_hosting(ctx),
+            Command::SaveToDocuments => self.save_to_documents(ctx),
+            Command::OpenUrl(url) => ctx.open_url(egui::OpenUrl::new_tab(url)),
             Command::SaveTranscript => self.save_transcript(ctx),
             Command::SetLang(lang) => self.settings.lang = lang,
             Command::GenerateCode => self.settings.generate_code(),
-            Command::Copy(text) => ctx.copy_text(text),
+            Command::Copy(text) => {
+                ctx.copy_text(text.clone());
+                widgets::note_copied(ctx, text);
+                self.status = Some((lang.s().copied_status.to_owned(), false));
+            }
             Command::JumpToBottom => {
                 if let Some(chat) = self.chat_mut() {
                     chat.view.jump_to_bottom = true;
@@ -474,6 +501,49 @@ impl App {
                 }
             }
         }
+    }
+
+    /// Stops the relay (every student is disconnected) and keeps the session's log on screen,
+    /// read-only, until the host goes back to the start screen.
+    fn stop_hosting(&mut self, ctx: &egui::Context) {
+        let Mode::Hosting(mut host) = std::mem::take(&mut self.mode) else {
+            return;
+        };
+        // Rows added since the last frame (the kick notes) reach the journal too.
+        host.journal_new_rows();
+        let log = std::mem::take(&mut host.chat.log);
+        let started = log
+            .entries()
+            .first()
+            .map_or_else(crate::bridge::now_ms, |e| e.ts);
+        // Dropping the host chat leaves, stops the relay and withdraws the announcement.
+        drop(host);
+        self.previous = Some(Box::new(PreviousChat {
+            started,
+            log,
+            view: Default::default(),
+            ended: true,
+        }));
+        self.status = None;
+        self.mode = Mode::Reviewing;
+        self.update_title(ctx);
+    }
+
+    /// Writes the transcript into the documents folder (no dialog could be shown).
+    fn save_to_documents(&mut self, ctx: &egui::Context) {
+        if self.saving.is_some() {
+            return;
+        }
+        let lang = self.lang();
+        let Some((log, ts)) = self.log_to_save() else {
+            return;
+        };
+        let (dialog, render) = (lang.save_dialog(ts), log.renderer());
+        self.status = Some((lang.s().saving.to_owned(), false));
+        let promise = self
+            .backend
+            .save_to_documents(&dialog.file_name, render, Self::waker(ctx));
+        self.saving = Some(promise);
     }
 
     fn send(&mut self, ctx: &egui::Context) {

@@ -203,6 +203,50 @@ impl Lang {
         }
     }
 
+    /// Context menu of a log row: copy one of its links.
+    pub fn copy_this_link(self, url: &str) -> String {
+        let shown: String = url.chars().take(60).collect();
+        let more = if url.chars().count() > 60 { "…" } else { "" };
+        match self {
+            Self::Ja => format!("リンクをコピー: {shown}{more}"),
+            Self::En => format!("Copy link: {shown}{more}"),
+        }
+    }
+
+    /// The question before a kick.
+    pub fn confirm_kick(self, peer_id: &str) -> String {
+        match self {
+            Self::Ja => format!("{peer_id} さんをチャットから退出させますか?"),
+            Self::En => format!("Remove {peer_id} from the chat?"),
+        }
+    }
+
+    /// The host removed someone (a log line).
+    pub fn kicked(self, peer_id: &str) -> String {
+        match self {
+            Self::Ja => format!("{peer_id} さんを退出させました"),
+            Self::En => format!("You removed {peer_id} from the chat"),
+        }
+    }
+
+    /// The host muted or unmuted someone (a log line).
+    pub fn muted_note(self, peer_id: &str, muted: bool) -> String {
+        match (self, muted) {
+            (Self::Ja, true) => format!("{peer_id} さんをミュートしました"),
+            (Self::Ja, false) => format!("{peer_id} さんのミュートを解除しました"),
+            (Self::En, true) => format!("You muted {peer_id}"),
+            (Self::En, false) => format!("You unmuted {peer_id}"),
+        }
+    }
+
+    /// Why the Send button is disabled.
+    pub fn cannot_send(self, state: &str) -> String {
+        match self {
+            Self::Ja => format!("送信できません — {state}"),
+            Self::En => format!("Cannot send — {state}"),
+        }
+    }
+
     /// Someone joined.
     pub fn joined(self, peer_id: &str) -> String {
         match self {
@@ -534,6 +578,22 @@ pub struct Strings {
     pub default_room_name: &'static str,
     /// Hosting did not answer because the background runtime stopped.
     pub runtime_stopped: &'static str,
+    /// A copy button just after it copied.
+    pub copied: &'static str,
+    /// The status line after something was copied.
+    pub copied_status: &'static str,
+    /// Context menu of a log row: copy its text.
+    pub copy_message: &'static str,
+    /// Under the message box: what Enter and Shift+Enter do.
+    pub compose_keys: &'static str,
+    /// The question before Stop hosting.
+    pub confirm_stop: &'static str,
+    /// Header of a hosted chat that was stopped (its log still shows).
+    pub session_ended: &'static str,
+    /// No save dialog could be shown.
+    pub no_dialog: &'static str,
+    /// The fallback when no save dialog can be shown.
+    pub save_to_documents: &'static str,
 }
 
 /// Japanese.
@@ -610,6 +670,14 @@ pub static JA: Strings = Strings {
     default_host_name: "先生",
     default_room_name: "教室のチャット",
     runtime_stopped: "バックグラウンドの処理が止まりました",
+    copied: "コピーしました ✓",
+    copied_status: "クリップボードにコピーしました",
+    copy_message: "メッセージをコピー",
+    compose_keys: "Enter で送信、Shift+Enter で改行",
+    confirm_stop: "チャットを終了しますか?全員の接続が切れます。会話の記録はこの画面に残ります。",
+    session_ended: "チャットは終了しました",
+    no_dialog: "ファイルを選ぶ画面を開けませんでした。",
+    save_to_documents: "書類フォルダーに保存",
 };
 
 /// English.
@@ -686,6 +754,14 @@ pub static EN: Strings = Strings {
     default_host_name: "Teacher",
     default_room_name: "Class chat",
     runtime_stopped: "the background runtime stopped",
+    copied: "Copied ✓",
+    copied_status: "Copied to the clipboard",
+    copy_message: "Copy message",
+    compose_keys: "Enter sends, Shift+Enter starts a new line",
+    confirm_stop: "Stop hosting? Every student is disconnected. The log stays on screen.",
+    session_ended: "The chat has ended",
+    no_dialog: "No file dialog could be opened.",
+    save_to_documents: "Save to the Documents folder",
 };
 
 #[cfg(test)]

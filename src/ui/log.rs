@@ -248,9 +248,254 @@ impl TranscriptFormat {
     }
 }
 
+/// The byte ranges of the `http://` and `https://` links in `text`, in order. A link ends at
+/// white space or a character no URL holds unescaped; closing punctuation at its end (a full
+/// stop, a bracket, 。) belongs to the sentence, not the link.
+pub fn links(text: &str) -> Vec<std::ops::Range<usize>> {
+    let mut found = Vec::new();
+    let mut from = 0;
+    while let Some(rest) = text.get(from..) {
+        let Some(start) = ["http://", "https://"]
+            .iter()
+            .filter_map(|scheme| rest.find(scheme))
+            .min()
+        else {
+            break;
+        };
+        let start = from + start;
+        let tail = text.get(start..).unwrap_or_default();
+        let len = tail
+            .find(|c: char| c.is_whitespace() || !c.is_ascii() || matches!(c, '<' | '>' | '"'))
+            .unwrap_or(tail.len());
+        let link = tail.get(..len).unwrap_or_default();
+        let trimmed = link.trim_end_matches(['.', ',', ';', ':', '!', '?', ')', ']', '}', '\'']);
+        let end = start + trimmed.len();
+        if trimmed.len() > "https://".len() {
+            found.push(start..end);
+        }
+        from = start + len.max(1);
+    }
+    found
+}
+
+/// Row heights of a log laid out at one width, for virtual scrolling with rows of different
+/// heights: each row has an estimate until it has been laid out once, and the offsets of every
+/// row's top are kept as running sums so the rows in view are found by binary search.
+///
+/// Nothing here depends on egui: the view gives the width, the estimate's unit sizes and the
+/// measured heights.
+#[derive(Debug, Default)]
+pub struct RowHeights {
+    /// The width the heights are for; a new width re-estimates every row.
+    width: f32,
+    /// Per row: characters that are about half a line height wide, and the rest.
+    sizes: Vec<RowSize>,
+    /// Per row: its height, estimated or measured.
+    heights: Vec<f32>,
+    /// Per row: whether `heights` was measured at `width`.
+    measured: Vec<bool>,
+    /// `offsets[i]` is the top of row `i`; one more entry than rows (the total height).
+    offsets: Vec<f32>,
+    /// `offsets` must be summed again.
+    dirty: bool,
+}
+
+/// What a row's height estimate is made from.
+#[derive(Clone, Copy, Debug, Default)]
+struct RowSize {
+    narrow: u32,
+    wide: u32,
+    lines: u32,
+}
+
+impl RowSize {
+    fn of(entry: &Entry) -> Self {
+        let text = match &entry.kind {
+            EntryKind::Message { text, .. } | EntryKind::Notice(text) | EntryKind::Error(text) => {
+                text
+            }
+        };
+        let mut size = Self {
+            // The time and the sender, roughly.
+            narrow: 24,
+            wide: 0,
+            lines: 1,
+        };
+        for c in text.chars() {
+            match c {
+                '\n' => size.lines += 1,
+                c if c.is_ascii() => size.narrow += 1,
+                _ => size.wide += 1,
+            }
+        }
+        size
+    }
+}
+
+/// The sizes a height estimate works with, in points.
+#[derive(Clone, Copy, Debug)]
+pub struct RowMetrics {
+    /// Height of one line of text.
+    pub line: f32,
+    /// Padding above and below a row's text.
+    pub padding: f32,
+    /// Average width of a Latin character.
+    pub narrow: f32,
+    /// Width of a CJK character.
+    pub wide: f32,
+}
+
+impl RowHeights {
+    /// Follows `entries` at `width`: new rows get an estimate, and a new width re-estimates
+    /// every row (cheap: no text is laid out).
+    pub fn sync(&mut self, entries: &[Entry], width: f32, metrics: RowMetrics) {
+        if entries.len() < self.sizes.len() {
+            *self = Self::default();
+        }
+        for entry in entries.get(self.sizes.len()..).unwrap_or_default() {
+            self.sizes.push(RowSize::of(entry));
+        }
+        let resized = (width - self.width).abs() > 0.5;
+        if resized {
+            self.width = width;
+            self.heights.clear();
+            self.measured.clear();
+        }
+        if self.heights.len() < self.sizes.len() {
+            let text_width = (width - 2.0 * metrics.padding).max(metrics.wide);
+            let new = self.sizes.get(self.heights.len()..).unwrap_or_default();
+            for size in new {
+                let run = size.narrow as f32 * metrics.narrow + size.wide as f32 * metrics.wide;
+                let lines = size.lines as f32 + (run / text_width).floor();
+                self.heights
+                    .push(lines * metrics.line + 2.0 * metrics.padding);
+                self.measured.push(false);
+            }
+            self.dirty = true;
+        }
+        if self.dirty {
+            self.sum();
+        }
+    }
+
+    fn sum(&mut self) {
+        self.offsets.clear();
+        self.offsets.reserve(self.heights.len() + 1);
+        let mut top = 0.0;
+        self.offsets.push(top);
+        for height in &self.heights {
+            top += height;
+            self.offsets.push(top);
+        }
+        self.dirty = false;
+    }
+
+    /// Records row `index`'s measured height (at the current width). The offsets are summed
+    /// again on the next [`sync`](Self::sync).
+    pub fn measured(&mut self, index: usize, height: f32) {
+        if let (Some(old), Some(done)) = (self.heights.get_mut(index), self.measured.get_mut(index))
+        {
+            *done = true;
+            if (*old - height).abs() > 0.25 {
+                *old = height;
+                self.dirty = true;
+            }
+        }
+    }
+
+    /// Whether row `index` was measured at the current width.
+    pub fn is_measured(&self, index: usize) -> bool {
+        self.measured.get(index).copied().unwrap_or(false)
+    }
+
+    /// The rows whose extent meets `top..bottom` (content coordinates).
+    pub fn visible(&self, top: f32, bottom: f32) -> std::ops::Range<usize> {
+        let rows = self.heights.len();
+        // The first row whose bottom is below `top`.
+        let first = self
+            .offsets
+            .get(1..)
+            .unwrap_or_default()
+            .partition_point(|&end| end <= top);
+        let last = self.offsets.partition_point(|&start| start < bottom);
+        first.min(rows)..last.min(rows).max(first.min(rows))
+    }
+
+    /// Top of row `index` (the total height for `index == len`).
+    pub fn top(&self, index: usize) -> f32 {
+        self.offsets
+            .get(index)
+            .copied()
+            .unwrap_or_else(|| self.total())
+    }
+
+    /// Height of row `index`.
+    pub fn height(&self, index: usize) -> f32 {
+        self.heights.get(index).copied().unwrap_or(0.0)
+    }
+
+    /// Height of every row together.
+    pub fn total(&self) -> f32 {
+        self.offsets.last().copied().unwrap_or(0.0)
+    }
+
+    /// Bytes held per row (for the memory figure of the benchmark).
+    pub const BYTES_PER_ROW: usize = std::mem::size_of::<RowSize>()
+        + std::mem::size_of::<f32>() * 2
+        + std::mem::size_of::<bool>();
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const METRICS: RowMetrics = RowMetrics {
+        line: 20.0,
+        padding: 4.0,
+        narrow: 8.0,
+        wide: 16.0,
+    };
+
+    #[test]
+    fn links_are_found_without_their_closing_punctuation() {
+        let text = "see https://example.org/a?b=1. and (http://x.jp/y) 資料:https://a.b/c。終";
+        let found: Vec<&str> = links(text).into_iter().map(|r| &text[r]).collect();
+        assert_eq!(
+            found,
+            [
+                "https://example.org/a?b=1",
+                "http://x.jp/y",
+                "https://a.b/c"
+            ]
+        );
+        assert!(links("http:// and https://").is_empty());
+    }
+
+    #[test]
+    fn row_heights_find_the_rows_in_view() {
+        let mut log = Log::default();
+        for i in 0..100 {
+            log.push(message("a", Recipient::Everyone, &"x".repeat(i % 3 * 100)));
+        }
+        let mut heights = RowHeights::default();
+        heights.sync(log.entries(), 408.0, METRICS);
+        // Rows of 0, 100 and 200 characters (plus 24 for the header) at 50 characters a line.
+        assert_eq!(heights.height(0), 28.0);
+        assert_eq!(heights.height(1), 68.0);
+        assert_eq!(heights.height(2), 108.0);
+        assert_eq!(heights.top(3), 204.0);
+        assert_eq!(heights.visible(0.0, 1.0), 0..1);
+        assert_eq!(heights.visible(30.0, 200.0), 1..3);
+        assert_eq!(heights.visible(1e9, 2e9), 100..100);
+        heights.measured(1, 60.0);
+        heights.sync(log.entries(), 408.0, METRICS);
+        assert_eq!(heights.top(2), 88.0);
+        assert!(heights.is_measured(1));
+        // A new width forgets what was measured.
+        heights.sync(log.entries(), 808.0, METRICS);
+        assert!(!heights.is_measured(1));
+        assert_eq!(heights.height(2), 68.0);
+    }
 
     fn message(from: &str, to: Recipient, text: &str) -> Entry {
         Entry {

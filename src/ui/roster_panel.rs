@@ -1,7 +1,7 @@
 //! Who is connected: one row per client with the time they joined; the own entry is marked.
 //! Clicking a name puts `id/` in the message box. The host also gets mute and kick buttons.
 
-use super::command::Command;
+use super::command::{Command, Confirm};
 use super::i18n::Lang;
 use super::log::local_time;
 use super::state::Chat;
@@ -28,6 +28,11 @@ pub fn ui(
                 return;
             };
             ui.heading(format!("{} ({})", s.roster, roster.len()));
+            if !chat.state.connected() {
+                // The list is what the relay said last; while disconnected it may be stale.
+                ui.label(egui::RichText::new(chat.state.describe(lang)).weak());
+                ui.disable();
+            }
             ui.separator();
             egui::ScrollArea::vertical()
                 .auto_shrink(false)
@@ -79,7 +84,7 @@ pub fn ui(
                                     commands.push(Command::SetMuted(client.id.clone(), mute));
                                 }
                                 if ui.small_button(s.kick).clicked() {
-                                    commands.push(Command::Kick(client.id.clone()));
+                                    commands.push(Command::Ask(Confirm::Kick(client.id.clone())));
                                 }
                             });
                         }

@@ -9,7 +9,7 @@ use tokio::sync::mpsc::UnboundedReceiver;
 
 use super::composer::{self, InputError};
 use super::i18n::Lang;
-use super::log::{Entry, Log, local_time};
+use super::log::{Entry, Log, RowHeights, local_time};
 use super::share::{self, QrCode};
 use crate::bridge::{
     AddressError, Announcement, ClientHandle, ClientInfo, Disconnect, Event, HostEvent, HostHandle,
@@ -174,6 +174,8 @@ pub struct Composer {
     pub text: String,
     /// Why the last attempt was not sent, with the text it was about (hidden once edited).
     pub hint: Option<(InputError, String)>,
+    /// The user left the box with Esc: the window stops putting the keyboard focus back.
+    pub released: bool,
 }
 
 impl Composer {
@@ -195,6 +197,8 @@ pub struct LogView {
     pub unread: usize,
     /// Scroll to the end on the next frame.
     pub jump_to_bottom: bool,
+    /// Row heights at the log's current width (virtual scrolling).
+    pub heights: RowHeights,
 }
 
 impl Default for LogView {
@@ -203,6 +207,7 @@ impl Default for LogView {
             at_bottom: true,
             unread: 0,
             jump_to_bottom: false,
+            heights: RowHeights::default(),
         }
     }
 }
@@ -226,6 +231,8 @@ pub struct Chat {
     pub view: LogView,
     /// Connected at least once (until then, failures go back to the start screen).
     pub ever_connected: bool,
+    /// The log already says the connection was lost: retries only update the status line.
+    disconnect_logged: bool,
 }
 
 /// What the app must do after an event.
@@ -250,6 +257,7 @@ impl Chat {
             composer: Composer::default(),
             view: LogView::default(),
             ever_connected: false,
+            disconnect_logged: false,
         }
     }
 
@@ -323,6 +331,7 @@ impl Chat {
                 self.roster = if legacy { None } else { clients };
                 self.state = ConnState::Connected { legacy };
                 self.ever_connected = true;
+                self.disconnect_logged = false;
                 let who = self.own_id.as_deref().map(|id| lang.your_id(id));
                 let state = self.state.describe(lang);
                 self.log
@@ -364,7 +373,11 @@ impl Chat {
                 }
                 match retry_in {
                     Some(wait) => {
-                        self.log.notice(lang.reconnecting_in(&reason, wait));
+                        // One row for the loss; the status bar counts down the retries.
+                        if !self.disconnect_logged {
+                            self.log.notice(lang.reconnecting_in(&reason, wait));
+                            self.disconnect_logged = true;
+                        }
                         self.state = ConnState::Waiting {
                             reason,
                             retry_at: Instant::now() + wait,
@@ -487,6 +500,8 @@ pub struct PreviousChat {
     pub log: Log,
     /// Scroll state while it is viewed.
     pub view: LogView,
+    /// The session hosted in this window that was just stopped (not one read from disk).
+    pub ended: bool,
 }
 
 impl PreviousChat {
@@ -505,6 +520,7 @@ impl PreviousChat {
             started,
             log,
             view: LogView::default(),
+            ended: false,
         })
     }
 
