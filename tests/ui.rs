@@ -437,3 +437,62 @@ fn a_hundred_thousand_messages_stay_smooth() {
     // The newest message is in view (stuck to the bottom).
     host.get_by_label_contains("メッセージ 99999 ");
 }
+
+#[test]
+fn a_small_window_keeps_half_its_width_for_the_log() {
+    let rt = runtime();
+    let (mut host, port) = host(&rt, "Sensei");
+    let _student = join(&rt, port, "Taro");
+    step_until_app(&mut host, "the student in the roster", |app| {
+        roster_has(app, "Taro")
+    });
+    host.set_size(egui::vec2(800.0, 600.0));
+    push_message(&mut host, &"wrap ".repeat(300));
+    for _ in 0..4 {
+        host.step();
+    }
+    // A long message wraps at the log's width, less the row's padding and the scroll bar.
+    let row = host.get_by_label_contains("wrap wrap wrap");
+    let width = row.rect().width();
+    assert!(
+        width + 30.0 >= 400.0,
+        "the log is about {width} points wide"
+    );
+
+    // At 640×480 the header's rows do not overlap and the message box stays in the window.
+    host.set_size(egui::vec2(640.0, 480.0));
+    for _ in 0..4 {
+        host.step();
+    }
+    let id = host.get_by_label("Your ID: Sensei").rect();
+    let stop = host.get_by_label("Stop hosting").rect();
+    assert!(!id.intersects(stop), "{id:?} overlaps {stop:?}");
+    let window = egui::Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(640.0, 480.0));
+    assert!(window.contains_rect(host.get_by_label("Send").rect()));
+    assert!(window.contains_rect(host.get_by_label("Message").rect()));
+}
+
+#[test]
+fn zoom_keys_change_the_zoom_and_it_is_remembered() {
+    let rt = runtime();
+    let mut first = window(&rt, english());
+    first.step();
+    first.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Plus);
+    first.step();
+    first.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Plus);
+    first.step();
+    first.step();
+    let zoomed = first.state().settings.zoom_percent;
+    assert!(zoomed > 100, "Ctrl+ zooms in: {zoomed}%");
+
+    // The next start (settings restored) opens at the same zoom.
+    let mut next = window(&rt, first.state().settings.clone());
+    next.step();
+    next.step();
+    let factor = next.ctx.zoom_factor();
+    assert!((factor * 100.0 - f32::from(zoomed)).abs() < 0.6, "{factor}");
+    next.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Num0);
+    next.step();
+    next.step();
+    assert_eq!(next.state().settings.zoom_percent, 100, "Ctrl 0 resets");
+}

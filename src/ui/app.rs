@@ -44,6 +44,8 @@ pub struct App {
     saving: Option<Promise<SaveOutcome>>,
     launch: Option<Launch>,
     fonts_installed: bool,
+    /// The remembered zoom was given to egui (on the first frame).
+    zoom_applied: bool,
     title: String,
     /// Chats found on the network, while the start screen shows.
     nearby: Nearby,
@@ -71,6 +73,7 @@ impl App {
             saving: None,
             launch,
             fonts_installed: false,
+            zoom_applied: false,
             title: TITLE.to_owned(),
             nearby: Nearby::Off,
             journal_dir: None,
@@ -189,6 +192,13 @@ impl App {
         if !self.fonts_installed {
             fonts::install(ctx);
             self.fonts_installed = true;
+        }
+        if self.zoom_applied {
+            // Ctrl+ / Ctrl− / Ctrl 0 are egui's own; remember where they left the zoom.
+            self.settings.set_zoom(ctx.zoom_factor());
+        } else {
+            ctx.set_zoom_factor(self.settings.zoom());
+            self.zoom_applied = true;
         }
         if let Some(launch) = self.launch.take() {
             let command = launch.into_command(&mut self.settings);
@@ -356,9 +366,11 @@ impl App {
                 let count = Some(host.stats.clients);
                 status_bar::ui(ui, lang, &host.chat, count, status);
                 messages_panel::composer_ui(ui, lang, &mut host.chat, &mut commands);
+                let (default, max) = widgets::side_panel_size(ui.ctx(), 0.22, 150.0, 320.0);
                 egui::Panel::left("host")
                     .resizable(true)
-                    .default_size(300.0)
+                    .default_size(default)
+                    .size_range(150.0..=max)
                     .show(ui, |ui| {
                         host_panel::ui(ui, lang, host_panel::HostInfo::from(&**host), &mut commands)
                     });
@@ -467,7 +479,7 @@ impl App {
             Command::SaveToDocuments => self.save_to_documents(ctx),
             Command::OpenUrl(url) => ctx.open_url(egui::OpenUrl::new_tab(url)),
             Command::SaveTranscript => self.save_transcript(ctx),
-            Command::SetLang(lang) => self.settings.lang = lang,
+            Command::SetLang(lang) => self.settings.set_lang(lang),
             Command::GenerateCode => self.settings.generate_code(),
             Command::Copy(text) => {
                 ctx.copy_text(text.clone());

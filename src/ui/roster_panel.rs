@@ -5,6 +5,7 @@ use super::command::{Command, Confirm};
 use super::i18n::Lang;
 use super::log::local_time;
 use super::state::Chat;
+use super::widgets;
 use crate::bridge::RosterEntry;
 
 /// Lays out the roster as a right panel. `host_roster` is the relay's view (with mute flags)
@@ -17,9 +18,11 @@ pub fn ui(
     commands: &mut Vec<Command>,
 ) {
     let s = lang.s();
+    let (default, max) = widgets::side_panel_size(ui.ctx(), 0.18, 130.0, 260.0);
     egui::Panel::right("roster")
         .resizable(true)
-        .default_size(250.0)
+        .default_size(default)
+        .size_range(130.0..=max)
         .show(ui, |ui| {
             ui.add_space(6.0);
             let Some(roster) = &chat.roster else {

@@ -41,6 +41,8 @@ pub struct Settings {
     pub join_code: String,
     /// Language of the window.
     pub lang: Lang,
+    /// The window's zoom in percent (Ctrl+ / Ctrl− / Ctrl 0), kept for the next start.
+    pub zoom_percent: u16,
 }
 
 impl Default for Settings {
@@ -113,7 +115,34 @@ impl Settings {
             name: String::new(),
             join_code: String::new(),
             lang,
+            zoom_percent: 100,
         }
+    }
+
+    /// Switches the language; a host name or room name still at the old language's default
+    /// takes the new language's default (a typed one is kept).
+    pub fn set_lang(&mut self, lang: Lang) {
+        let (old, new) = (self.lang.s(), lang.s());
+        if self.host_name == old.default_host_name {
+            new.default_host_name.clone_into(&mut self.host_name);
+        }
+        if self.room_name == old.default_room_name {
+            new.default_room_name.clone_into(&mut self.room_name);
+        }
+        self.lang = lang;
+    }
+
+    /// The zoom as egui's factor (between 0.5 and 3).
+    pub fn zoom(&self) -> f32 {
+        (f32::from(self.zoom_percent) / 100.0).clamp(0.5, 3.0)
+    }
+
+    /// Remembers egui's zoom factor.
+    pub fn set_zoom(&mut self, zoom: f32) {
+        // Rounded to whole percent; the clamp keeps the cast in range.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let percent = (zoom * 100.0).round().clamp(50.0, 300.0) as u16;
+        self.zoom_percent = percent;
     }
 }
 
@@ -551,6 +580,18 @@ mod tests {
         }
         // Six random six-digit codes: a repeat is a one-in-tens-of-thousands chance.
         assert!(codes.len() >= 5, "{codes:?}");
+    }
+
+    #[test]
+    fn defaults_follow_the_language_but_typed_names_stay() {
+        let mut settings = Settings::for_lang(Lang::En);
+        settings.set_lang(Lang::Ja);
+        assert_eq!(settings.host_name, Lang::Ja.s().default_host_name);
+        assert_eq!(settings.room_name, Lang::Ja.s().default_room_name);
+        settings.host_name = "山田".to_owned();
+        settings.set_lang(Lang::En);
+        assert_eq!(settings.host_name, "山田");
+        assert_eq!(settings.room_name, Lang::En.s().default_room_name);
     }
 
     #[test]

@@ -69,8 +69,20 @@ pub fn status_message_ui(ui: &mut egui::Ui, (text, error): &(String, bool)) {
     ui.label(text);
 }
 
+/// A side panel's default and largest width: `share` of the window, between `min` and `max`.
+/// With both side panels at their largest share the log keeps at least half the window down
+/// to 800 points, and still a useful part at 640.
+pub fn side_panel_size(ctx: &egui::Context, share: f32, min: f32, max: f32) -> (f32, f32) {
+    let width = ctx.content_rect().width();
+    let size = (width * share).clamp(min, max);
+    (size, size.max(min))
+}
+
+/// Below this width the header takes two rows, so its buttons never overlap.
+const NARROW_HEADER: f32 = 900.0;
+
 /// The header as the top panel: the app's name, then `left`, then `right` laid out from the
-/// right edge.
+/// right edge (on a second row in a narrow window).
 pub fn header_ui(
     ui: &mut egui::Ui,
     commands: &mut Vec<Command>,
@@ -79,12 +91,20 @@ pub fn header_ui(
 ) {
     egui::Panel::top("top_bar").show(ui, |ui| {
         ui.add_space(4.0);
-        ui.horizontal(|ui| {
-            ui.label(egui::RichText::new("classchat").heading().strong());
-            left(ui, commands);
-            let layout = egui::Layout::right_to_left(egui::Align::Center);
+        let layout = egui::Layout::right_to_left(egui::Align::Center);
+        if ui.available_width() < NARROW_HEADER {
+            ui.horizontal_wrapped(|ui| {
+                ui.label(egui::RichText::new("classchat").heading().strong());
+                left(ui, commands);
+            });
             ui.with_layout(layout, |ui| right(ui, commands));
-        });
+        } else {
+            ui.horizontal(|ui| {
+                ui.label(egui::RichText::new("classchat").heading().strong());
+                left(ui, commands);
+                ui.with_layout(layout, |ui| right(ui, commands));
+            });
+        }
         ui.add_space(2.0);
     });
 }
