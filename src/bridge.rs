@@ -26,7 +26,8 @@ pub use crate::journal::{
     latest as latest_journal, read as read_journal,
 };
 pub use crate::protocol::{
-    Addressed, ClientInfo, DEFAULT_PORT, EVERYONE, ErrorCode, ProtocolError, Recipient, now_ms,
+    Addressed, ClientInfo, Close, DEFAULT_PORT, EVERYONE, ErrorCode, ProtocolError, Recipient,
+    now_ms,
 };
 pub use crate::relay::{RelayHandle, RosterEntry, Stats};
 pub use crate::transcript;

@@ -496,3 +496,28 @@ fn zoom_keys_change_the_zoom_and_it_is_remembered() {
     next.step();
     assert_eq!(next.state().settings.zoom_percent, 100, "Ctrl 0 resets");
 }
+
+#[test]
+fn switching_language_rewrites_the_logs_own_lines() {
+    let rt = runtime();
+    let (mut host, port) = host(&rt, "Sensei");
+    let _taro = join(&rt, port, "Taro");
+    let _hana = join(&rt, port, "Hana");
+    step_until_app(&mut host, "both students in the roster", |app| {
+        roster_has(app, "Taro") && roster_has(app, "Hana")
+    });
+    host.step();
+    // Two students arriving share one row.
+    host.get_by_label_contains("2 people joined: Taro, Hana");
+    host.get_by_label("日本語").click();
+    for _ in 0..3 {
+        host.step();
+    }
+    host.get_by_label_contains("2 人が参加しました: Taro, Hana");
+    assert!(
+        host.query_all_by_label_contains("people joined")
+            .next()
+            .is_none(),
+        "no English line is left in the log"
+    );
+}

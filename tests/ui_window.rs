@@ -438,7 +438,7 @@ fn student_window_reconnects_after_the_relay_restarts() {
         s.log
             .entries()
             .iter()
-            .filter(|e| matches!(&e.kind, EntryKind::Notice(t) if t.contains("Reconnecting")))
+            .filter(|e| e.text(Lang::En).contains("Reconnecting"))
             .count()
     });
     assert_eq!(

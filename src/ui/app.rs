@@ -10,7 +10,7 @@ use poll_promise::Promise;
 use super::command::{Command, Confirm};
 use super::composer;
 use super::i18n::Lang;
-use super::log::Log;
+use super::log::{Log, Note};
 use super::mode::{Launch, Mode, ModeKind};
 use super::nearby::Nearby;
 use super::state::{Chat, ConnState, HostChat, Outcome, PreviousChat, Settings};
@@ -216,7 +216,7 @@ impl App {
             .update(on_start_screen, &self.backend, &Self::waker(ctx));
         if let Mode::Hosting(host) = &mut self.mode {
             host.relay_news();
-            host.journal_new_rows();
+            host.journal_new_rows(false);
         }
         if let Some(chat) = self.chat()
             && matches!(chat.state, ConnState::Waiting { .. })
@@ -464,13 +464,13 @@ impl App {
             Command::Kick(peer_id) => {
                 if let Mode::Hosting(host) = &mut self.mode {
                     host.host.kick(&peer_id);
-                    host.chat.log.notice(lang.kicked(&peer_id));
+                    host.chat.log.note(Note::Kicked(peer_id));
                 }
             }
             Command::SetMuted(peer_id, muted) => {
                 if let Mode::Hosting(host) = &mut self.mode {
                     host.host.set_muted(&peer_id, muted);
-                    host.chat.log.notice(lang.muted_note(&peer_id, muted));
+                    host.chat.log.note(Note::Muted(peer_id, muted));
                 }
             }
             Command::Ask(confirm) => self.confirm = Some(confirm),
@@ -479,7 +479,15 @@ impl App {
             Command::SaveToDocuments => self.save_to_documents(ctx),
             Command::OpenUrl(url) => ctx.open_url(egui::OpenUrl::new_tab(url)),
             Command::SaveTranscript => self.save_transcript(ctx),
-            Command::SetLang(lang) => self.settings.set_lang(lang),
+            Command::SetLang(lang) => {
+                self.settings.set_lang(lang);
+                if let Some(chat) = self.chat_mut() {
+                    chat.log.set_lang(lang);
+                }
+                if let Some(previous) = &mut self.previous {
+                    previous.log.set_lang(lang);
+                }
+            }
             Command::GenerateCode => self.settings.generate_code(),
             Command::Copy(text) => {
                 ctx.copy_text(text.clone());
@@ -522,7 +530,7 @@ impl App {
             return;
         };
         // Rows added since the last frame (the kick notes) reach the journal too.
-        host.journal_new_rows();
+        host.journal_new_rows(true);
         let log = std::mem::take(&mut host.chat.log);
         let started = log
             .entries()

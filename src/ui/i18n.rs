@@ -10,7 +10,9 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::composer::InputError;
-use crate::bridge::{AddressError, Disconnect, ErrorCode, HostError, HostNote, SaveDialog, Stats};
+use crate::bridge::{
+    AddressError, Close, Disconnect, ErrorCode, HostError, HostNote, SaveDialog, Stats,
+};
 
 /// A language of the user interface.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -138,10 +140,13 @@ impl Lang {
             (Self::Ja, Disconnect::Kicked) => "ホストによってチャットから外されました".to_owned(),
             (Self::En, Disconnect::Kicked) => "the host removed you from the chat".to_owned(),
             (Self::Ja, Disconnect::ClosedByRelay(why)) => {
-                format!("サーバーが接続を閉じました ({why})")
+                format!("サーバーが接続を閉じました ({})", self.relay_reason(why))
             }
             (Self::En, Disconnect::ClosedByRelay(why)) => {
-                format!("the relay closed the connection ({why})")
+                format!(
+                    "the relay closed the connection ({})",
+                    self.relay_reason(why)
+                )
             }
             (Self::Ja, Disconnect::HostStopped) => "ホストがチャットを終了しました".to_owned(),
             (Self::En, Disconnect::HostStopped) => "the host stopped the chat".to_owned(),
@@ -172,27 +177,101 @@ impl Lang {
         }
     }
 
-    /// A refusal by the relay, by its stable code; `message` is the relay's English sentence.
+    /// A refusal by the relay, by its stable code; `message` is the relay's English sentence,
+    /// shown only for a code this version does not know.
     pub fn refused(self, code: ErrorCode, message: &str) -> String {
         match (self, code) {
             (Self::Ja, ErrorCode::UnknownRecipient) => {
-                format!("送信できませんでした: そのIDの人は接続していません ({message})")
+                "送信できませんでした: そのIDの人は接続していません".to_owned()
+            }
+            (Self::En, ErrorCode::UnknownRecipient) => {
+                "Not sent: nobody with that ID is connected".to_owned()
             }
             (Self::Ja, ErrorCode::RateLimited) => {
                 "送信が速すぎます。少し待ってからもう一度送ってください".to_owned()
             }
+            (Self::En, ErrorCode::RateLimited) => {
+                "Sending too fast: wait a moment and send it again".to_owned()
+            }
             (Self::Ja, ErrorCode::Muted) => {
                 "ホストがあなたをミュートしています。メッセージは届きませんでした".to_owned()
             }
+            (Self::En, ErrorCode::Muted) => {
+                "The host muted you: the message was not delivered".to_owned()
+            }
             (Self::Ja, ErrorCode::NameTaken) => {
-                format!("その名前は使われています。別のIDが割り当てられました ({message})")
+                "その名前は使われています。別のIDが割り当てられました".to_owned()
+            }
+            (Self::En, ErrorCode::NameTaken) => {
+                "That name is taken: you were given another ID".to_owned()
             }
             (Self::Ja, ErrorCode::NameInvalid) => {
-                format!("その名前は使えません。別のIDが割り当てられました ({message})")
+                "その名前は使えません。別のIDが割り当てられました".to_owned()
             }
+            (Self::En, ErrorCode::NameInvalid) => {
+                "That name cannot be used: you were given another ID".to_owned()
+            }
+            (Self::Ja, ErrorCode::BadFormat) => "「ID/メッセージ」の形で書いてください".to_owned(),
+            (Self::En, ErrorCode::BadFormat) => "Write id/message".to_owned(),
+            (Self::Ja, ErrorCode::EmptyText) => "メッセージが空です".to_owned(),
+            (Self::En, ErrorCode::EmptyText) => "The message is empty".to_owned(),
+            (Self::Ja, ErrorCode::BinaryUnsupported) => "送れるのは文字だけです".to_owned(),
+            (Self::En, ErrorCode::BinaryUnsupported) => "Only text can be sent".to_owned(),
+            (Self::Ja, ErrorCode::BadJson) => "サーバーが理解できない形式でした".to_owned(),
+            (Self::En, ErrorCode::BadJson) => "The relay did not understand that".to_owned(),
+            (Self::Ja, ErrorCode::BadText) => {
+                "使えない制御文字が含まれているため届きませんでした".to_owned()
+            }
+            (Self::En, ErrorCode::BadText) => {
+                "Not delivered: the text holds a control character".to_owned()
+            }
+            // A code this version does not know (or one added later): the relay's sentence.
             (Self::Ja, _) => format!("サーバーのエラー: {message}"),
             (Self::En, _) => format!("Error from the relay: {message}"),
         }
+    }
+
+    /// A reason the relay gave for closing or refusing, in this language when it is one the
+    /// relay is known to send (its close reasons and the join-code lock-out); else as sent.
+    pub fn relay_reason(self, why: &str) -> String {
+        let known = [
+            (
+                Close::TooBig.reason(),
+                "メッセージが大きすぎます",
+                "message too big",
+            ),
+            (
+                Close::TooSlow.reason(),
+                "メッセージを受け取れていませんでした",
+                "messages were not being read",
+            ),
+            (
+                Close::Replaced.reason(),
+                "この接続は別の接続に引き継がれました",
+                "this session continued on another connection",
+            ),
+            ("code 1009", "メッセージが大きすぎます", "message too big"),
+            (
+                "code 1013",
+                "メッセージを受け取れていませんでした",
+                "messages were not being read",
+            ),
+        ];
+        if let Some((_, ja, en)) = known.iter().find(|(sent, _, _)| *sent == why) {
+            return match self {
+                Self::Ja => (*ja).to_owned(),
+                Self::En => (*en).to_owned(),
+            };
+        }
+        if why.contains("wrong join code") {
+            return match self {
+                Self::Ja => {
+                    "参加コードの間違いが多すぎます。1分待ってからやり直してください".to_owned()
+                }
+                Self::En => "too many wrong join codes; wait a minute and try again".to_owned(),
+            };
+        }
+        why.to_owned()
     }
 
     /// A message that could not be sent while disconnected.
@@ -252,6 +331,24 @@ impl Lang {
         match self {
             Self::Ja => format!("{peer_id} さんが参加しました"),
             Self::En => format!("{peer_id} joined"),
+        }
+    }
+
+    /// Several people joined one after another (one log row); `shown` names at most.
+    pub fn many_joined(self, ids: &[String], shown: usize) -> String {
+        let names = name_list(ids, shown);
+        match self {
+            Self::Ja => format!("{} 人が参加しました: {names}", ids.len()),
+            Self::En => format!("{} people joined: {names}", ids.len()),
+        }
+    }
+
+    /// Several people left one after another (one log row); `shown` names at most.
+    pub fn many_left(self, ids: &[String], shown: usize) -> String {
+        let names = name_list(ids, shown);
+        match self {
+            Self::Ja => format!("{} 人が退出しました: {names}", ids.len()),
+            Self::En => format!("{} people left: {names}", ids.len()),
         }
     }
 
@@ -429,6 +526,20 @@ impl Lang {
             Self::En => format!("since {time}"),
         }
     }
+}
+
+/// `a, b, c +N`: the first `shown` names and how many more.
+fn name_list(ids: &[String], shown: usize) -> String {
+    let mut names = ids
+        .iter()
+        .take(shown)
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join(", ");
+    if ids.len() > shown {
+        names.push_str(&format!(" +{}", ids.len() - shown));
+    }
+    names
 }
 
 /// The fixed strings of one language.

@@ -5,7 +5,113 @@
 
 use chrono::TimeZone as _;
 
-use crate::bridge::{Incoming, JournalEntry, JournalEntryKind, Recipient, Render, transcript};
+use std::borrow::Cow;
+use std::time::Duration;
+
+use super::i18n::Lang;
+use crate::bridge::{
+    Disconnect, ErrorCode, Incoming, JournalEntry, JournalEntryKind, Recipient, Render, transcript,
+};
+
+/// Joins (or leaves) this close together share one row.
+const PRESENCE_WINDOW_MS: u64 = 60_000;
+
+/// Names a presence row shows before "+N".
+const PRESENCE_NAMES_SHOWN: usize = 5;
+
+/// A line the window writes itself. It is kept as data and put into words when shown, so
+/// switching the language re-renders it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Note {
+    /// These people joined, one after another (one row for a whole class arriving).
+    Joined(Vec<String>),
+    /// These people left, one after another.
+    Left(Vec<String>),
+    /// The host removed this client.
+    Kicked(String),
+    /// The host muted (`true`) or unmuted this client.
+    Muted(String, bool),
+    /// Connected; the ID the relay gave, and whether it is a seed server.
+    Connected {
+        /// This client's ID.
+        own_id: Option<String>,
+        /// A seed server (no roster, no senders).
+        legacy: bool,
+    },
+    /// The connection was lost; the client tries again after `retry_ms`.
+    Lost {
+        /// Why.
+        reason: Disconnect,
+        /// Milliseconds until the first new attempt.
+        retry_ms: u64,
+    },
+    /// The connection ended for good.
+    Stopped(Disconnect),
+    /// The relay refused something, by its stable code (`message` is its English sentence,
+    /// shown only for codes this version does not know).
+    Refused {
+        /// The relay's code.
+        code: ErrorCode,
+        /// The relay's sentence.
+        message: String,
+    },
+    /// A line that could not be sent while disconnected.
+    NotSent(String),
+}
+
+impl Note {
+    /// The note in `lang`, with at most a few names of a presence row.
+    pub fn text(&self, lang: Lang) -> String {
+        self.words(lang, PRESENCE_NAMES_SHOWN)
+    }
+
+    /// The note in `lang` with every name (for transcripts and the journal).
+    pub fn full_text(&self, lang: Lang) -> String {
+        self.words(lang, usize::MAX)
+    }
+
+    fn words(&self, lang: Lang, names: usize) -> String {
+        match self {
+            Self::Joined(ids) => match ids.as_slice() {
+                [one] => lang.joined(one),
+                _ => lang.many_joined(ids, names),
+            },
+            Self::Left(ids) => match ids.as_slice() {
+                [one] => lang.left(one),
+                _ => lang.many_left(ids, names),
+            },
+            Self::Kicked(peer_id) => lang.kicked(peer_id),
+            Self::Muted(peer_id, muted) => lang.muted_note(peer_id, *muted),
+            Self::Connected { own_id, legacy } => {
+                let state = if *legacy {
+                    lang.s().connected_legacy
+                } else {
+                    lang.s().connected
+                };
+                match own_id {
+                    Some(id) => format!("{state} — {}", lang.your_id(id)),
+                    None => state.to_owned(),
+                }
+            }
+            Self::Lost { reason, retry_ms } => {
+                lang.reconnecting_in(reason, Duration::from_millis(*retry_ms))
+            }
+            Self::Stopped(reason) => lang.disconnected(reason),
+            Self::Refused { code, message } => lang.refused(*code, message),
+            Self::NotSent(line) => lang.not_sent(line),
+        }
+    }
+
+    /// Whether the row shows as an error.
+    pub fn is_error(&self) -> bool {
+        matches!(self, Self::Refused { .. } | Self::NotSent(_))
+    }
+
+    /// A row that more joins or leaves may still be added to.
+    fn is_presence(&self) -> bool {
+        matches!(self, Self::Joined(_) | Self::Left(_))
+    }
+}
 
 /// What a log row is.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -25,6 +131,8 @@ pub enum EntryKind {
     Notice(String),
     /// The relay refused something, or a message could not be sent.
     Error(String),
+    /// A line the window wrote, rendered in the current language.
+    Note(Note),
 }
 
 /// One row of the log.
@@ -60,6 +168,25 @@ impl Entry {
     pub fn time(&self) -> String {
         local_time(self.ts, "%H:%M:%S")
     }
+
+    /// The row's text in `lang` (a message's text, a note in words).
+    pub fn text(&self, lang: Lang) -> Cow<'_, str> {
+        match &self.kind {
+            EntryKind::Message { text, .. } | EntryKind::Notice(text) | EntryKind::Error(text) => {
+                Cow::Borrowed(text)
+            }
+            EntryKind::Note(note) => Cow::Owned(note.text(lang)),
+        }
+    }
+
+    /// The row for the journal, notes in `lang` with every name.
+    pub fn to_journal(&self, lang: Lang) -> JournalEntry {
+        let mut entry = JournalEntry::from(self);
+        if let EntryKind::Note(note) = &self.kind {
+            entry.text = note.full_text(lang);
+        }
+        entry
+    }
 }
 
 impl From<&Entry> for JournalEntry {
@@ -73,6 +200,21 @@ impl From<&Entry> for JournalEntry {
             ),
             EntryKind::Notice(text) => (JournalEntryKind::Notice, None, None, text),
             EntryKind::Error(text) => (JournalEntryKind::Error, None, None, text),
+            EntryKind::Note(note) => {
+                let kind = if note.is_error() {
+                    JournalEntryKind::Error
+                } else {
+                    JournalEntryKind::Notice
+                };
+                // English here; `Entry::to_journal` writes the user's language.
+                return Self {
+                    ts: entry.ts,
+                    kind,
+                    from: None,
+                    to: None,
+                    text: note.full_text(Lang::En),
+                };
+            }
         };
         Self {
             ts: entry.ts,
@@ -118,9 +260,56 @@ pub fn local_time(ts_ms: u64, format: &str) -> String {
 #[derive(Debug, Default)]
 pub struct Log {
     entries: Vec<Entry>,
+    /// The language notes are written in when exported.
+    lang: Lang,
 }
 
 impl Log {
+    /// Writes notes in `lang` from now on when exporting (the view renders them itself).
+    pub fn set_lang(&mut self, lang: Lang) {
+        self.lang = lang;
+    }
+
+    /// The language exports write notes in.
+    pub fn lang(&self) -> Lang {
+        self.lang
+    }
+
+    /// Appends a note stamped now. A join (or leave) right after others shares their row, so
+    /// a whole class arriving is one row: "34 people joined".
+    pub fn note(&mut self, note: Note) {
+        let now = crate::bridge::now_ms();
+        if let Some(last) = self.entries.last_mut()
+            && now.saturating_sub(last.ts) < PRESENCE_WINDOW_MS
+            && let EntryKind::Note(last_note) = &mut last.kind
+        {
+            match (last_note, &note) {
+                (Note::Joined(ids), Note::Joined(more)) | (Note::Left(ids), Note::Left(more)) => {
+                    ids.extend(more.iter().cloned());
+                    last.ts = now;
+                    return;
+                }
+                _ => {}
+            }
+        }
+        self.push(Entry {
+            ts: now,
+            kind: EntryKind::Note(note),
+        });
+    }
+
+    /// How many rows are final: all but a last presence row that may still grow (the journal
+    /// writes that one once it is final).
+    pub fn settled_len(&self) -> usize {
+        match self.entries.last() {
+            Some(Entry {
+                kind: EntryKind::Note(note),
+                ..
+            }) if note.is_presence() => self.entries.len() - 1,
+            _ => self.entries.len(),
+        }
+    }
+
     /// Appends a row.
     pub fn push(&mut self, entry: Entry) {
         self.entries.push(entry);
@@ -157,13 +346,11 @@ impl Log {
         self.entries.is_empty()
     }
 
-    /// Whether any message's text contains `needle` (for tests and search).
+    /// Whether any row's text contains `needle` (for tests and search).
     pub fn contains_text(&self, needle: &str) -> bool {
-        self.entries.iter().any(|e| match &e.kind {
-            EntryKind::Message { text, .. } | EntryKind::Notice(text) | EntryKind::Error(text) => {
-                text.contains(needle)
-            }
-        })
+        self.entries
+            .iter()
+            .any(|e| e.text(self.lang).contains(needle))
     }
 
     /// Renders the transcript once the user picked a path, in the format its extension asks
@@ -203,29 +390,24 @@ impl Log {
         self.entries
             .iter()
             .map(|entry| {
-                let (from, to, text) = columns(entry);
+                let journal = entry.to_journal(self.lang);
+                let (from, to) = match journal.kind {
+                    JournalEntryKind::Message => (
+                        journal.from.unwrap_or_default(),
+                        journal.to.unwrap_or_default(),
+                    ),
+                    JournalEntryKind::Notice => (String::new(), "notice".to_owned()),
+                    JournalEntryKind::Error => (String::new(), "error".to_owned()),
+                };
                 transcript::Row {
                     time: local_time(entry.ts, "%Y-%m-%d %H:%M:%S"),
-                    kind: JournalEntry::from(entry).kind,
+                    kind: journal.kind,
                     from,
                     to,
-                    text: text.to_owned(),
+                    text: journal.text,
                 }
             })
             .collect()
-    }
-}
-
-/// Sender, recipient and text of a row, as the transcript writes them.
-fn columns(entry: &Entry) -> (String, String, &str) {
-    match &entry.kind {
-        EntryKind::Message { from, to, text, .. } => (
-            from.clone().unwrap_or_default(),
-            to.as_ref().map(ToString::to_string).unwrap_or_default(),
-            text,
-        ),
-        EntryKind::Notice(text) => (String::new(), "notice".to_owned(), text),
-        EntryKind::Error(text) => (String::new(), "error".to_owned(), text),
     }
 }
 
@@ -312,8 +494,10 @@ impl RowSize {
     fn of(entry: &Entry) -> Self {
         let text = match &entry.kind {
             EntryKind::Message { text, .. } | EntryKind::Notice(text) | EntryKind::Error(text) => {
-                text
+                text.as_str()
             }
+            // Notes are short; a presence row names a few people.
+            EntryKind::Note(_) => "a note the window wrote, in about this many characters",
         };
         let mut size = Self {
             // The time and the sender, roughly.
@@ -455,6 +639,34 @@ mod tests {
         narrow: 8.0,
         wide: 16.0,
     };
+
+    #[test]
+    fn a_class_arriving_is_one_row_in_either_language() {
+        let mut log = Log::default();
+        for name in ["Aki", "Ben", "Chie", "Dan", "Emi", "Fumi", "Goro"] {
+            log.note(Note::Joined(vec![name.to_owned()]));
+        }
+        log.note(Note::Left(vec!["Ben".to_owned()]));
+        assert_eq!(
+            log.len(),
+            2,
+            "seven joins share a row, the leave starts one"
+        );
+        let row = &log.entries()[0];
+        assert_eq!(
+            row.text(Lang::En),
+            "7 people joined: Aki, Ben, Chie, Dan, Emi +2"
+        );
+        assert_eq!(
+            row.text(Lang::Ja),
+            "7 人が参加しました: Aki, Ben, Chie, Dan, Emi +2"
+        );
+        assert_eq!(log.settled_len(), 1, "the last presence row may still grow");
+        // Exports name everyone, in the log's language.
+        log.set_lang(Lang::Ja);
+        assert!(log.to_text().contains("Emi, Fumi, Goro"));
+        assert!(log.to_text().contains("Ben さんが退出しました"));
+    }
 
     #[test]
     fn links_are_found_without_their_closing_punctuation() {

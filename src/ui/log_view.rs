@@ -225,30 +225,29 @@ fn layout_row(
                 &mut found,
             );
         }
-        EntryKind::Notice(text) => {
-            let mut f = format(colors.weak);
-            f.italics = true;
-            append_text(
-                &mut job,
-                &format!("— {text}"),
-                12.0,
-                &f,
-                &colors,
-                &mut found,
-            );
-        }
-        EntryKind::Error(text) => {
-            append_text(
-                &mut job,
-                text,
-                12.0,
-                &format(colors.error),
-                &colors,
-                &mut found,
-            );
+        EntryKind::Error(_) | EntryKind::Notice(_) | EntryKind::Note(_) => {
+            let text = entry.text(lang);
+            if is_error(entry) {
+                let f = format(colors.error);
+                append_text(&mut job, &text, 12.0, &f, &colors, &mut found);
+            } else {
+                let mut f = format(colors.weak);
+                f.italics = true;
+                let text = format!("— {text}");
+                append_text(&mut job, &text, 12.0, &f, &colors, &mut found);
+            }
         }
     }
     (ui.painter().layout_job(job), found)
+}
+
+/// Whether a row shows as an error.
+fn is_error(entry: &Entry) -> bool {
+    match &entry.kind {
+        EntryKind::Error(_) => true,
+        EntryKind::Note(note) => note.is_error(),
+        EntryKind::Message { .. } | EntryKind::Notice(_) => false,
+    }
 }
 
 /// Appends `text`, its links underlined in the link colour, and records where they are.
@@ -318,10 +317,16 @@ fn row_ui(
             } else {
                 None
             };
-            (fill, from.as_ref().filter(|_| !*own), text)
+            (fill, from.as_ref().filter(|_| !*own), text.clone())
         }
-        EntryKind::Notice(text) => (None, None, text),
-        EntryKind::Error(text) => (Some(colors.error.gamma_multiply(0.08)), None, text),
+        EntryKind::Note(note) => {
+            let fill = is_error(entry).then(|| colors.error.gamma_multiply(0.08));
+            (fill, None, note.full_text(lang))
+        }
+        EntryKind::Notice(_) | EntryKind::Error(_) => {
+            let fill = is_error(entry).then(|| colors.error.gamma_multiply(0.08));
+            (fill, None, entry.text(lang).into_owned())
+        }
     };
     if let Some(fill) = fill {
         ui.painter().rect_filled(rect, 4.0, fill);

@@ -9,7 +9,7 @@ use tokio::sync::mpsc::UnboundedReceiver;
 
 use super::composer::{self, InputError};
 use super::i18n::Lang;
-use super::log::{Entry, Log, RowHeights, local_time};
+use super::log::{Entry, Log, Note, RowHeights, local_time};
 use super::share::{self, QrCode};
 use crate::bridge::{
     AddressError, Announcement, ClientHandle, ClientInfo, Disconnect, Event, HostEvent, HostHandle,
@@ -330,12 +330,13 @@ impl Chat {
     /// Drains pending events for at most `budget`; `attentive` says whether the user sees
     /// the end of the log (focused window, scrolled to the bottom).
     pub fn drain(&mut self, lang: Lang, attentive: bool, budget: Duration) -> Outcome {
+        self.log.set_lang(lang);
         let start = Instant::now();
         while start.elapsed() < budget {
             let Ok(event) = self.events.try_recv() else {
                 break;
             };
-            if let Outcome::Failed(reason) = self.handle(event, lang, attentive) {
+            if let Outcome::Failed(reason) = self.handle(event, attentive) {
                 return Outcome::Failed(reason);
             }
         }
@@ -348,7 +349,7 @@ impl Chat {
     }
 
     /// Applies one event.
-    pub fn handle(&mut self, event: Event, lang: Lang, attentive: bool) -> Outcome {
+    pub fn handle(&mut self, event: Event, attentive: bool) -> Outcome {
         match event {
             Event::Connecting { attempt } => self.state = ConnState::Connecting { attempt },
             Event::Connected {
@@ -361,13 +362,13 @@ impl Chat {
                 self.state = ConnState::Connected { legacy };
                 self.ever_connected = true;
                 self.disconnect_logged = false;
-                let who = self.own_id.as_deref().map(|id| lang.your_id(id));
-                let state = self.state.describe(lang);
-                self.log
-                    .notice(who.map_or_else(|| state.clone(), |who| format!("{state} — {who}")));
+                self.log.note(Note::Connected {
+                    own_id: self.own_id.clone(),
+                    legacy,
+                });
             }
             Event::Joined(info) => {
-                self.log.notice(lang.joined(&info.id));
+                self.log.note(Note::Joined(vec![info.id.clone()]));
                 if let Some(roster) = &mut self.roster
                     && !roster.iter().any(|c| c.id == info.id)
                 {
@@ -375,7 +376,7 @@ impl Chat {
                 }
             }
             Event::Left { id } => {
-                self.log.notice(lang.left(&id));
+                self.log.note(Note::Left(vec![id.clone()]));
                 if let Some(roster) = &mut self.roster {
                     roster.retain(|c| c.id != id);
                 }
@@ -387,10 +388,10 @@ impl Chat {
                 }
                 self.log.push(entry);
             }
-            Event::Refused { code, message } => self.log.error(lang.refused(code, &message)),
+            Event::Refused { code, message } => self.log.note(Note::Refused { code, message }),
             Event::NotSent { to, text } => {
                 let line = format!("{to}/{text}");
-                self.log.error(lang.not_sent(&line));
+                self.log.note(Note::NotSent(line.clone()));
                 // Give the text back unless the user is already typing something else.
                 if self.composer.text.is_empty() {
                     self.composer.text = line;
@@ -404,7 +405,11 @@ impl Chat {
                     Some(wait) => {
                         // One row for the loss; the status bar counts down the retries.
                         if !self.disconnect_logged {
-                            self.log.notice(lang.reconnecting_in(&reason, wait));
+                            let retry_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
+                            self.log.note(Note::Lost {
+                                reason: reason.clone(),
+                                retry_ms,
+                            });
                             self.disconnect_logged = true;
                         }
                         self.state = ConnState::Waiting {
@@ -413,7 +418,7 @@ impl Chat {
                         };
                     }
                     None => {
-                        self.log.notice(lang.disconnected(&reason));
+                        self.log.note(Note::Stopped(reason.clone()));
                         self.state = ConnState::Stopped(reason);
                     }
                 }
@@ -491,15 +496,18 @@ impl HostChat {
         }
     }
 
-    /// Appends the log rows that arrived since the last call to the journal.
-    pub fn journal_new_rows(&mut self) {
-        let rows = self.chat.log.entries();
+    /// Appends the log rows that arrived since the last call to the journal. A last row of
+    /// joins or leaves may still grow, so it waits unless `all` (the session ends).
+    pub fn journal_new_rows(&mut self, all: bool) {
+        let log = &self.chat.log;
+        let end = if all { log.len() } else { log.settled_len() };
+        let rows = log.entries().get(..end).unwrap_or_default();
         if let (Some(journal), Some(new)) = (&self.journal, rows.get(self.journaled..)) {
             for row in new {
-                journal.append(row.into());
+                journal.append(row.to_journal(log.lang()));
             }
         }
-        self.journaled = rows.len();
+        self.journaled = self.journaled.max(end);
         self.note_journal_health();
     }
 
