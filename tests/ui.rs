@@ -521,3 +521,42 @@ fn switching_language_rewrites_the_logs_own_lines() {
         "no English line is left in the log"
     );
 }
+
+#[test]
+fn a_lecture_hall_roster_is_searchable_and_lays_out_only_what_shows() {
+    let rt = runtime();
+    let (mut host, _port) = host(&rt, "Sensei");
+    {
+        let chat = host.state_mut().chat_mut().expect("a chat");
+        let roster = chat.roster.as_mut().expect("a roster");
+        for i in 0..1000 {
+            roster.push(classchat::bridge::ClientInfo {
+                id: format!("student{i:04}"),
+                since: 1_700_000_000_000,
+                legacy: false,
+            });
+        }
+    }
+    for _ in 0..3 {
+        host.step();
+    }
+    host.get_by_label_contains("People (1001)");
+    let laid_out = host.query_all_by_label_contains("student0").count();
+    assert!(
+        (5..200).contains(&laid_out),
+        "{laid_out} roster rows laid out for 1,001 people"
+    );
+    host.get_by_label("Search names").focus();
+    host.step();
+    host.get_by_label("Search names").type_text("0999");
+    for _ in 0..3 {
+        host.step();
+    }
+    host.get_by_label("student0999");
+    assert!(host.query_all_by_label("student0998").next().is_none());
+    // Suggestions under the message box follow what is typed, not the first names.
+    type_into(&mut host, "Message", "student099");
+    host.get_by_label("student0990/");
+    host.get_by_label("… +2");
+    assert!(host.query_all_by_label("student0001/").next().is_none());
+}

@@ -151,7 +151,8 @@ impl App {
         }
     }
 
-    fn chat_mut(&mut self) -> Option<&mut Chat> {
+    /// The chat session to change from outside (imports, tests).
+    pub fn chat_mut(&mut self) -> Option<&mut Chat> {
         match &mut self.mode {
             Mode::Hosting(host) => Some(&mut host.chat),
             Mode::Joined(chat) => Some(chat),
@@ -377,7 +378,7 @@ impl App {
                 roster_panel::ui(
                     ui,
                     lang,
-                    &host.chat,
+                    &mut host.chat,
                     Some(&host.relay_roster),
                     &mut commands,
                 );
@@ -389,7 +390,7 @@ impl App {
                 top_bar::ui(ui, lang, chat, false, saving, &mut commands);
                 status_bar::ui(ui, lang, chat, None, status);
                 messages_panel::composer_ui(ui, lang, chat, &mut commands);
-                roster_panel::ui(ui, lang, chat, None, &mut commands);
+                roster_panel::ui(ui, lang, &mut *chat, None, &mut commands);
                 messages_panel::log_ui(ui, lang, chat, &mut commands);
             }
         }

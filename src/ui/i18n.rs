@@ -705,6 +705,10 @@ pub struct Strings {
     pub no_dialog: &'static str,
     /// The fallback when no save dialog can be shown.
     pub save_to_documents: &'static str,
+    /// The roster's search field (its hint and accessible name).
+    pub search_roster: &'static str,
+    /// The roster's search matched nobody.
+    pub nobody_found: &'static str,
 }
 
 /// Japanese.
@@ -789,6 +793,8 @@ pub static JA: Strings = Strings {
     session_ended: "チャットは終了しました",
     no_dialog: "ファイルを選ぶ画面を開けませんでした。",
     save_to_documents: "書類フォルダーに保存",
+    search_roster: "名前で検索",
+    nobody_found: "見つかりません",
 };
 
 /// English.
@@ -873,6 +879,8 @@ pub static EN: Strings = Strings {
     session_ended: "The chat has ended",
     no_dialog: "No file dialog could be opened.",
     save_to_documents: "Save to the Documents folder",
+    search_roster: "Search names",
+    nobody_found: "Nobody found",
 };
 
 #[cfg(test)]

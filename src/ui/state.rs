@@ -260,6 +260,8 @@ pub struct Chat {
     pub view: LogView,
     /// Connected at least once (until then, failures go back to the start screen).
     pub ever_connected: bool,
+    /// What the roster's search field holds.
+    pub roster_filter: String,
     /// The log already says the connection was lost: retries only update the status line.
     disconnect_logged: bool,
 }
@@ -286,6 +288,7 @@ impl Chat {
             composer: Composer::default(),
             view: LogView::default(),
             ever_connected: false,
+            roster_filter: String::new(),
             disconnect_logged: false,
         }
     }
