@@ -560,3 +560,25 @@ fn a_lecture_hall_roster_is_searchable_and_lays_out_only_what_shows() {
     host.get_by_label("… +2");
     assert!(host.query_all_by_label("student0001/").next().is_none());
 }
+
+#[test]
+fn the_caret_stops_blinking_when_the_user_is_idle() {
+    let rt = runtime();
+    let (mut host, _port) = host(&rt, "Sensei");
+    host.get_by_label("Message").focus();
+    host.step();
+    let blinking = |h: &Harness<'_, App>| h.ctx.global_style().visuals.text_cursor.blink;
+    assert!(blinking(&host), "the caret blinks while the user works");
+    // Six seconds without input (a step is a quarter of a second).
+    for _ in 0..24 {
+        host.step();
+    }
+    assert!(
+        !blinking(&host),
+        "a steady caret lets the idle window sleep"
+    );
+    assert!(message_box_focused(&host), "the box keeps the focus");
+    host.get_by_label("Message").type_text("x");
+    host.step();
+    assert!(blinking(&host), "typing wakes the caret");
+}

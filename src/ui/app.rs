@@ -25,6 +25,10 @@ const EVENT_BUDGET: Duration = Duration::from_millis(10);
 /// Key of the settings in eframe's storage.
 const SETTINGS_KEY: &str = "classchat.settings";
 
+/// The caret blinks this long after the last input, then stays on, so a focused message box
+/// lets an idle window sleep.
+const CARET_BLINKS_FOR: f64 = 5.0;
+
 /// The window's title without unread count.
 const TITLE: &str = "classchat";
 
@@ -46,6 +50,8 @@ pub struct App {
     fonts_installed: bool,
     /// The remembered zoom was given to egui (on the first frame).
     zoom_applied: bool,
+    /// When the user last typed, clicked or moved the pointer (egui's clock, seconds).
+    last_input: f64,
     title: String,
     /// Chats found on the network, while the start screen shows.
     nearby: Nearby,
@@ -74,6 +80,7 @@ impl App {
             launch,
             fonts_installed: false,
             zoom_applied: false,
+            last_input: 0.0,
             title: TITLE.to_owned(),
             nearby: Nearby::Off,
             journal_dir: None,
@@ -205,6 +212,7 @@ impl App {
             let command = launch.into_command(&mut self.settings);
             self.apply(ctx, vec![command]);
         }
+        self.settle_caret(ctx);
         self.poll_host_start();
         self.poll_save();
         self.poll_previous(ctx);
@@ -226,6 +234,24 @@ impl App {
             ctx.request_repaint_after(Duration::from_secs(1));
         }
         self.update_title(ctx);
+    }
+
+    /// Blinks the caret only for a while after the last input: a blinking caret repaints the
+    /// window twice a second for as long as a box has focus.
+    fn settle_caret(&mut self, ctx: &egui::Context) {
+        let (now, active) = ctx.input(|i| (i.time, !i.events.is_empty()));
+        if active {
+            self.last_input = now;
+        }
+        let blink = now - self.last_input < CARET_BLINKS_FOR;
+        if ctx.global_style().visuals.text_cursor.blink != blink {
+            ctx.all_styles_mut(|style| style.visuals.text_cursor.blink = blink);
+        }
+        if blink {
+            // Wake once more when the blinking stops, to draw the caret steady.
+            let left = CARET_BLINKS_FOR - (now - self.last_input);
+            ctx.request_repaint_after(Duration::from_secs_f64(left.max(0.0)));
+        }
     }
 
     fn poll_host_start(&mut self) {

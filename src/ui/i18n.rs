@@ -709,6 +709,8 @@ pub struct Strings {
     pub search_roster: &'static str,
     /// The roster's search matched nobody.
     pub nobody_found: &'static str,
+    /// The header on a server that assigns no ID.
+    pub no_id_server: &'static str,
 }
 
 /// Japanese.
@@ -795,6 +797,7 @@ pub static JA: Strings = Strings {
     save_to_documents: "書類フォルダーに保存",
     search_roster: "名前で検索",
     nobody_found: "見つかりません",
+    no_id_server: "このサーバーはIDを割り当てません",
 };
 
 /// English.
@@ -881,6 +884,7 @@ pub static EN: Strings = Strings {
     save_to_documents: "Save to the Documents folder",
     search_roster: "Search names",
     nobody_found: "Nobody found",
+    no_id_server: "This server assigns no IDs",
 };
 
 #[cfg(test)]

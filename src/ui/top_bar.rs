@@ -26,7 +26,13 @@ pub fn ui(
                 widgets::copy_button_ui(ui, lang, s.copy, id, commands);
             }
             None => {
-                ui.label(egui::RichText::new(s.no_id_yet).size(18.0));
+                // A server that assigns no ID (the seed's broadcast room) never will.
+                let text = if chat.state.connected() {
+                    s.no_id_server
+                } else {
+                    s.no_id_yet
+                };
+                ui.label(egui::RichText::new(text).size(18.0));
             }
         }
     };
