@@ -290,7 +290,7 @@ fn long_and_multi_line_messages_show_whole() {
     push_message(&mut host, &multi);
     push_message(
         &mut host,
-        "資料: https://example.org/lesson?id=7 を見てください",
+        "資料: https://example.org/lesson?id=7 を見てください 😀👍",
     );
     for _ in 0..4 {
         host.step();
@@ -322,7 +322,10 @@ fn long_and_multi_line_messages_show_whole() {
 
     let row = host.get_by_label_contains("https://example.org/lesson?id=7");
     let text = node_text(&row);
-    assert!(text.contains("を見てください"));
+    assert!(
+        text.contains("を見てください 😀👍"),
+        "emoji render (no tofu panic): {text:?}"
+    );
     // Right click: the row's menu copies the message.
     row.click_secondary();
     host.step();
