@@ -95,7 +95,7 @@ fn share_ui(ui: &mut egui::Ui, lang: Lang, info: &HostInfo<'_>, commands: &mut V
     ui.heading(s.browser_link);
     let text = egui::RichText::new(info.link).monospace();
     ui.add(egui::Label::new(text).selectable(true).wrap());
-    ui.horizontal(|ui| {
+    ui.horizontal_wrapped(|ui| {
         widgets::copy_button_ui(ui, lang, s.copy_link, info.link, commands);
         if ui.button(s.show_qr).clicked() {
             commands.push(Command::ShowProjector(true));

@@ -26,11 +26,11 @@ pub fn ui(
     commands: &mut Vec<Command>,
 ) {
     let s = lang.s();
-    let (default, max) = widgets::side_panel_size(ui.ctx(), 0.18, 130.0, 260.0);
+    let (default, max) = widgets::side_panel_size(ui.ctx(), 0.18, 150.0, 260.0);
     egui::Panel::right("roster")
         .resizable(true)
         .default_size(default)
-        .size_range(130.0..=max)
+        .size_range(150.0..=max)
         .show(ui, |ui| {
             ui.add_space(6.0);
             let Some(roster) = &chat.roster else {
@@ -140,10 +140,9 @@ fn client_ui(
             .weak(),
     );
     if hosting && !own {
+        // Clicking the name writes to them; the row keeps to two buttons so it fits a
+        // narrow panel.
         ui.horizontal(|ui| {
-            if ui.small_button(s.write_to).clicked() {
-                commands.push(Command::WriteTo(client.id.clone()));
-            }
             let (label, mute) = if muted {
                 (s.unmute, false)
             } else {
