@@ -678,6 +678,24 @@ fn host_mutes_and_kicks_through_the_bridge() {
     // The roster's mute flags come back from the bridge's relay watcher.
     host.get_by_label("Mute").click();
     step_until(&mut host, "Taro muted", |h| shows(h, "(muted)"));
+    // A muted student learns it when sending, and keeps the text.
+    taro.get_by_label("Message").focus();
+    taro.step();
+    taro.get_by_label("Message")
+        .type_text("*/can I ask something?");
+    taro.step();
+    taro.key_press(egui::Key::Enter);
+    step_until(&mut taro, "the muted banner", |h| {
+        shows(h, "The host has muted you")
+    });
+    assert_eq!(
+        taro.state()
+            .chat()
+            .map(|c| c.composer.text.clone())
+            .as_deref(),
+        Some("*/can I ask something?"),
+        "the refused text is back in the box"
+    );
     host.get_by_label("Unmute").click();
     step_until(&mut host, "Taro unmuted", |h| !shows(h, "(muted)"));
     assert!(shows(&host, "You muted Taro"), "the log records the mute");

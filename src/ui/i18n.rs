@@ -711,6 +711,8 @@ pub struct Strings {
     pub nobody_found: &'static str,
     /// The header on a server that assigns no ID.
     pub no_id_server: &'static str,
+    /// Over the message box of a muted student.
+    pub muted_banner: &'static str,
 }
 
 /// Japanese.
@@ -798,6 +800,7 @@ pub static JA: Strings = Strings {
     search_roster: "名前で検索",
     nobody_found: "見つかりません",
     no_id_server: "このサーバーはIDを割り当てません",
+    muted_banner: "ホストがあなたをミュートしています。送ったメッセージは届きません(入力した文は残してあります)",
 };
 
 /// English.
@@ -885,6 +888,7 @@ pub static EN: Strings = Strings {
     search_roster: "Search names",
     nobody_found: "Nobody found",
     no_id_server: "This server assigns no IDs",
+    muted_banner: "The host has muted you: your messages are not delivered (your text is kept)",
 };
 
 #[cfg(test)]

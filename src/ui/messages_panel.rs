@@ -117,6 +117,10 @@ pub fn composer_ui(ui: &mut egui::Ui, lang: Lang, chat: &mut Chat, commands: &mu
                 commands.push(Command::Send);
             }
         });
+        if chat.muted {
+            let text = egui::RichText::new(s.muted_banner).strong();
+            ui.label(text.color(ui.visuals().warn_fg_color));
+        }
         if !connected {
             let reason = lang.cannot_send(&chat.state.describe(lang));
             ui.label(egui::RichText::new(reason).color(ui.visuals().warn_fg_color));

@@ -9,11 +9,11 @@ use tokio::sync::mpsc::UnboundedReceiver;
 
 use super::composer::{self, InputError};
 use super::i18n::Lang;
-use super::log::{Entry, Log, Note, RowHeights, local_time};
+use super::log::{Entry, EntryKind, Log, Note, RowHeights, local_time};
 use super::share::{self, QrCode};
 use crate::bridge::{
-    AddressError, Announcement, ClientHandle, ClientInfo, Disconnect, Event, HostEvent, HostHandle,
-    HostNote, HostRequest, HostStarted, JoinConfig, Journal, RosterEntry, Stats,
+    AddressError, Announcement, ClientHandle, ClientInfo, Disconnect, ErrorCode, Event, HostEvent,
+    HostHandle, HostNote, HostRequest, HostStarted, JoinConfig, Journal, RosterEntry, Stats,
 };
 
 /// What the start screen remembers between runs (eframe persistence).
@@ -262,6 +262,10 @@ pub struct Chat {
     pub ever_connected: bool,
     /// What the roster's search field holds.
     pub roster_filter: String,
+    /// The relay said the host muted this client (until a message of ours gets through).
+    pub muted: bool,
+    /// The last line sent, until the relay echoes it: a refused line goes back in the box.
+    last_sent: Option<String>,
     /// The log already says the connection was lost: retries only update the status line.
     disconnect_logged: bool,
 }
@@ -289,6 +293,8 @@ impl Chat {
             view: LogView::default(),
             ever_connected: false,
             roster_filter: String::new(),
+            muted: false,
+            last_sent: None,
             disconnect_logged: false,
         }
     }
@@ -318,7 +324,7 @@ impl Chat {
                 self.client
                     .send(addressed.to.clone(), addressed.text.to_owned());
                 // Cleared like the seed page's field: every line names its recipient.
-                self.composer.text.clear();
+                self.last_sent = Some(std::mem::take(&mut self.composer.text));
                 self.composer.hint = None;
                 self.view.jump_to_bottom = true;
                 true
@@ -389,9 +395,25 @@ impl Chat {
                 if entry.is_from_others() && !attentive {
                     self.view.unread += 1;
                 }
+                if !entry.is_from_others() && matches!(entry.kind, EntryKind::Message { .. }) {
+                    // Our line got through: not muted (any more), nothing to give back.
+                    self.muted = false;
+                    self.last_sent = None;
+                }
                 self.log.push(entry);
             }
-            Event::Refused { code, message } => self.log.note(Note::Refused { code, message }),
+            Event::Refused { code, message } => {
+                if code == ErrorCode::Muted {
+                    self.muted = true;
+                    // Give the text back unless the user is already typing something else.
+                    if self.composer.text.is_empty()
+                        && let Some(line) = self.last_sent.take()
+                    {
+                        self.composer.text = line;
+                    }
+                }
+                self.log.note(Note::Refused { code, message });
+            }
             Event::NotSent { to, text } => {
                 let line = format!("{to}/{text}");
                 self.log.note(Note::NotSent(line.clone()));
