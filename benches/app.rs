@@ -160,15 +160,15 @@ fn entry(i: usize) -> Entry {
             i % 50
         ));
     }
-    Entry {
-        ts: 1_764_400_000_000 + i as u64 * 250,
-        kind: EntryKind::Message {
+    Entry::new(
+        1_764_400_000_000 + i as u64 * 250,
+        EntryKind::Message {
             from: Some(format!("student{}", i % 40)),
             to: Some(to),
             text,
             own: false,
         },
-    }
+    )
 }
 
 /// The app in host mode, driven frame by frame without a display.

@@ -64,6 +64,9 @@ pub struct Hosted {
     pub client: ClientHandle,
     /// Events of the host's own client.
     pub events: UnboundedReceiver<Event>,
+    /// A second client of the host's in the broadcast room (`/ws_multi_client`), so the host
+    /// also sees what students on the course's list client write.
+    pub broadcast: Option<(ClientHandle, UnboundedReceiver<Event>)>,
     /// What students type (`LAN-IPv4:port`).
     pub addresses: Vec<String>,
     /// The announcement on the local network, if one was asked for; dropping it withdraws it.
@@ -134,6 +137,8 @@ pub struct HostStarted {
     pub client: ClientHandle,
     /// Events of the host's own client.
     pub events: UnboundedReceiver<Event>,
+    /// The host's listener in the broadcast room (`/ws_multi_client`) and its events.
+    pub broadcast: Option<(ClientHandle, UnboundedReceiver<Event>)>,
     /// What students type (`LAN-IPv4:port`).
     pub addresses: Vec<String>,
     /// The announcement on the local network; dropping it withdraws it.
@@ -173,6 +178,7 @@ impl HostStarted {
             port: hosted.port,
             client: hosted.client,
             events: hosted.events,
+            broadcast: hosted.broadcast,
             addresses: hosted.addresses,
             announcement,
             journal,
@@ -440,6 +446,20 @@ async fn host(runtime: &Handle, request: HostRequest, wake: Waker) -> Result<Hos
     } = hosting::host(config).await?;
     let relay = Arc::new(relay);
     let url = parse_address(&format!("127.0.0.1:{port}")).map_err(|_| HostError::Stopped)?;
+    // The listener in the broadcast room takes a generated ID (the host's name is taken by the
+    // host's own client) and never writes.
+    let broadcast = parse_address(&format!("ws://127.0.0.1:{port}/ws_multi_client"))
+        .ok()
+        .map(|url| {
+            let config = JoinConfig {
+                url,
+                name: None,
+                join_code: request.join_code.clone(),
+                host_key: None,
+                reconnect: true,
+            };
+            client::connect(runtime, config, Some(Arc::clone(&wake)))
+        });
     let config = JoinConfig {
         url,
         name: request.name,
@@ -462,6 +482,7 @@ async fn host(runtime: &Handle, request: HostRequest, wake: Waker) -> Result<Hos
         port,
         client,
         events,
+        broadcast,
         addresses,
         announcement,
         journal,

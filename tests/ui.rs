@@ -264,15 +264,15 @@ fn node_text(node: &egui_kittest::Node<'_>) -> String {
 /// Adds a message from 花子 to everyone straight to the window's log.
 fn push_message(harness: &mut Harness<'_, App>, text: &str) {
     let log = harness.state_mut().log_mut().expect("a chat");
-    log.push(classchat::ui::log::Entry {
-        ts: 1_700_000_000_000,
-        kind: EntryKind::Message {
+    log.push(classchat::ui::log::Entry::new(
+        1_700_000_000_000,
+        EntryKind::Message {
             from: Some("花子".into()),
             to: Some(Recipient::Everyone),
             text: text.to_owned(),
             own: false,
         },
-    });
+    ));
 }
 
 #[test]
@@ -416,15 +416,15 @@ fn a_hundred_thousand_messages_stay_smooth() {
     {
         let log = host.state_mut().log_mut().unwrap();
         for i in 0..100_000u64 {
-            log.push(classchat::ui::log::Entry {
-                ts: 1_700_000_000_000 + i,
-                kind: EntryKind::Message {
+            log.push(classchat::ui::log::Entry::new(
+                1_700_000_000_000 + i,
+                EntryKind::Message {
                     from: Some("花子".into()),
                     to: Some(Recipient::Everyone),
                     text: format!("メッセージ {i} with some text that is long enough to matter"),
                     own: false,
                 },
-            });
+            ));
         }
     }
     host.step();

@@ -13,7 +13,7 @@ mod window;
 use classchat::bridge::Backend;
 use classchat::discovery::{Browser, announce};
 use classchat::relay::{self, RelayConfig, RelayHandle};
-use classchat::ui::log::EntryKind;
+use classchat::ui::log::{EntryKind, Room};
 use classchat::ui::share::QrCode;
 use classchat::ui::state::ConnState;
 use classchat::ui::{App, Lang, ModeKind, Settings};
@@ -727,4 +727,62 @@ fn host_mutes_and_kicks_through_the_bridge() {
     confirm.click();
     step_until(&mut host, "Taro gone", |h| !shows(h, "Kick"));
     assert!(shows(&host, "You removed Taro from the chat"));
+}
+
+#[test]
+fn the_host_sees_the_broadcast_room_too() {
+    use futures_util::SinkExt as _;
+    use tokio_tungstenite::tungstenite::Message;
+
+    let rt = runtime();
+    let mut host = window(App::new(
+        Backend::new(rt.handle().clone()),
+        settings("both-rooms"),
+        None,
+    ));
+    let port = start_hosting(&mut host);
+    // A student on the course's list client: plain text on `/ws_multi_client`.
+    let url = format!("ws://127.0.0.1:{port}/ws_multi_client");
+    let (mut ws, _) = rt
+        .block_on(tokio_tungstenite::connect_async(url))
+        .expect("the broadcast room answers");
+    // Give the host's listener time to be in the room before the line is sent.
+    std::thread::sleep(Duration::from_millis(500));
+    rt.block_on(ws.send(Message::text("hello from the list client")))
+        .expect("sent");
+    step_until(&mut host, "the broadcast line in the host's log", |h| {
+        h.state().chat().is_some_and(|c| {
+            c.log.entries().iter().any(|e| {
+                e.room == Room::Broadcast && e.text(Lang::En) == "hello from the list client"
+            })
+        })
+    });
+    host.step();
+    assert!(shows(&host, "[broadcast room]"), "the row names its room");
+
+    // The host's own line to everyone shows once, not once per room.
+    host.get_by_label("Message")
+        .type_text("*/both rooms hear this");
+    host.step();
+    host.key_press(egui::Key::Enter);
+    host.step();
+    step_until(&mut host, "the host's line", |h| {
+        h.state()
+            .chat()
+            .is_some_and(|c| c.log.contains_text("both rooms hear this"))
+    });
+    // Time for a copy from the other room, if the relay passed it on.
+    std::thread::sleep(Duration::from_millis(500));
+    for _ in 0..3 {
+        host.step();
+    }
+    drop(ws);
+    let copies = host.state().chat().map_or(0, |c| {
+        c.log
+            .entries()
+            .iter()
+            .filter(|e| e.text(Lang::En).contains("both rooms hear this"))
+            .count()
+    });
+    assert_eq!(copies, 1, "the host's line shows once");
 }

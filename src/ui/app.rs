@@ -224,6 +224,8 @@ impl App {
         self.nearby
             .update(on_start_screen, &self.backend, &Self::waker(ctx));
         if let Mode::Hosting(host) = &mut self.mode {
+            // The listener's ID first: the counters leave it out.
+            host.broadcast_news();
             host.relay_news();
             host.journal_new_rows(false);
         }

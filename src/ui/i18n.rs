@@ -713,6 +713,8 @@ pub struct Strings {
     pub no_id_server: &'static str,
     /// Over the message box of a muted student.
     pub muted_banner: &'static str,
+    /// Marks a message written in the broadcast room (`/ws_multi_client`).
+    pub broadcast_room: &'static str,
 }
 
 /// Japanese.
@@ -800,6 +802,7 @@ pub static JA: Strings = Strings {
     search_roster: "名前で検索",
     nobody_found: "見つかりません",
     no_id_server: "このサーバーはIDを割り当てません",
+    broadcast_room: "全体ルーム",
     muted_banner: "ホストがあなたをミュートしています。送ったメッセージは届きません(入力した文は残してあります)",
 };
 
@@ -888,6 +891,7 @@ pub static EN: Strings = Strings {
     search_roster: "Search names",
     nobody_found: "Nobody found",
     no_id_server: "This server assigns no IDs",
+    broadcast_room: "broadcast room",
     muted_banner: "The host has muted you: your messages are not delivered (your text is kept)",
 };
 

@@ -135,28 +135,57 @@ pub enum EntryKind {
     Note(Note),
 }
 
-/// One row of the log.
+/// Which of the relay's two rooms a message was written in.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Room {
+    /// `/ws_multi_client_dict`, where messages are addressed (`id/text`): the app's room.
+    #[default]
+    Addressed,
+    /// `/ws_multi_client`, where every line goes to everyone (the course's list client).
+    Broadcast,
+}
+
+/// One row of the log. Built with [`Entry::new`] or [`Entry::message`] (more per-row marks,
+/// such as replayed or pending, can be added as fields without touching the callers).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Entry {
     /// Milliseconds since the Unix epoch.
     pub ts: u64,
     /// What happened.
     pub kind: EntryKind,
+    /// The room a message was written in.
+    pub room: Room,
 }
 
 impl Entry {
+    /// A row of `kind` at `ts`, in the addressed room.
+    pub fn new(ts: u64, kind: EntryKind) -> Self {
+        Self {
+            ts,
+            kind,
+            room: Room::Addressed,
+        }
+    }
+
     /// A message as the client received it; `own_id` marks this client's own messages.
     pub fn message(incoming: Incoming, own_id: Option<&str>) -> Self {
         let own = incoming.from.is_some() && incoming.from.as_deref() == own_id;
-        Self {
-            ts: incoming.ts,
-            kind: EntryKind::Message {
+        Self::new(
+            incoming.ts,
+            EntryKind::Message {
                 from: incoming.from,
                 to: incoming.to,
                 text: incoming.text,
                 own,
             },
-        }
+        )
+    }
+
+    /// The same row, marked as written in `room`.
+    #[must_use]
+    pub fn in_room(mut self, room: Room) -> Self {
+        self.room = room;
+        self
     }
 
     /// Whether this row is a message from somebody else (what counts as unread).
@@ -239,7 +268,7 @@ impl From<JournalEntry> for Entry {
             JournalEntryKind::Notice => EntryKind::Notice(entry.text),
             JournalEntryKind::Error => EntryKind::Error(entry.text),
         };
-        Self { ts: entry.ts, kind }
+        Self::new(entry.ts, kind)
     }
 }
 
@@ -292,10 +321,7 @@ impl Log {
                 _ => {}
             }
         }
-        self.push(Entry {
-            ts: now,
-            kind: EntryKind::Note(note),
-        });
+        self.push(Entry::new(now, EntryKind::Note(note)));
     }
 
     /// How many rows are final: all but a last presence row that may still grow (the journal
@@ -317,18 +343,18 @@ impl Log {
 
     /// Appends a notice stamped now.
     pub fn notice(&mut self, text: impl Into<String>) {
-        self.push(Entry {
-            ts: crate::bridge::now_ms(),
-            kind: EntryKind::Notice(text.into()),
-        });
+        self.push(Entry::new(
+            crate::bridge::now_ms(),
+            EntryKind::Notice(text.into()),
+        ));
     }
 
     /// Appends an error stamped now.
     pub fn error(&mut self, text: impl Into<String>) {
-        self.push(Entry {
-            ts: crate::bridge::now_ms(),
-            kind: EntryKind::Error(text.into()),
-        });
+        self.push(Entry::new(
+            crate::bridge::now_ms(),
+            EntryKind::Error(text.into()),
+        ));
     }
 
     /// All rows, oldest first.
@@ -710,15 +736,15 @@ mod tests {
     }
 
     fn message(from: &str, to: Recipient, text: &str) -> Entry {
-        Entry {
-            ts: 1_700_000_000_000,
-            kind: EntryKind::Message {
+        Entry::new(
+            1_700_000_000_000,
+            EntryKind::Message {
                 from: Some(from.to_owned()),
                 to: Some(to),
                 text: text.to_owned(),
                 own: false,
             },
-        }
+        )
     }
 
     #[test]
@@ -776,14 +802,8 @@ mod tests {
         let rows = [
             message("花子", Recipient::Client("Taro".into()), "こんにちは"),
             message("Taro", Recipient::Everyone, "hi"),
-            Entry {
-                ts: 5,
-                kind: EntryKind::Notice("Taro joined".into()),
-            },
-            Entry {
-                ts: 6,
-                kind: EntryKind::Error("Not sent".into()),
-            },
+            Entry::new(5, EntryKind::Notice("Taro joined".into())),
+            Entry::new(6, EntryKind::Error("Not sent".into())),
         ];
         for row in rows {
             assert_eq!(Entry::from(JournalEntry::from(&row)), row);

@@ -17,7 +17,7 @@ use egui::{Color32, FontId, TextFormat};
 
 use super::command::Command;
 use super::i18n::Lang;
-use super::log::{Entry, EntryKind, Log, RowMetrics, links};
+use super::log::{Entry, EntryKind, Log, Room, RowMetrics, links};
 use super::state::LogView;
 use crate::bridge::Recipient;
 
@@ -203,6 +203,10 @@ fn layout_row(
             };
             if !recipient.is_empty() {
                 job.append(&recipient, 6.0, format(colors.weak));
+            }
+            if entry.room == Room::Broadcast {
+                let room = format!("[{}]", s.broadcast_room);
+                job.append(&room, 6.0, format(colors.accent));
             }
             if matches!(to, Some(Recipient::Client(_))) {
                 let private = format!("[{}]", s.private);

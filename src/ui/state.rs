@@ -9,7 +9,7 @@ use tokio::sync::mpsc::UnboundedReceiver;
 
 use super::composer::{self, InputError};
 use super::i18n::Lang;
-use super::log::{Entry, EntryKind, Log, Note, RowHeights, local_time};
+use super::log::{Entry, EntryKind, Log, Note, Room, RowHeights, local_time};
 use super::share::{self, QrCode};
 use crate::bridge::{
     AddressError, Announcement, ClientHandle, ClientInfo, Disconnect, ErrorCode, Event, HostEvent,
@@ -485,6 +485,11 @@ pub struct HostChat {
     pub qr: Option<QrCode>,
     /// The QR code fills the window (for the projector).
     pub projector: bool,
+    /// The host's listener in the broadcast room and its events.
+    broadcast: Option<(ClientHandle, UnboundedReceiver<Event>)>,
+    /// The listener's ID while it is connected: it is the host's, not a student, so the
+    /// counters and the relay's roster leave it out.
+    listener_id: Option<String>,
 }
 
 impl HostChat {
@@ -507,6 +512,8 @@ impl HostChat {
             journaled: 0,
             notes: hosted.notes,
             projector: false,
+            broadcast: hosted.broadcast,
+            listener_id: None,
         }
     }
 
@@ -515,8 +522,48 @@ impl HostChat {
     pub fn relay_news(&mut self) {
         while let Some(event) = self.host.try_event() {
             match event {
-                HostEvent::Roster(roster) => self.relay_roster = roster,
-                HostEvent::Stats(stats) => self.stats = stats,
+                HostEvent::Roster(mut roster) => {
+                    roster.retain(|e| Some(&e.info.id) != self.listener_id.as_ref());
+                    self.relay_roster = roster;
+                }
+                HostEvent::Stats(mut stats) => {
+                    if self.listener_id.is_some() {
+                        stats.clients = stats.clients.saturating_sub(1);
+                    }
+                    self.stats = stats;
+                }
+            }
+        }
+    }
+
+    /// Takes the messages written in the broadcast room into the log, marked with their room.
+    /// A line from someone in the host's own room (the relay may pass it on to both rooms) is
+    /// already in the log.
+    pub fn broadcast_news(&mut self) {
+        let Some((_, events)) = &mut self.broadcast else {
+            return;
+        };
+        let roster = self.chat.roster.as_deref().unwrap_or_default();
+        while let Ok(event) = events.try_recv() {
+            let incoming = match event {
+                Event::Message(incoming) => incoming,
+                Event::Connected { id, .. } => {
+                    self.listener_id = id;
+                    continue;
+                }
+                Event::Disconnected { .. } => {
+                    self.listener_id = None;
+                    continue;
+                }
+                _ => continue,
+            };
+            let from_here = incoming
+                .from
+                .as_deref()
+                .is_some_and(|from| roster.iter().any(|c| c.id == from));
+            if !from_here {
+                let entry = Entry::message(incoming, None).in_room(Room::Broadcast);
+                self.chat.log.push(entry);
             }
         }
     }
