@@ -585,3 +585,37 @@ fn the_caret_stops_blinking_when_the_user_is_idle() {
     host.step();
     assert!(blinking(&host), "typing wakes the caret");
 }
+
+#[test]
+fn a_link_in_the_log_opens_in_the_browser() {
+    let rt = runtime();
+    let (mut host, _port) = host(&rt, "Sensei");
+    let url = "https://example.org/lesson/12";
+    push_message(&mut host, url);
+    for _ in 0..3 {
+        host.step();
+    }
+    // The row ends with the link: click just inside its right end.
+    let rect = host.get_by_label_contains(url).rect();
+    let pos = egui::pos2(rect.right() - 4.0, rect.center().y);
+    host.hover_at(pos);
+    host.step();
+    for pressed in [true, false] {
+        host.event(egui::Event::PointerButton {
+            pos,
+            button: egui::PointerButton::Primary,
+            pressed,
+            modifiers: egui::Modifiers::NONE,
+        });
+    }
+    host.step();
+    let opened = host
+        .output()
+        .platform_output
+        .commands
+        .iter()
+        .any(|c| matches!(c, egui::OutputCommand::OpenUrl(open) if open.url == url));
+    assert!(opened, "clicking the link opens it");
+    // Clicking the sender instead writes to them, it opens nothing.
+    assert_ne!(composer_text(host.state()), "花子/");
+}

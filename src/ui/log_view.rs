@@ -351,14 +351,18 @@ fn row_ui(
         let cursor = galley.cursor_from_pos(pos - response.rect.min);
         found
             .iter()
-            .find(|link| link.chars.contains(&cursor.index.0))
+            .find(|link| {
+                // The cursor is the nearest boundary: the one after the last character is
+                // still the link.
+                (link.chars.start..=link.chars.end).contains(&cursor.index.0)
+            })
             .map(|link| link.url.clone())
     };
     if response.hovered() && link_under(response.hover_pos()).is_some() {
         ui.ctx().set_cursor_icon(egui::CursorIcon::PointingHand);
     }
     if response.clicked() {
-        match link_under(response.interact_pointer_pos()) {
+        match link_under(response.interact_pointer_pos().or(response.hover_pos())) {
             Some(url) => commands.push(Command::OpenUrl(url)),
             None => {
                 if let Some(peer_id) = reply_to {
