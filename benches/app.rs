@@ -1,6 +1,8 @@
-//! The desktop window's message log under load: CPU time per frame with 100,000 messages in the
-//! log (scrolled to the bottom, in the middle, and at the bottom while messages keep arriving),
-//! and memory per logged message.
+//! The desktop window's message log under load: CPU time per frame with 100,000 messages of
+//! mixed length in the log (a third over 300 characters, a tenth on several lines, some long
+//! URLs, Japanese and English), scrolled to the bottom, in the middle, at the bottom while
+//! messages arrive at 50 a second, and the first frame after the window is resized; and memory
+//! per logged message.
 //!
 //! Run: `cargo bench --bench app` (add `-- --messages 200000 --frames 300` to change the load).
 //!
@@ -19,8 +21,12 @@ use classchat::ui::log::{Entry, EntryKind};
 use classchat::ui::{App, Lang, Launch, ModeKind, Settings};
 use egui::{Event, MouseWheelSource, MouseWheelUnit, RawInput, Rect, TouchPhase, pos2, vec2};
 
-/// The window size the frames are laid out for (a laptop screen).
-const SCREEN: egui::Vec2 = vec2(1280.0, 800.0);
+/// The window size the frames are laid out for (the app's default window).
+const SCREEN: egui::Vec2 = vec2(1120.0, 720.0);
+/// Messages a second while "arriving" is measured.
+const ARRIVAL_RATE: f64 = 50.0;
+/// Frames a second the bench's clock advances by.
+const FPS: f64 = 60.0;
 /// The target in the issue: at most this much CPU per frame.
 const TARGET_MS: f64 = 4.0;
 
@@ -63,13 +69,32 @@ fn main() {
     let bottom_rows = window.visible_rows;
     println!("  rows on screen: #{} .. #{}", bottom_rows.0, bottom_rows.1);
 
-    // Every frame gets a new message and the log follows it.
+    // Messages arrive at 50 a second (the clock moves 1/60 s a frame) and the log follows.
     let mut next = messages;
+    let mut frame = 0_usize;
     let arriving = window.measure_with(frames, |app| {
-        app.log_mut().expect("log").push(entry(next));
-        next += 1;
+        frame += 1;
+        let due = messages + (frame as f64 * ARRIVAL_RATE / FPS) as usize;
+        while next < due {
+            app.log_mut().expect("log").push(entry(next));
+            next += 1;
+        }
     });
-    arriving.print("bottom, one new message per frame");
+    arriving.print("bottom, 50 new messages a second");
+
+    // The first frame after each resize (every row's height is estimated again).
+    let mut widths = [SCREEN.x - 160.0, SCREEN.x].into_iter().cycle();
+    let mut resize_samples = Vec::with_capacity(frames / 4);
+    for _ in 0..(frames / 4).max(10) {
+        window.size = vec2(widths.next().unwrap_or(SCREEN.x), SCREEN.y);
+        let (_, cpu_ns) = window.frame();
+        resize_samples.push(cpu_ns as f64 / 1e6);
+        window.frames(3);
+    }
+    window.size = SCREEN;
+    window.frames(5);
+    let resized = Summary::of(resize_samples);
+    resized.print("first frame after a resize");
 
     // Scroll half-way up with the mouse wheel, and let the smooth scrolling finish.
     window.scroll_up(window.content_height / 2.0);
@@ -79,7 +104,7 @@ fn main() {
     let (first, last) = window.visible_rows;
     println!("  rows on screen: #{first} .. #{last}");
 
-    let worst = [&bottom, &arriving, &middle]
+    let worst = [&bottom, &arriving, &middle, &resized]
         .iter()
         .map(|s| s.p99)
         .fold(0.0, f64::max);
@@ -93,6 +118,8 @@ fn main() {
             "bottom_ms": bottom.json(),
             "arriving_ms": arriving.json(),
             "middle_ms": middle.json(),
+            "resize_first_frame_ms": resized.json(),
+            "arrival_rate": ARRIVAL_RATE,
             "bottom_rows": [bottom_rows.0, bottom_rows.1],
             "middle_rows": [first, last],
             "target_ms": TARGET_MS,
@@ -101,26 +128,47 @@ fn main() {
     );
 }
 
-/// A realistic chat line: Japanese and English, a few senders, some private.
+/// A realistic chat line: Japanese and English, a few senders, some private; a third of them
+/// over 300 characters, a tenth on several lines, one in eleven with a long URL.
 fn entry(i: usize) -> Entry {
     let to = if i.is_multiple_of(7) {
         Recipient::Client("host".to_owned())
     } else {
         Recipient::Everyone
     };
-    Entry {
-        ts: 1_764_400_000_000 + i as u64 * 250,
-        kind: EntryKind::Message {
+    let mut text = format!(
+        "#{i} 第{}問の答えは {} だと思います。Is that right? よろしくお願いします",
+        i % 12 + 1,
+        i % 97
+    );
+    if i.is_multiple_of(3) {
+        // Over 300 characters: a long question, half Japanese, half English.
+        while text.chars().count() <= 320 {
+            text.push_str(" 質問です。今日の授業でWebSocketの接続が切れたときの再接続について、");
+            text.push_str("how does the client know which messages it missed?");
+        }
+    }
+    if i % 10 == 1 {
+        for line in 1..=4 {
+            text.push_str(&format!("\n    line {line}: let x{line} = answer({line});"));
+        }
+    }
+    if i % 11 == 2 {
+        text.push_str(&format!(
+            " 資料: https://example.org/classes/2026/networks/lesson-{}/slides?page={}&highlight=websocket-reconnect-and-resume-explained-in-detail",
+            i % 30,
+            i % 50
+        ));
+    }
+    Entry::new(
+        1_764_400_000_000 + i as u64 * 250,
+        EntryKind::Message {
             from: Some(format!("student{}", i % 40)),
             to: Some(to),
-            text: format!(
-                "#{i} 第{}問の答えは {} だと思います。Is that right? よろしくお願いします",
-                i % 12 + 1,
-                i % 97
-            ),
+            text,
             own: false,
         },
-    }
+    )
 }
 
 /// The app in host mode, driven frame by frame without a display.
@@ -133,6 +181,8 @@ struct Window {
     content_height: f32,
     /// The first and last `#N` on screen in the last measured frame.
     visible_rows: (usize, usize),
+    /// The window's size for the next frame.
+    size: egui::Vec2,
 }
 
 impl Window {
@@ -154,6 +204,7 @@ impl Window {
             events: vec![Event::PointerMoved(pos2(SCREEN.x / 2.0, SCREEN.y / 2.0))],
             content_height: 0.0,
             visible_rows: (0, 0),
+            size: SCREEN,
         };
         let deadline = Instant::now() + Duration::from_secs(30);
         while !(window.app.mode() == ModeKind::Hosting && window.app.log_mut().is_some()) {
@@ -168,9 +219,9 @@ impl Window {
     /// the frame's output and the CPU time of that work alone (the bench's own bookkeeping, a
     /// copy of the shapes for reading the rows on screen, is not counted).
     fn frame(&mut self) -> (egui::FullOutput, u64) {
-        self.time += 1.0 / 60.0;
+        self.time += 1.0 / FPS;
         let input = RawInput {
-            screen_rect: Some(Rect::from_min_size(pos2(0.0, 0.0), SCREEN)),
+            screen_rect: Some(Rect::from_min_size(pos2(0.0, 0.0), self.size)),
             time: Some(self.time),
             focused: true,
             events: std::mem::take(&mut self.events),

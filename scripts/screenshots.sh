@@ -92,6 +92,11 @@ sleep 0.4
 say "$HOST_WID" "*/The deadline is Friday 17:00. Questions? Write sensei/..."
 sleep 0.4
 echo "*/わかりました、ありがとうございます!" >&3
+sleep 0.4
+# A long question wraps whole; a link is underlined and opens in the browser; emoji render.
+echo "*/質問です。今日の授業でWebSocketの接続が切れたとき、クライアントはどうやって見逃したメッセージを知るのですか?再接続のたびに全部送り直すのでしょうか、それとも番号を覚えておいて続きから受け取るのでしょうか。資料の12ページの図の説明ももう一度聞きたいです 🙂" >&3
+sleep 0.4
+echo "*/Slides for today: https://example.org/classes/networks/lesson-12/slides?page=12 👍" >&4
 sleep 1.5
 alive host "$HOST"; alive hanako "$HANAKO"; alive taro "$TARO"
 import -window root "$ROOT/docs/screenshot-host.png"

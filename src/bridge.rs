@@ -26,7 +26,8 @@ pub use crate::journal::{
     latest as latest_journal, read as read_journal,
 };
 pub use crate::protocol::{
-    Addressed, ClientInfo, DEFAULT_PORT, EVERYONE, ErrorCode, ProtocolError, Recipient, now_ms,
+    Addressed, ClientInfo, Close, DEFAULT_PORT, EVERYONE, ErrorCode, ProtocolError, Recipient,
+    now_ms,
 };
 pub use crate::relay::{RelayHandle, RosterEntry, Stats};
 pub use crate::transcript;
@@ -63,6 +64,9 @@ pub struct Hosted {
     pub client: ClientHandle,
     /// Events of the host's own client.
     pub events: UnboundedReceiver<Event>,
+    /// A second client of the host's in the broadcast room (`/ws_multi_client`), so the host
+    /// also sees what students on the course's list client write.
+    pub broadcast: Option<(ClientHandle, UnboundedReceiver<Event>)>,
     /// What students type (`LAN-IPv4:port`).
     pub addresses: Vec<String>,
     /// The announcement on the local network, if one was asked for; dropping it withdraws it.
@@ -145,6 +149,8 @@ pub struct HostStarted {
     pub client: ClientHandle,
     /// Events of the host's own client.
     pub events: UnboundedReceiver<Event>,
+    /// The host's listener in the broadcast room (`/ws_multi_client`) and its events.
+    pub broadcast: Option<(ClientHandle, UnboundedReceiver<Event>)>,
     /// What students type (`LAN-IPv4:port`).
     pub addresses: Vec<String>,
     /// The announcement on the local network; dropping it withdraws it.
@@ -184,6 +190,7 @@ impl HostStarted {
             port: hosted.port,
             client: hosted.client,
             events: hosted.events,
+            broadcast: hosted.broadcast,
             addresses: hosted.addresses,
             announcement,
             journal,
@@ -208,8 +215,11 @@ pub enum HostNote {
 /// How a transcript save ended.
 #[derive(Debug)]
 pub enum SaveOutcome {
-    /// The user cancelled the dialog, or no dialog could be shown.
+    /// The user cancelled the dialog.
     Cancelled,
+    /// No dialog could be shown (no desktop portal, no zenity): the window offers
+    /// [`Backend::save_to_documents`] instead.
+    NoDialog,
     /// Written to this path.
     Saved(PathBuf),
     /// Writing failed; the log is untouched.
@@ -236,6 +246,9 @@ pub struct Backend {
     runtime: Handle,
     /// Where transcripts go without asking (tests and scripted runs); `None` shows a dialog.
     save_path: Option<PathBuf>,
+    /// Act as if no save dialog could be shown, and use this folder as the documents folder
+    /// (tests).
+    no_dialog: Option<PathBuf>,
 }
 
 impl Backend {
@@ -244,6 +257,7 @@ impl Backend {
         Self {
             runtime,
             save_path: None,
+            no_dialog: None,
         }
     }
 
@@ -252,6 +266,52 @@ impl Backend {
     pub fn with_save_path(mut self, path: PathBuf) -> Self {
         self.save_path = Some(path);
         self
+    }
+
+    /// Acts as if no save dialog could be shown, with `documents` as the documents folder
+    /// (for tests of the fallback).
+    #[must_use]
+    pub fn without_dialog(mut self, documents: PathBuf) -> Self {
+        self.no_dialog = Some(documents);
+        self
+    }
+
+    /// The user's documents folder: `XDG_DOCUMENTS_DIR`, else `Documents` in the home folder
+    /// when it exists, else the home folder.
+    pub fn documents_dir(&self) -> Option<PathBuf> {
+        if let Some(dir) = &self.no_dialog {
+            return Some(dir.clone());
+        }
+        if let Some(dir) = std::env::var_os("XDG_DOCUMENTS_DIR").filter(|d| !d.is_empty()) {
+            return Some(PathBuf::from(dir));
+        }
+        let home = ["HOME", "USERPROFILE"]
+            .iter()
+            .find_map(|key| std::env::var_os(key).filter(|d| !d.is_empty()))
+            .map(PathBuf::from)?;
+        let documents = home.join("Documents");
+        Some(if documents.is_dir() { documents } else { home })
+    }
+
+    /// Writes the transcript into the documents folder as `file_name`, without a dialog (the
+    /// fallback when none can be shown). An existing file is not overwritten: a number is added.
+    pub fn save_to_documents(
+        &self,
+        file_name: &str,
+        render: Render,
+        wake: Waker,
+    ) -> Promise<SaveOutcome> {
+        let (sender, promise) = Promise::new();
+        let Some(dir) = self.documents_dir() else {
+            sender.send(SaveOutcome::Failed("no home folder".to_owned()));
+            return promise;
+        };
+        let path = free_path(&dir, file_name);
+        self.runtime.spawn(async move {
+            sender.send(write_transcript(path, render).await);
+            wake();
+        });
+        promise
     }
 
     /// The runtime handle.
@@ -310,6 +370,11 @@ impl Backend {
         wake: Waker,
     ) -> Promise<SaveOutcome> {
         let (sender, promise) = Promise::new();
+        if self.no_dialog.is_some() {
+            sender.send(SaveOutcome::NoDialog);
+            wake();
+            return promise;
+        }
         if let Some(path) = self.save_path.clone() {
             self.runtime.spawn(async move {
                 sender.send(write_transcript(path, render).await);
@@ -324,8 +389,11 @@ impl Backend {
             for (name, extensions) in &dialog.filters {
                 files = files.add_filter(name, extensions);
             }
-            // With no desktop portal and no zenity, rfd returns `None` at once: "cancelled".
+            // With no desktop portal and no zenity, rfd returns `None` at once; nobody
+            // cancels a dialog that fast, so that means no dialog was shown.
+            let asked = std::time::Instant::now();
             let outcome = match files.save_file().await {
+                None if asked.elapsed() < NO_DIALOG_WITHIN => SaveOutcome::NoDialog,
                 None => SaveOutcome::Cancelled,
                 Some(file) => write_transcript(file.path().to_path_buf(), render).await,
             };
@@ -334,6 +402,30 @@ impl Backend {
         });
         promise
     }
+}
+
+/// A save dialog that answers "no file" faster than this was never shown.
+const NO_DIALOG_WITHIN: std::time::Duration = std::time::Duration::from_millis(300);
+
+/// `dir/file_name`, or `dir/stem (2).ext` and so on when that exists.
+fn free_path(dir: &std::path::Path, file_name: &str) -> PathBuf {
+    let first = dir.join(file_name);
+    if !first.exists() {
+        return first;
+    }
+    let name = std::path::Path::new(file_name);
+    let stem = name
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("transcript");
+    let ext = name.extension().and_then(|s| s.to_str());
+    (2..1000)
+        .map(|n| match ext {
+            Some(ext) => dir.join(format!("{stem} ({n}).{ext}")),
+            None => dir.join(format!("{stem} ({n})")),
+        })
+        .find(|path| !path.exists())
+        .unwrap_or(first)
 }
 
 /// Writes off the async workers: a slow disk must not stall the relay.
@@ -366,6 +458,20 @@ async fn host(runtime: &Handle, request: HostRequest, wake: Waker) -> Result<Hos
     } = hosting::host(config).await?;
     let relay = Arc::new(relay);
     let url = parse_address(&format!("127.0.0.1:{port}")).map_err(|_| HostError::Stopped)?;
+    // The listener in the broadcast room takes a generated ID (the host's name is taken by the
+    // host's own client) and never writes.
+    let broadcast = parse_address(&format!("ws://127.0.0.1:{port}/ws_multi_client"))
+        .ok()
+        .map(|url| {
+            let config = JoinConfig {
+                url,
+                name: None,
+                join_code: request.join_code.clone(),
+                host_key: None,
+                reconnect: true,
+            };
+            client::connect(runtime, config, Some(Arc::clone(&wake)))
+        });
     let config = JoinConfig {
         url,
         name: request.name,
@@ -388,6 +494,7 @@ async fn host(runtime: &Handle, request: HostRequest, wake: Waker) -> Result<Hos
         port,
         client,
         events,
+        broadcast,
         addresses,
         announcement,
         journal,

@@ -13,7 +13,7 @@ use classchat::ui::state::ConnState;
 use classchat::ui::{App, Lang, ModeKind, Settings};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
-use window::{harness, log_len, runtime, start_hosting, step_until_app};
+use window::{harness, log_len, runtime, start_hosting, step_until_app, stop_hosting};
 
 fn english() -> Settings {
     Settings::for_lang(Lang::En)
@@ -150,11 +150,32 @@ fn host_and_student_chat_over_a_real_relay() {
             .is_some_and(|s| s.log.contains_text("みなさん、こんにちは"))
     });
 
-    // Stopping the chat closes the student's connection with a clear reason.
+    // Stopping asks first: Cancel keeps the chat running.
     host.get_by_label("Stop hosting").click();
-    step_until_app(&mut host, "the start screen", |app| {
-        app.mode() == ModeKind::Start
-    });
+    for _ in 0..4 {
+        host.step();
+    }
+    host.get_by_label_contains("Stop hosting? Every student is disconnected.");
+    host.get_by_label("Cancel").click();
+    for _ in 0..4 {
+        host.step();
+    }
+    assert_eq!(host.state().mode(), ModeKind::Hosting);
+
+    // Stopping the chat closes the student's connection with a clear reason, and the host
+    // still sees the lesson's log until leaving it.
+    stop_hosting(&mut host);
+    host.step();
+    host.get_by_label("The chat has ended");
+    assert!(
+        host.query_all_by_label_contains("みなさん、こんにちは")
+            .next()
+            .is_some(),
+        "the log stays on screen after Stop"
+    );
+    host.get_by_label("Back to start").click();
+    host.step();
+    assert_eq!(host.state().mode(), ModeKind::Start);
     step_until_app(&mut student, "the student disconnected", |app| {
         app.chat().is_some_and(|s| match &s.state {
             ConnState::Waiting { reason, .. } | ConnState::Stopped(reason) => {
@@ -210,6 +231,138 @@ fn tab_completes_ids() {
     host.step();
     host.step();
     assert_eq!(composer_text(host.state()), "Sensei/");
+
+    // Once the recipient is written, Tab leaves the box for the next control.
+    host.key_press(egui::Key::Tab);
+    host.step();
+    host.step();
+    assert!(!message_box_focused(&host), "Tab moves on after `id/`");
+    assert_eq!(composer_text(host.state()), "Sensei/");
+
+    // Esc leaves the box, and the window does not take the focus back.
+    host.get_by_label("Message").focus();
+    host.step();
+    assert!(message_box_focused(&host));
+    host.key_press(egui::Key::Escape);
+    for _ in 0..3 {
+        host.step();
+    }
+    assert!(!message_box_focused(&host), "Esc leaves the message box");
+}
+
+fn message_box_focused(harness: &Harness<'_, App>) -> bool {
+    harness.get_by_label("Message").is_focused()
+}
+
+/// What a label node says (a label's text is its value in the accessibility tree).
+fn node_text(node: &egui_kittest::Node<'_>) -> String {
+    use egui_kittest::kittest::NodeT as _;
+    let node = node.accesskit_node();
+    node.value().or_else(|| node.label()).unwrap_or_default()
+}
+
+/// Adds a message from 花子 to everyone straight to the window's log.
+fn push_message(harness: &mut Harness<'_, App>, text: &str) {
+    let log = harness.state_mut().log_mut().expect("a chat");
+    log.push(classchat::ui::log::Entry::new(
+        1_700_000_000_000,
+        EntryKind::Message {
+            from: Some("花子".into()),
+            to: Some(Recipient::Everyone),
+            text: text.to_owned(),
+            own: false,
+        },
+    ));
+}
+
+#[test]
+fn long_and_multi_line_messages_show_whole() {
+    let rt = runtime();
+    let (mut host, _port) = host(&rt, "Sensei");
+    let long: String = (0..1000)
+        .map(|i| char::from(b'a' + (i % 26) as u8))
+        .collect();
+    let lines: Vec<String> = (1..=10)
+        .map(|i| format!("line {i} of the snippet"))
+        .collect();
+    let multi = lines.join("\n");
+    push_message(&mut host, &long);
+    push_message(&mut host, &multi);
+    push_message(
+        &mut host,
+        "資料: https://example.org/lesson?id=7 を見てください 😀👍",
+    );
+    for _ in 0..4 {
+        host.step();
+    }
+    let message_box = host.get_by_label("Message").rect();
+    let window = egui::Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(1100.0, 760.0));
+    let body = host
+        .ctx
+        .fonts_mut(|f| f.row_height(&egui::FontId::proportional(15.0)));
+    for (text, min_lines) in [(&long, 8.0), (&multi, 10.0)] {
+        let row = host.get_by_label_contains(&text[text.len() - 40..]);
+        let label = node_text(&row);
+        assert!(
+            label.contains(text.as_str()),
+            "the whole text is in the row: {label:?}"
+        );
+        let rect = row.rect();
+        assert!(
+            rect.height() >= min_lines * body,
+            "{} points high for {min_lines} lines",
+            rect.height()
+        );
+        assert!(window.contains_rect(rect), "{rect:?} is inside the window");
+        assert!(
+            rect.bottom() <= message_box.top(),
+            "{rect:?} is above the message box"
+        );
+    }
+
+    let row = host.get_by_label_contains("https://example.org/lesson?id=7");
+    let text = node_text(&row);
+    assert!(
+        text.contains("を見てください 😀👍"),
+        "emoji render (no tofu panic): {text:?}"
+    );
+    // Right click: the row's menu copies the message.
+    row.click_secondary();
+    host.step();
+    host.step();
+    host.get_by_label("Copy message").click();
+    host.step();
+    let copied = host.output().platform_output.commands.iter().any(|c| {
+        matches!(c, egui::OutputCommand::CopyText(t) if t.contains("https://example.org/lesson?id=7"))
+    });
+    assert!(copied, "Copy message puts the text on the clipboard");
+}
+
+#[test]
+fn shift_enter_adds_a_line_and_enter_sends_both() {
+    let rt = runtime();
+    let (mut host, _port) = host(&rt, "Sensei");
+    type_into(&mut host, "Message", "*/fn main() {");
+    host.key_press_modifiers(egui::Modifiers::SHIFT, egui::Key::Enter);
+    host.step();
+    host.get_by_label("Message")
+        .type_text("    println!(\"hi\");");
+    host.step();
+    assert_eq!(
+        composer_text(host.state()),
+        "*/fn main() {\n    println!(\"hi\");"
+    );
+    host.key_press(egui::Key::Enter);
+    host.step();
+    step_until_app(&mut host, "both lines as one message", |app| {
+        app.chat().is_some_and(|s| {
+            s.log.entries().iter().any(|e| {
+                matches!(&e.kind, EntryKind::Message { own: true, text, .. }
+                    if text == "fn main() {\n    println!(\"hi\");")
+            })
+        })
+    });
+    assert_eq!(composer_text(host.state()), "");
 }
 
 #[test]
@@ -263,15 +416,15 @@ fn a_hundred_thousand_messages_stay_smooth() {
     {
         let log = host.state_mut().log_mut().unwrap();
         for i in 0..100_000u64 {
-            log.push(classchat::ui::log::Entry {
-                ts: 1_700_000_000_000 + i,
-                kind: EntryKind::Message {
+            log.push(classchat::ui::log::Entry::new(
+                1_700_000_000_000 + i,
+                EntryKind::Message {
                     from: Some("花子".into()),
                     to: Some(Recipient::Everyone),
                     text: format!("メッセージ {i} with some text that is long enough to matter"),
                     own: false,
                 },
-            });
+            ));
         }
     }
     host.step();
@@ -286,4 +439,184 @@ fn a_hundred_thousand_messages_stay_smooth() {
     );
     // The newest message is in view (stuck to the bottom).
     host.get_by_label_contains("メッセージ 99999 ");
+}
+
+#[test]
+fn a_small_window_keeps_half_its_width_for_the_log() {
+    let rt = runtime();
+    let (mut host, port) = host(&rt, "Sensei");
+    let _student = join(&rt, port, "Taro");
+    step_until_app(&mut host, "the student in the roster", |app| {
+        roster_has(app, "Taro")
+    });
+    host.set_size(egui::vec2(800.0, 600.0));
+    push_message(&mut host, &"wrap ".repeat(300));
+    for _ in 0..4 {
+        host.step();
+    }
+    // A long message wraps at the log's width, less the row's padding and the scroll bar.
+    let row = host.get_by_label_contains("wrap wrap wrap");
+    let width = row.rect().width();
+    assert!(
+        width + 30.0 >= 400.0,
+        "the log is about {width} points wide"
+    );
+
+    // At 640×480 the header's rows do not overlap and the message box stays in the window.
+    host.set_size(egui::vec2(640.0, 480.0));
+    for _ in 0..4 {
+        host.step();
+    }
+    let id = host.get_by_label("Your ID: Sensei").rect();
+    let stop = host.get_by_label("Stop hosting").rect();
+    assert!(!id.intersects(stop), "{id:?} overlaps {stop:?}");
+    let window = egui::Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(640.0, 480.0));
+    assert!(window.contains_rect(host.get_by_label("Send").rect()));
+    assert!(window.contains_rect(host.get_by_label("Message").rect()));
+}
+
+#[test]
+fn zoom_keys_change_the_zoom_and_it_is_remembered() {
+    let rt = runtime();
+    let mut first = window(&rt, english());
+    first.step();
+    first.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Plus);
+    first.step();
+    first.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Plus);
+    first.step();
+    first.step();
+    let zoomed = first.state().settings.zoom_percent;
+    assert!(zoomed > 100, "Ctrl+ zooms in: {zoomed}%");
+
+    // The next start (settings restored) opens at the same zoom.
+    let mut next = window(&rt, first.state().settings.clone());
+    next.step();
+    next.step();
+    let factor = next.ctx.zoom_factor();
+    assert!((factor * 100.0 - f32::from(zoomed)).abs() < 0.6, "{factor}");
+    next.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Num0);
+    next.step();
+    next.step();
+    assert_eq!(next.state().settings.zoom_percent, 100, "Ctrl 0 resets");
+}
+
+#[test]
+fn switching_language_rewrites_the_logs_own_lines() {
+    let rt = runtime();
+    let (mut host, port) = host(&rt, "Sensei");
+    let _taro = join(&rt, port, "Taro");
+    let _hana = join(&rt, port, "Hana");
+    step_until_app(&mut host, "both students in the roster", |app| {
+        roster_has(app, "Taro") && roster_has(app, "Hana")
+    });
+    host.step();
+    // Two students arriving share one row.
+    host.get_by_label_contains("2 people joined: Taro, Hana");
+    host.get_by_label("日本語").click();
+    for _ in 0..3 {
+        host.step();
+    }
+    host.get_by_label_contains("2 人が参加しました: Taro, Hana");
+    assert!(
+        host.query_all_by_label_contains("people joined")
+            .next()
+            .is_none(),
+        "no English line is left in the log"
+    );
+}
+
+#[test]
+fn a_lecture_hall_roster_is_searchable_and_lays_out_only_what_shows() {
+    let rt = runtime();
+    let (mut host, _port) = host(&rt, "Sensei");
+    {
+        let chat = host.state_mut().chat_mut().expect("a chat");
+        let roster = chat.roster.as_mut().expect("a roster");
+        for i in 0..1000 {
+            roster.push(classchat::bridge::ClientInfo {
+                id: format!("student{i:04}"),
+                since: 1_700_000_000_000,
+                legacy: false,
+                role: None,
+            });
+        }
+    }
+    for _ in 0..3 {
+        host.step();
+    }
+    host.get_by_label_contains("People (1001)");
+    let laid_out = host.query_all_by_label_contains("student0").count();
+    assert!(
+        (5..200).contains(&laid_out),
+        "{laid_out} roster rows laid out for 1,001 people"
+    );
+    host.get_by_label("Search names").focus();
+    host.step();
+    host.get_by_label("Search names").type_text("0999");
+    for _ in 0..3 {
+        host.step();
+    }
+    host.get_by_label("student0999");
+    assert!(host.query_all_by_label("student0998").next().is_none());
+    // Suggestions under the message box follow what is typed, not the first names.
+    type_into(&mut host, "Message", "student099");
+    host.get_by_label("student0990/");
+    host.get_by_label("… +2");
+    assert!(host.query_all_by_label("student0001/").next().is_none());
+}
+
+#[test]
+fn the_caret_stops_blinking_when_the_user_is_idle() {
+    let rt = runtime();
+    let (mut host, _port) = host(&rt, "Sensei");
+    host.get_by_label("Message").focus();
+    host.step();
+    let blinking = |h: &Harness<'_, App>| h.ctx.global_style().visuals.text_cursor.blink;
+    assert!(blinking(&host), "the caret blinks while the user works");
+    // Six seconds without input (a step is a quarter of a second).
+    for _ in 0..24 {
+        host.step();
+    }
+    assert!(
+        !blinking(&host),
+        "a steady caret lets the idle window sleep"
+    );
+    assert!(message_box_focused(&host), "the box keeps the focus");
+    host.get_by_label("Message").type_text("x");
+    host.step();
+    assert!(blinking(&host), "typing wakes the caret");
+}
+
+#[test]
+fn a_link_in_the_log_opens_in_the_browser() {
+    let rt = runtime();
+    let (mut host, _port) = host(&rt, "Sensei");
+    let url = "https://example.org/lesson/12";
+    push_message(&mut host, url);
+    for _ in 0..3 {
+        host.step();
+    }
+    // The row ends with the link: click just inside its right end.
+    let rect = host.get_by_label_contains(url).rect();
+    let pos = egui::pos2(rect.right() - 4.0, rect.center().y);
+    host.hover_at(pos);
+    host.step();
+    for pressed in [true, false] {
+        host.event(egui::Event::PointerButton {
+            pos,
+            button: egui::PointerButton::Primary,
+            pressed,
+            modifiers: egui::Modifiers::NONE,
+        });
+    }
+    host.step();
+    let opened = host
+        .output()
+        .platform_output
+        .commands
+        .iter()
+        .any(|c| matches!(c, egui::OutputCommand::OpenUrl(open) if open.url == url));
+    assert!(opened, "clicking the link opens it");
+    // Clicking the sender instead writes to them, it opens nothing.
+    assert_ne!(composer_text(host.state()), "花子/");
 }

@@ -13,13 +13,15 @@ mod window;
 use classchat::bridge::Backend;
 use classchat::discovery::{Browser, announce};
 use classchat::relay::{self, RelayConfig, RelayHandle};
-use classchat::ui::log::EntryKind;
+use classchat::ui::log::{EntryKind, Room};
 use classchat::ui::share::QrCode;
 use classchat::ui::state::ConnState;
 use classchat::ui::{App, Lang, ModeKind, Settings};
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT as _, Queryable as _};
-use window::{TIMEOUT, harness as window, log_len, runtime, start_hosting, step_until};
+use window::{
+    TIMEOUT, harness as window, log_len, runtime, start_hosting, step_until, stop_hosting,
+};
 
 /// English settings that host on a free port under a room name of this test alone.
 fn settings(room: &str) -> Settings {
@@ -119,8 +121,7 @@ fn hosting_announces_the_room_until_it_stops() {
     }
     assert!(found(&browser).is_some_and(|r| r.join_code_required));
 
-    host.get_by_label("Stop hosting").click();
-    host.step();
+    stop_hosting(&mut host);
     let deadline = Instant::now() + TIMEOUT;
     while found(&browser).is_some() {
         assert!(Instant::now() < deadline, "still announced after stopping");
@@ -160,6 +161,11 @@ fn host_shows_the_join_link_and_its_qr_code() {
         .iter()
         .any(|c| matches!(c, egui::OutputCommand::CopyText(text) if *text == link));
     assert!(copied, "Copy link should put {link} on the clipboard");
+    // The button confirms it, and the status line says so.
+    host.step();
+    host.step();
+    host.get_by_label("Copied ✓");
+    assert!(shows(&host, "Copied to the clipboard"));
 
     // On the projector the code fills most of the window, with the link under it.
     host.get_by_label("Show QR code large").click();
@@ -246,9 +252,7 @@ fn host_a_session(rt: &tokio::runtime::Runtime, dir: &Path, text: &str) -> usize
         h.state().chat().is_some_and(|s| s.log.contains_text(text))
     });
     let lines = log_len(host.state());
-    host.get_by_label("Stop hosting").click();
-    host.step();
-    assert_eq!(host.state().mode(), ModeKind::Start);
+    stop_hosting(&mut host);
     lines
 }
 
@@ -336,6 +340,43 @@ fn a_failed_save_says_so_and_keeps_the_log() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+#[test]
+fn a_save_without_a_dialog_offers_the_documents_folder() {
+    let rt = runtime();
+    let documents = temp_dir("documents");
+    let backend = Backend::new(rt.handle().clone()).without_dialog(documents.clone());
+    let mut host = window(App::new(backend, settings("no-dialog"), None));
+    start_hosting(&mut host);
+
+    host.get_by_label("Save transcript…").click();
+    step_until(&mut host, "the error", |h| {
+        shows(h, "No file dialog could be opened.")
+    });
+    step_until(&mut host, "the fallback offered", |h| {
+        shows(h, "Save to the Documents folder")
+    });
+    host.step();
+    host.get_by_label("Save to the Documents folder").click();
+    step_until(&mut host, "the fallback save", |h| {
+        shows(h, "Transcript saved to")
+    });
+    let saved: Vec<PathBuf> = std::fs::read_dir(&documents)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(saved.len(), 1, "{saved:?}");
+    assert!(
+        shows(&host, &saved[0].display().to_string()),
+        "the path is shown"
+    );
+    assert!(
+        std::fs::read_to_string(&saved[0])
+            .unwrap()
+            .contains("Sensei")
+    );
+    std::fs::remove_dir_all(&documents).ok();
+}
+
 /// Starts a relay on `127.0.0.1:port` (0: any), retrying while the old socket lets go.
 fn start_relay(rt: &tokio::runtime::Runtime, port: u16) -> RelayHandle {
     let deadline = Instant::now() + TIMEOUT;
@@ -372,6 +413,38 @@ fn student_window_reconnects_after_the_relay_restarts() {
     });
     // Still in the chat window, not back at the start screen.
     assert_eq!(taro.state().mode(), ModeKind::Joined);
+    // While disconnected, Send is disabled with the reason and the roster is greyed out.
+    taro.step();
+    assert!(taro.get_by_label("Send").accesskit_node().is_disabled());
+    assert!(shows(&taro, "Cannot send — "));
+    assert!(
+        taro.get_by_label("Taro (you)")
+            .accesskit_node()
+            .is_disabled(),
+        "the roster is greyed out"
+    );
+    // Retries update the status line; the log says it once.
+    let retry_at = |app: &App| {
+        app.chat().and_then(|s| match s.state {
+            ConnState::Waiting { retry_at, .. } => Some(retry_at),
+            _ => None,
+        })
+    };
+    let first = retry_at(taro.state());
+    step_until(&mut taro, "waiting after a second attempt", |h| {
+        retry_at(h.state()).is_some_and(|at| Some(at) != first)
+    });
+    let lost_rows = taro.state().chat().map_or(0, |s| {
+        s.log
+            .entries()
+            .iter()
+            .filter(|e| e.text(Lang::En).contains("Reconnecting"))
+            .count()
+    });
+    assert_eq!(
+        lost_rows, 1,
+        "one log row for the loss, however many retries"
+    );
 
     let _relay = start_relay(&rt, port);
     step_until(&mut taro, "Taro back in the chat", |h| {
@@ -605,10 +678,113 @@ fn host_mutes_and_kicks_through_the_bridge() {
     // The roster's mute flags come back from the bridge's relay watcher.
     host.get_by_label("Mute").click();
     step_until(&mut host, "Taro muted", |h| shows(h, "(muted)"));
+    // A muted student learns it when sending, and keeps the text.
+    taro.get_by_label("Message").focus();
+    taro.step();
+    taro.get_by_label("Message")
+        .type_text("*/can I ask something?");
+    taro.step();
+    taro.key_press(egui::Key::Enter);
+    step_until(&mut taro, "the muted banner", |h| {
+        shows(h, "The host has muted you")
+    });
+    assert_eq!(
+        taro.state()
+            .chat()
+            .map(|c| c.composer.text.clone())
+            .as_deref(),
+        Some("*/can I ask something?"),
+        "the refused text is back in the box"
+    );
     host.get_by_label("Unmute").click();
     step_until(&mut host, "Taro unmuted", |h| !shows(h, "(muted)"));
+    assert!(shows(&host, "You muted Taro"), "the log records the mute");
+    assert!(shows(&host, "You unmuted Taro"));
+
+    // Kick asks first; cancelling keeps Taro, and the question blocks the rows behind it.
     host.get_by_label("Kick").click();
+    for _ in 0..4 {
+        host.step();
+    }
+    assert!(shows(&host, "Remove Taro from the chat?"));
+    host.get_by_label("Cancel").click();
+    host.step();
+    host.step();
+    assert!(!shows(&host, "Remove Taro from the chat?"));
+    std::thread::sleep(Duration::from_millis(300));
+    host.step();
+    assert!(shows(&host, "Kick"), "Taro is still there after Cancel");
+    assert_eq!(own_id(taro.state()).as_deref(), Some("Taro"));
+
+    host.get_by_label("Kick").click();
+    for _ in 0..4 {
+        host.step();
+    }
+    let confirm = host
+        .query_all_by_label("Kick")
+        .last()
+        .expect("the question's Kick");
+    confirm.click();
     step_until(&mut host, "Taro gone", |h| !shows(h, "Kick"));
+    assert!(shows(&host, "You removed Taro from the chat"));
+}
+
+#[test]
+fn the_host_sees_the_broadcast_room_too() {
+    use futures_util::SinkExt as _;
+    use tokio_tungstenite::tungstenite::Message;
+
+    let rt = runtime();
+    let mut host = window(App::new(
+        Backend::new(rt.handle().clone()),
+        settings("both-rooms"),
+        None,
+    ));
+    let port = start_hosting(&mut host);
+    // A student on the course's list client: plain text on `/ws_multi_client`.
+    let url = format!("ws://127.0.0.1:{port}/ws_multi_client");
+    let (mut ws, _) = rt
+        .block_on(tokio_tungstenite::connect_async(url))
+        .expect("the broadcast room answers");
+    // Give the host's listener time to be in the room before the line is sent.
+    std::thread::sleep(Duration::from_millis(500));
+    rt.block_on(ws.send(Message::text("hello from the list client")))
+        .expect("sent");
+    step_until(&mut host, "the broadcast line in the host's log", |h| {
+        h.state().chat().is_some_and(|c| {
+            c.log.entries().iter().any(|e| {
+                e.room == Room::Broadcast && e.text(Lang::En) == "hello from the list client"
+            })
+        })
+    });
+    host.step();
+    assert!(shows(&host, "[broadcast room]"), "the row names its room");
+
+    // The host's own line to everyone shows once, not once per room.
+    host.get_by_label("Message")
+        .type_text("*/both rooms hear this");
+    host.step();
+    host.key_press(egui::Key::Enter);
+    host.step();
+    step_until(&mut host, "the host's line", |h| {
+        h.state()
+            .chat()
+            .is_some_and(|c| c.log.contains_text("both rooms hear this"))
+    });
+    // Time for a copy from the other room, if the relay passed it on.
+    std::thread::sleep(Duration::from_millis(500));
+    for _ in 0..3 {
+        host.step();
+    }
+    drop(ws);
+    let copies = host.state().chat().map_or(0, |c| {
+        c.log
+            .entries()
+            .iter()
+            .filter(|e| e.text(Lang::En).contains("both rooms hear this"))
+            .count()
+    });
+    assert_eq!(copies, 1, "the host's line shows once");
 }
 
 /// How many log rows are a message with exactly `text`.
@@ -631,6 +807,7 @@ fn row_index(app: &App, needle: &str) -> Option<usize> {
         .position(|e| match &e.kind {
             EntryKind::Message { text, .. } => text.contains(needle),
             EntryKind::Notice(text) | EntryKind::Error(text) => text.contains(needle),
+            EntryKind::Note(note) => note.text(Lang::En).contains(needle),
         })
 }
 
@@ -697,8 +874,109 @@ fn a_late_student_sees_earlier_messages_once_under_a_divider() {
     assert_eq!(message_rows(app, "課題は12ページです"), 1, "shown once");
 }
 
+// tungstenite's handshake callback has this error type by its signature.
+#[allow(clippy::result_large_err)]
+/// A `classchat.v1` relay stand-in that welcomes one client and confirms its sends only when
+/// the test says so (a send id arriving on `confirm` is echoed back as confirmed).
+fn slow_confirming_relay(
+    rt: &tokio::runtime::Runtime,
+) -> (u16, tokio::sync::mpsc::UnboundedSender<()>) {
+    use futures_util::{SinkExt as _, StreamExt as _};
+    use tokio_tungstenite::tungstenite::Message;
+    use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
+
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .expect("a free port");
+    let port = listener.local_addr().expect("a local address").port();
+    let (confirm, mut confirms) = tokio::sync::mpsc::unbounded_channel::<()>();
+    rt.spawn(async move {
+        let Ok((stream, _)) = listener.accept().await else {
+            return;
+        };
+        let offer_v1 = |_: &Request, mut response: Response| {
+            response.headers_mut().insert(
+                "Sec-WebSocket-Protocol",
+                classchat::protocol::SUBPROTOCOL.parse().expect("a header value"),
+            );
+            Ok(response)
+        };
+        let Ok(mut ws) = tokio_tungstenite::accept_hdr_async(stream, offer_v1).await else {
+            return;
+        };
+        let welcome = r#"{"type":"welcome","id":"Taro","clients":[{"id":"Taro","since":0,"legacy":false}],"seq":0,"epoch":"e1","resume":"t1"}"#;
+        if ws.send(Message::text(welcome)).await.is_err() {
+            return;
+        }
+        let mut sent = Vec::new();
+        // Once asked, every send is confirmed, also one still on its way when asked.
+        let mut confirming = false;
+        let mut seq = 0;
+        loop {
+            tokio::select! {
+                frame = ws.next() => match frame {
+                    Some(Ok(Message::Text(text))) => {
+                        if let Ok(classchat::protocol::ClientMessage::Send { to, text, id }) =
+                            classchat::protocol::ClientMessage::parse(&text)
+                        {
+                            sent.push((to, text, id));
+                        }
+                    }
+                    Some(Ok(_)) => {}
+                    _ => return,
+                },
+                Some(()) = confirms.recv() => confirming = true,
+            }
+            if !confirming {
+                continue;
+            }
+            for (to, text, id) in sent.drain(..) {
+                seq += 1;
+                let mut echo = classchat::protocol::ChatMessage::new("Taro", to, text, 1);
+                echo.seq = Some(seq);
+                echo.client_id = id;
+                let frame = classchat::protocol::ServerMessage::Message(echo).encode();
+                if ws.send(Message::text(frame)).await.is_err() {
+                    return;
+                }
+            }
+        }
+    });
+    (port, confirm)
+}
+
 #[test]
-fn a_message_typed_while_the_relay_is_down_is_pending_then_sent_once() {
+fn a_sent_message_is_shown_pending_until_the_relay_confirms_it() {
+    let rt = runtime();
+    let (port, confirm) = slow_confirming_relay(&rt);
+    let mut taro = student(Backend::new(rt.handle().clone()), port, "Taro", None);
+    step_until(&mut taro, "Taro joined", |h| {
+        h.state().chat().is_some_and(|s| s.state.connected())
+    });
+    taro.get_by_label("Message").type_text("*/質問があります");
+    taro.step();
+    taro.key_press(egui::Key::Enter);
+    step_until(&mut taro, "the pending line", |h| {
+        h.state().chat().is_some_and(|s| s.pending.len() == 1) && shows(h, "Sending…")
+    });
+    assert_eq!(
+        message_rows(taro.state(), "質問があります"),
+        0,
+        "not in the log yet"
+    );
+
+    confirm.send(()).expect("the stand-in is running");
+    step_until(&mut taro, "the message in the log", |h| {
+        message_rows(h.state(), "質問があります") == 1
+    });
+    step_until(&mut taro, "the message confirmed", |h| {
+        h.state().chat().is_some_and(|s| s.pending.is_empty())
+    });
+    assert!(!shows(&taro, "Sending…"));
+}
+
+#[test]
+fn after_a_relay_restart_the_window_says_messages_may_be_missing() {
     let rt = runtime();
     let relay = start_relay(&rt, 0);
     let port = relay.local_addr().port();
@@ -710,27 +988,9 @@ fn a_message_typed_while_the_relay_is_down_is_pending_then_sent_once() {
     step_until(&mut taro, "the window noticing", |h| {
         h.state().chat().is_some_and(|s| !s.state.connected())
     });
-
-    // Typed while nobody answers: kept, shown as sending.
-    let field = taro.get_by_role(egui::accesskit::Role::TextInput);
-    field.click();
-    taro.run();
-    taro.get_by_role(egui::accesskit::Role::TextInput)
-        .type_text("*/質問があります");
-    taro.run();
-    taro.get_by_label("Send").click();
-    step_until(&mut taro, "the pending line", |h| {
-        h.state().chat().is_some_and(|s| s.pending.len() == 1) && shows(h, "Sending…")
-    });
-
     let _relay = start_relay(&rt, port);
-    step_until(&mut taro, "the message confirmed", |h| {
-        h.state().chat().is_some_and(|s| s.pending.is_empty())
-            && message_rows(h.state(), "質問があります") == 1
+    step_until(&mut taro, "the warning after reconnecting", |h| {
+        h.state().chat().is_some_and(|s| s.state.connected())
+            && shows(h, "some messages may be missing")
     });
-    assert!(
-        shows(&taro, "some messages may be missing"),
-        "a restarted relay cannot replay what was missed, and the window says so"
-    );
-    assert_eq!(message_rows(taro.state(), "質問があります"), 1, "sent once");
 }

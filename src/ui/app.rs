@@ -7,15 +7,15 @@ use std::time::Duration;
 
 use poll_promise::Promise;
 
-use super::command::Command;
+use super::command::{Command, Confirm};
 use super::composer;
 use super::i18n::Lang;
-use super::log::Log;
+use super::log::{Log, Note};
 use super::mode::{Launch, Mode, ModeKind};
 use super::nearby::Nearby;
 use super::state::{Chat, ConnState, HostChat, Outcome, PreviousChat, Settings};
 use super::{fonts, host_panel, messages_panel, previous, roster_panel, start_screen};
-use super::{status_bar, top_bar};
+use super::{status_bar, top_bar, widgets};
 use crate::bridge::{Backend, SaveOutcome, Stats, Waker};
 
 /// Longest time [`App::logic`] spends draining events per frame, so a flood cannot freeze
@@ -24,6 +24,10 @@ const EVENT_BUDGET: Duration = Duration::from_millis(10);
 
 /// Key of the settings in eframe's storage.
 const SETTINGS_KEY: &str = "classchat.settings";
+
+/// The caret blinks this long after the last input, then stays on, so a focused message box
+/// lets an idle window sleep.
+const CARET_BLINKS_FOR: f64 = 5.0;
 
 /// The window's title without unread count.
 const TITLE: &str = "classchat";
@@ -44,6 +48,10 @@ pub struct App {
     saving: Option<Promise<SaveOutcome>>,
     launch: Option<Launch>,
     fonts_installed: bool,
+    /// The remembered zoom was given to egui (on the first frame).
+    zoom_applied: bool,
+    /// When the user last typed, clicked or moved the pointer (egui's clock, seconds).
+    last_input: f64,
     title: String,
     /// Chats found on the network, while the start screen shows.
     nearby: Nearby,
@@ -55,6 +63,8 @@ pub struct App {
     previous_loading: Option<Promise<Option<PreviousChat>>>,
     /// The previous session, offered on the start screen.
     previous: Option<Box<PreviousChat>>,
+    /// The question the window asks before acting (a modal dialog while set).
+    confirm: Option<Confirm>,
 }
 
 impl App {
@@ -69,12 +79,15 @@ impl App {
             saving: None,
             launch,
             fonts_installed: false,
+            zoom_applied: false,
+            last_input: 0.0,
             title: TITLE.to_owned(),
             nearby: Nearby::Off,
             journal_dir: None,
             previous_path: None,
             previous_loading: None,
             previous: None,
+            confirm: None,
         }
     }
 
@@ -145,7 +158,8 @@ impl App {
         }
     }
 
-    fn chat_mut(&mut self) -> Option<&mut Chat> {
+    /// The chat session to change from outside (imports, tests).
+    pub fn chat_mut(&mut self) -> Option<&mut Chat> {
         match &mut self.mode {
             Mode::Hosting(host) => Some(&mut host.chat),
             Mode::Joined(chat) => Some(chat),
@@ -187,10 +201,18 @@ impl App {
             fonts::install(ctx);
             self.fonts_installed = true;
         }
+        if self.zoom_applied {
+            // Ctrl+ / Ctrl− / Ctrl 0 are egui's own; remember where they left the zoom.
+            self.settings.set_zoom(ctx.zoom_factor());
+        } else {
+            ctx.set_zoom_factor(self.settings.zoom());
+            self.zoom_applied = true;
+        }
         if let Some(launch) = self.launch.take() {
             let command = launch.into_command(&mut self.settings);
             self.apply(ctx, vec![command]);
         }
+        self.settle_caret(ctx);
         self.poll_host_start();
         self.poll_save();
         self.poll_previous(ctx);
@@ -202,8 +224,10 @@ impl App {
         self.nearby
             .update(on_start_screen, &self.backend, &Self::waker(ctx));
         if let Mode::Hosting(host) = &mut self.mode {
+            // The listener's ID first: the counters leave it out.
+            host.broadcast_news();
             host.relay_news();
-            host.journal_new_rows();
+            host.journal_new_rows(false);
         }
         if let Some(chat) = self.chat()
             && matches!(chat.state, ConnState::Waiting { .. })
@@ -212,6 +236,24 @@ impl App {
             ctx.request_repaint_after(Duration::from_secs(1));
         }
         self.update_title(ctx);
+    }
+
+    /// Blinks the caret only for a while after the last input: a blinking caret repaints the
+    /// window twice a second for as long as a box has focus.
+    fn settle_caret(&mut self, ctx: &egui::Context) {
+        let (now, active) = ctx.input(|i| (i.time, !i.events.is_empty()));
+        if active {
+            self.last_input = now;
+        }
+        let blink = now - self.last_input < CARET_BLINKS_FOR;
+        if ctx.global_style().visuals.text_cursor.blink != blink {
+            ctx.all_styles_mut(|style| style.visuals.text_cursor.blink = blink);
+        }
+        if blink {
+            // Wake once more when the blinking stops, to draw the caret steady.
+            let left = CARET_BLINKS_FOR - (now - self.last_input);
+            ctx.request_repaint_after(Duration::from_secs_f64(left.max(0.0)));
+        }
     }
 
     fn poll_host_start(&mut self) {
@@ -258,7 +300,11 @@ impl App {
         };
         match promise.try_take() {
             Err(promise) => self.saving = Some(promise),
-            Ok(SaveOutcome::Cancelled) => {}
+            Ok(SaveOutcome::Cancelled) => self.status = None,
+            Ok(SaveOutcome::NoDialog) => {
+                self.status = Some((self.lang().s().no_dialog.to_owned(), true));
+                self.confirm = Some(Confirm::NoDialog);
+            }
             Ok(SaveOutcome::Saved(path)) => {
                 self.status = Some((self.lang().saved_to(&path.display().to_string()), false));
             }
@@ -349,16 +395,18 @@ impl App {
                 let count = Some(host.stats.clients);
                 status_bar::ui(ui, lang, &host.chat, count, status);
                 messages_panel::composer_ui(ui, lang, &mut host.chat, &mut commands);
+                let (default, max) = widgets::side_panel_size(ui.ctx(), 0.22, 150.0, 320.0);
                 egui::Panel::left("host")
                     .resizable(true)
-                    .default_size(300.0)
+                    .default_size(default)
+                    .size_range(150.0..=max)
                     .show(ui, |ui| {
                         host_panel::ui(ui, lang, host_panel::HostInfo::from(&**host), &mut commands)
                     });
                 roster_panel::ui(
                     ui,
                     lang,
-                    &host.chat,
+                    &mut host.chat,
                     Some(&host.relay_roster),
                     &mut commands,
                 );
@@ -370,13 +418,22 @@ impl App {
                 top_bar::ui(ui, lang, chat, false, saving, &mut commands);
                 status_bar::ui(ui, lang, chat, None, status);
                 messages_panel::composer_ui(ui, lang, chat, &mut commands);
-                roster_panel::ui(ui, lang, chat, None, &mut commands);
+                roster_panel::ui(ui, lang, &mut *chat, None, &mut commands);
                 messages_panel::log_ui(ui, lang, chat, &mut commands);
             }
         }
         let ctx = ui.ctx().clone();
-        // In a chat, typing goes to the message box unless another field has focus.
-        if self.chat().is_some_and(|s| s.ever_connected) && ctx.memory(|m| m.focused().is_none()) {
+        if let Some(confirm) = &self.confirm {
+            widgets::confirm_ui(&ctx, lang, confirm, &mut commands);
+        }
+        // In a chat, typing goes to the message box unless another field has focus or the
+        // user left it with Esc.
+        if self
+            .chat()
+            .is_some_and(|s| s.ever_connected && !s.composer.released)
+            && self.confirm.is_none()
+            && ctx.memory(|m| m.focused().is_none())
+        {
             ctx.memory_mut(|m| m.request_focus(messages_panel::composer_id()));
         }
         self.apply(&ctx, commands);
@@ -434,13 +491,15 @@ impl App {
                 }
             }
             Command::Kick(peer_id) => {
-                if let Mode::Hosting(host) = &self.mode {
+                if let Mode::Hosting(host) = &mut self.mode {
                     host.host.kick(&peer_id);
+                    host.chat.log.note(Note::Kicked(peer_id));
                 }
             }
             Command::SetMuted(peer_id, muted) => {
-                if let Mode::Hosting(host) = &self.mode {
+                if let Mode::Hosting(host) = &mut self.mode {
                     host.host.set_muted(&peer_id, muted);
+                    host.chat.log.note(Note::Muted(peer_id, muted));
                 }
             }
             Command::Readmit(peer_id) => {
@@ -448,10 +507,27 @@ impl App {
                     host.host.readmit(&peer_id);
                 }
             }
+            Command::Ask(confirm) => self.confirm = Some(confirm),
+            Command::Dismiss => self.confirm = None,
+            Command::StopHosting => self.stop_hosting(ctx),
+            Command::SaveToDocuments => self.save_to_documents(ctx),
+            Command::OpenUrl(url) => ctx.open_url(egui::OpenUrl::new_tab(url)),
             Command::SaveTranscript => self.save_transcript(ctx),
-            Command::SetLang(lang) => self.settings.lang = lang,
+            Command::SetLang(lang) => {
+                self.settings.set_lang(lang);
+                if let Some(chat) = self.chat_mut() {
+                    chat.log.set_lang(lang);
+                }
+                if let Some(previous) = &mut self.previous {
+                    previous.log.set_lang(lang);
+                }
+            }
             Command::GenerateCode => self.settings.generate_code(),
-            Command::Copy(text) => ctx.copy_text(text),
+            Command::Copy(text) => {
+                ctx.copy_text(text.clone());
+                widgets::note_copied(ctx, text);
+                self.status = Some((lang.s().copied_status.to_owned(), false));
+            }
             Command::JumpToBottom => {
                 if let Some(chat) = self.chat_mut() {
                     chat.view.jump_to_bottom = true;
@@ -479,6 +555,49 @@ impl App {
                 }
             }
         }
+    }
+
+    /// Stops the relay (every student is disconnected) and keeps the session's log on screen,
+    /// read-only, until the host goes back to the start screen.
+    fn stop_hosting(&mut self, ctx: &egui::Context) {
+        let Mode::Hosting(mut host) = std::mem::take(&mut self.mode) else {
+            return;
+        };
+        // Rows added since the last frame (the kick notes) reach the journal too.
+        host.journal_new_rows(true);
+        let log = std::mem::take(&mut host.chat.log);
+        let started = log
+            .entries()
+            .first()
+            .map_or_else(crate::bridge::now_ms, |e| e.ts);
+        // Dropping the host chat leaves, stops the relay and withdraws the announcement.
+        drop(host);
+        self.previous = Some(Box::new(PreviousChat {
+            started,
+            log,
+            view: Default::default(),
+            ended: true,
+        }));
+        self.status = None;
+        self.mode = Mode::Reviewing;
+        self.update_title(ctx);
+    }
+
+    /// Writes the transcript into the documents folder (no dialog could be shown).
+    fn save_to_documents(&mut self, ctx: &egui::Context) {
+        if self.saving.is_some() {
+            return;
+        }
+        let lang = self.lang();
+        let Some((log, ts)) = self.log_to_save() else {
+            return;
+        };
+        let (dialog, render) = (lang.save_dialog(ts), log.renderer());
+        self.status = Some((lang.s().saving.to_owned(), false));
+        let promise = self
+            .backend
+            .save_to_documents(&dialog.file_name, render, Self::waker(ctx));
+        self.saving = Some(promise);
     }
 
     fn send(&mut self, ctx: &egui::Context) {

@@ -35,6 +35,8 @@ pub enum Command {
     GenerateCode,
     /// Put text on the clipboard.
     Copy(String),
+    /// Open an http(s) link in the system browser.
+    OpenUrl(String),
     /// Scroll the log to the end.
     JumpToBottom,
     /// Fill the address with a chat found on the local network.
@@ -48,4 +50,23 @@ pub enum Command {
     ShowProjector(bool),
     /// Show the previous session's transcript.
     ViewPrevious,
+    /// Ask the user before doing something that cannot be undone.
+    Ask(Confirm),
+    /// Close the question without doing anything.
+    Dismiss,
+    /// Host: stop the chat (after the user confirmed); its log stays on screen.
+    StopHosting,
+    /// Save the transcript into the documents folder (no dialog could be shown).
+    SaveToDocuments,
+}
+
+/// A question the window asks before acting.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Confirm {
+    /// Remove this client from the chat?
+    Kick(String),
+    /// Stop hosting?
+    Stop,
+    /// No save dialog could be shown: save into the documents folder?
+    NoDialog,
 }

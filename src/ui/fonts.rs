@@ -1,5 +1,6 @@
-//! The bundled Japanese font, registered as a fallback after egui's own fonts so that kana and
-//! kanji render on every system (no tofu boxes), in both proportional and monospace text.
+//! The bundled Japanese and emoji fonts, registered as fallbacks after egui's own fonts so that
+//! kana, kanji and emoji render on every system (no tofu boxes), in both proportional and
+//! monospace text.
 
 use std::sync::Arc;
 
@@ -10,7 +11,13 @@ const CJK_FONT: &str = "noto_sans_cjk_jp";
 static CJK_FONT_BYTES: &[u8] =
     include_bytes!("../../assets/fonts/NotoSansCJKjp-Regular-subset.otf");
 
-/// Installs egui's default fonts plus the Japanese fallback, and a slightly larger text style
+/// Name of the bundled emoji font in egui's font table.
+const EMOJI_FONT: &str = "noto_emoji";
+
+/// Noto Emoji Regular, monochrome (SIL Open Font License; see `assets/fonts/`).
+static EMOJI_FONT_BYTES: &[u8] = include_bytes!("../../assets/fonts/NotoEmoji-Regular.ttf");
+
+/// Installs egui's default fonts plus the Japanese and emoji fallbacks, and a slightly larger text style
 /// for a classroom screen.
 pub fn install(ctx: &egui::Context) {
     let mut fonts = egui::FontDefinitions::default();
@@ -18,12 +25,14 @@ pub fn install(ctx: &egui::Context) {
         CJK_FONT.to_owned(),
         Arc::new(egui::FontData::from_static(CJK_FONT_BYTES)),
     );
+    fonts.font_data.insert(
+        EMOJI_FONT.to_owned(),
+        Arc::new(egui::FontData::from_static(EMOJI_FONT_BYTES)),
+    );
     for family in [egui::FontFamily::Proportional, egui::FontFamily::Monospace] {
-        fonts
-            .families
-            .entry(family)
-            .or_default()
-            .push(CJK_FONT.to_owned());
+        let chain = fonts.families.entry(family).or_default();
+        chain.push(CJK_FONT.to_owned());
+        chain.push(EMOJI_FONT.to_owned());
     }
     ctx.set_fonts(fonts);
     ctx.all_styles_mut(|style| {

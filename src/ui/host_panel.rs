@@ -6,6 +6,7 @@ use super::command::Command;
 use super::i18n::Lang;
 use super::share::QrCode;
 use super::state::HostChat;
+use super::widgets;
 use crate::bridge::{HostNote, Stats};
 
 /// Side of the QR code in the panel; the projector view shows it as large as the window.
@@ -58,9 +59,7 @@ pub fn ui(ui: &mut egui::Ui, lang: Lang, info: HostInfo<'_>, commands: &mut Vec<
             ui.horizontal(|ui| {
                 let text = egui::RichText::new(address).monospace().size(22.0).strong();
                 ui.add(egui::Label::new(text).selectable(true));
-                if ui.button(s.copy).on_hover_text(s.copy_hint).clicked() {
-                    commands.push(Command::Copy(address.clone()));
-                }
+                widgets::copy_button_ui(ui, lang, s.copy, address, commands);
             });
         }
         ui.add_space(10.0);
@@ -69,9 +68,7 @@ pub fn ui(ui: &mut egui::Ui, lang: Lang, info: HostInfo<'_>, commands: &mut Vec<
             Some(code) => {
                 let text = egui::RichText::new(code).monospace().size(26.0).strong();
                 ui.add(egui::Label::new(text).selectable(true));
-                if ui.button(s.copy).on_hover_text(s.copy_hint).clicked() {
-                    commands.push(Command::Copy(code.to_owned()));
-                }
+                widgets::copy_button_ui(ui, lang, s.copy, code, commands);
             }
             None => {
                 ui.label(egui::RichText::new(s.no_join_code).weak());
@@ -120,10 +117,8 @@ fn share_ui(ui: &mut egui::Ui, lang: Lang, info: &HostInfo<'_>, commands: &mut V
     ui.heading(s.browser_link);
     let text = egui::RichText::new(info.link).monospace();
     ui.add(egui::Label::new(text).selectable(true).wrap());
-    ui.horizontal(|ui| {
-        if ui.button(s.copy_link).clicked() {
-            commands.push(Command::Copy(info.link.to_owned()));
-        }
+    ui.horizontal_wrapped(|ui| {
+        widgets::copy_button_ui(ui, lang, s.copy_link, info.link, commands);
         if ui.button(s.show_qr).clicked() {
             commands.push(Command::ShowProjector(true));
         }
@@ -167,9 +162,7 @@ pub fn projector_ui(
             if ui.button(s.close_projector).clicked() {
                 commands.push(Command::ShowProjector(false));
             }
-            if ui.button(s.copy_link).clicked() {
-                commands.push(Command::Copy(link.to_owned()));
-            }
+            widgets::copy_button_ui(ui, lang, s.copy_link, link, commands);
         });
         ui.vertical_centered(|ui| {
             let link_height = 64.0;

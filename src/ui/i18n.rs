@@ -10,7 +10,9 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::composer::InputError;
-use crate::bridge::{AddressError, Disconnect, ErrorCode, HostError, HostNote, SaveDialog, Stats};
+use crate::bridge::{
+    AddressError, Close, Disconnect, ErrorCode, HostError, HostNote, SaveDialog, Stats,
+};
 
 /// A language of the user interface.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -138,10 +140,13 @@ impl Lang {
             (Self::Ja, Disconnect::Kicked) => "ホストによってチャットから外されました".to_owned(),
             (Self::En, Disconnect::Kicked) => "the host removed you from the chat".to_owned(),
             (Self::Ja, Disconnect::ClosedByRelay(why)) => {
-                format!("サーバーが接続を閉じました ({why})")
+                format!("サーバーが接続を閉じました ({})", self.relay_reason(why))
             }
             (Self::En, Disconnect::ClosedByRelay(why)) => {
-                format!("the relay closed the connection ({why})")
+                format!(
+                    "the relay closed the connection ({})",
+                    self.relay_reason(why)
+                )
             }
             (Self::Ja, Disconnect::HostStopped) => "ホストがチャットを終了しました".to_owned(),
             (Self::En, Disconnect::HostStopped) => "the host stopped the chat".to_owned(),
@@ -172,30 +177,101 @@ impl Lang {
         }
     }
 
-    /// A refusal by the relay, by its stable code; `message` is the relay's English sentence.
+    /// A refusal by the relay, by its stable code; `message` is the relay's English sentence,
+    /// shown only for a code this version does not know.
     pub fn refused(self, code: ErrorCode, message: &str) -> String {
         match (self, code) {
             (Self::Ja, ErrorCode::UnknownRecipient) => {
-                format!("送信できませんでした: そのIDの人は接続していません ({message})")
+                "送信できませんでした: そのIDの人は接続していません".to_owned()
+            }
+            (Self::En, ErrorCode::UnknownRecipient) => {
+                "Not sent: nobody with that ID is connected".to_owned()
             }
             (Self::Ja, ErrorCode::RateLimited) => {
                 "送信が速すぎます。少し待ってからもう一度送ってください".to_owned()
             }
+            (Self::En, ErrorCode::RateLimited) => {
+                "Sending too fast: wait a moment and send it again".to_owned()
+            }
             (Self::Ja, ErrorCode::Muted) => {
                 "ホストがあなたをミュートしています。メッセージは届きませんでした".to_owned()
             }
+            (Self::En, ErrorCode::Muted) => {
+                "The host muted you: the message was not delivered".to_owned()
+            }
             (Self::Ja, ErrorCode::NameTaken) => {
-                format!("その名前は使われています。別のIDが割り当てられました ({message})")
+                "その名前は使われています。別のIDが割り当てられました".to_owned()
+            }
+            (Self::En, ErrorCode::NameTaken) => {
+                "That name is taken: you were given another ID".to_owned()
             }
             (Self::Ja, ErrorCode::NameInvalid) => {
-                format!("その名前は使えません。別のIDが割り当てられました ({message})")
+                "その名前は使えません。別のIDが割り当てられました".to_owned()
             }
+            (Self::En, ErrorCode::NameInvalid) => {
+                "That name cannot be used: you were given another ID".to_owned()
+            }
+            (Self::Ja, ErrorCode::BadFormat) => "「ID/メッセージ」の形で書いてください".to_owned(),
+            (Self::En, ErrorCode::BadFormat) => "Write id/message".to_owned(),
+            (Self::Ja, ErrorCode::EmptyText) => "メッセージが空です".to_owned(),
+            (Self::En, ErrorCode::EmptyText) => "The message is empty".to_owned(),
+            (Self::Ja, ErrorCode::BinaryUnsupported) => "送れるのは文字だけです".to_owned(),
+            (Self::En, ErrorCode::BinaryUnsupported) => "Only text can be sent".to_owned(),
+            (Self::Ja, ErrorCode::BadJson) => "サーバーが理解できない形式でした".to_owned(),
+            (Self::En, ErrorCode::BadJson) => "The relay did not understand that".to_owned(),
             (Self::Ja, ErrorCode::BadText) => {
-                "制御文字を含むメッセージは送れません。メッセージは届きませんでした".to_owned()
+                "使えない制御文字が含まれているため届きませんでした".to_owned()
             }
+            (Self::En, ErrorCode::BadText) => {
+                "Not delivered: the text holds a control character".to_owned()
+            }
+            // A code this version does not know (or one added later): the relay's sentence.
             (Self::Ja, _) => format!("サーバーのエラー: {message}"),
             (Self::En, _) => format!("Error from the relay: {message}"),
         }
+    }
+
+    /// A reason the relay gave for closing or refusing, in this language when it is one the
+    /// relay is known to send (its close reasons and the join-code lock-out); else as sent.
+    pub fn relay_reason(self, why: &str) -> String {
+        let known = [
+            (
+                Close::TooBig.reason(),
+                "メッセージが大きすぎます",
+                "message too big",
+            ),
+            (
+                Close::TooSlow.reason(),
+                "メッセージを受け取れていませんでした",
+                "messages were not being read",
+            ),
+            (
+                Close::Replaced.reason(),
+                "この接続は別の接続に引き継がれました",
+                "this session continued on another connection",
+            ),
+            ("code 1009", "メッセージが大きすぎます", "message too big"),
+            (
+                "code 1013",
+                "メッセージを受け取れていませんでした",
+                "messages were not being read",
+            ),
+        ];
+        if let Some((_, ja, en)) = known.iter().find(|(sent, _, _)| *sent == why) {
+            return match self {
+                Self::Ja => (*ja).to_owned(),
+                Self::En => (*en).to_owned(),
+            };
+        }
+        if why.contains("wrong join code") {
+            return match self {
+                Self::Ja => {
+                    "参加コードの間違いが多すぎます。1分待ってからやり直してください".to_owned()
+                }
+                Self::En => "too many wrong join codes; wait a minute and try again".to_owned(),
+            };
+        }
+        why.to_owned()
     }
 
     /// A message that could not be sent while disconnected.
@@ -206,11 +282,73 @@ impl Lang {
         }
     }
 
+    /// Context menu of a log row: copy one of its links.
+    pub fn copy_this_link(self, url: &str) -> String {
+        let shown: String = url.chars().take(60).collect();
+        let more = if url.chars().count() > 60 { "…" } else { "" };
+        match self {
+            Self::Ja => format!("リンクをコピー: {shown}{more}"),
+            Self::En => format!("Copy link: {shown}{more}"),
+        }
+    }
+
+    /// The question before a kick.
+    pub fn confirm_kick(self, peer_id: &str) -> String {
+        match self {
+            Self::Ja => format!("{peer_id} さんをチャットから退出させますか?"),
+            Self::En => format!("Remove {peer_id} from the chat?"),
+        }
+    }
+
+    /// The host removed someone (a log line).
+    pub fn kicked(self, peer_id: &str) -> String {
+        match self {
+            Self::Ja => format!("{peer_id} さんを退出させました"),
+            Self::En => format!("You removed {peer_id} from the chat"),
+        }
+    }
+
+    /// The host muted or unmuted someone (a log line).
+    pub fn muted_note(self, peer_id: &str, muted: bool) -> String {
+        match (self, muted) {
+            (Self::Ja, true) => format!("{peer_id} さんをミュートしました"),
+            (Self::Ja, false) => format!("{peer_id} さんのミュートを解除しました"),
+            (Self::En, true) => format!("You muted {peer_id}"),
+            (Self::En, false) => format!("You unmuted {peer_id}"),
+        }
+    }
+
+    /// Why the Send button is disabled.
+    pub fn cannot_send(self, state: &str) -> String {
+        match self {
+            Self::Ja => format!("送信できません — {state}"),
+            Self::En => format!("Cannot send — {state}"),
+        }
+    }
+
     /// Someone joined.
     pub fn joined(self, peer_id: &str) -> String {
         match self {
             Self::Ja => format!("{peer_id} さんが参加しました"),
             Self::En => format!("{peer_id} joined"),
+        }
+    }
+
+    /// Several people joined one after another (one log row); `shown` names at most.
+    pub fn many_joined(self, ids: &[String], shown: usize) -> String {
+        let names = name_list(ids, shown);
+        match self {
+            Self::Ja => format!("{} 人が参加しました: {names}", ids.len()),
+            Self::En => format!("{} people joined: {names}", ids.len()),
+        }
+    }
+
+    /// Several people left one after another (one log row); `shown` names at most.
+    pub fn many_left(self, ids: &[String], shown: usize) -> String {
+        let names = name_list(ids, shown);
+        match self {
+            Self::Ja => format!("{} 人が退出しました: {names}", ids.len()),
+            Self::En => format!("{} people left: {names}", ids.len()),
         }
     }
 
@@ -390,6 +528,20 @@ impl Lang {
     }
 }
 
+/// `a, b, c +N`: the first `shown` names and how many more.
+fn name_list(ids: &[String], shown: usize) -> String {
+    let mut names = ids
+        .iter()
+        .take(shown)
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join(", ");
+    if ids.len() > shown {
+        names.push_str(&format!(" +{}", ids.len() - shown));
+    }
+    names
+}
+
 /// The fixed strings of one language.
 #[derive(Debug)]
 pub struct Strings {
@@ -553,6 +705,32 @@ pub struct Strings {
     pub removed_title: &'static str,
     /// Button that lets a removed person back in.
     pub readmit: &'static str,
+    /// A copy button just after it copied.
+    pub copied: &'static str,
+    /// The status line after something was copied.
+    pub copied_status: &'static str,
+    /// Context menu of a log row: copy its text.
+    pub copy_message: &'static str,
+    /// Under the message box: what Enter and Shift+Enter do.
+    pub compose_keys: &'static str,
+    /// The question before Stop hosting.
+    pub confirm_stop: &'static str,
+    /// Header of a hosted chat that was stopped (its log still shows).
+    pub session_ended: &'static str,
+    /// No save dialog could be shown.
+    pub no_dialog: &'static str,
+    /// The fallback when no save dialog can be shown.
+    pub save_to_documents: &'static str,
+    /// The roster's search field (its hint and accessible name).
+    pub search_roster: &'static str,
+    /// The roster's search matched nobody.
+    pub nobody_found: &'static str,
+    /// The header on a server that assigns no ID.
+    pub no_id_server: &'static str,
+    /// Over the message box of a muted student.
+    pub muted_banner: &'static str,
+    /// Marks a message written in the broadcast room (`/ws_multi_client`).
+    pub broadcast_room: &'static str,
 }
 
 /// Japanese.
@@ -637,6 +815,19 @@ pub static JA: Strings = Strings {
     other_network: "別のネットワーク",
     removed_title: "退出させた人",
     readmit: "参加を許可",
+    copied: "コピーしました ✓",
+    copied_status: "クリップボードにコピーしました",
+    copy_message: "メッセージをコピー",
+    compose_keys: "Enter で送信、Shift+Enter で改行",
+    confirm_stop: "チャットを終了しますか?全員の接続が切れます。会話の記録はこの画面に残ります。",
+    session_ended: "チャットは終了しました",
+    no_dialog: "ファイルを選ぶ画面を開けませんでした。",
+    save_to_documents: "書類フォルダーに保存",
+    search_roster: "名前で検索",
+    nobody_found: "見つかりません",
+    no_id_server: "このサーバーはIDを割り当てません",
+    broadcast_room: "全体ルーム",
+    muted_banner: "ホストがあなたをミュートしています。送ったメッセージは届きません(入力した文は残してあります)",
 };
 
 /// English.
@@ -721,6 +912,19 @@ pub static EN: Strings = Strings {
     other_network: "another network",
     removed_title: "Removed",
     readmit: "Let back in",
+    copied: "Copied ✓",
+    copied_status: "Copied to the clipboard",
+    copy_message: "Copy message",
+    compose_keys: "Enter sends, Shift+Enter starts a new line",
+    confirm_stop: "Stop hosting? Every student is disconnected. The log stays on screen.",
+    session_ended: "The chat has ended",
+    no_dialog: "No file dialog could be opened.",
+    save_to_documents: "Save to the Documents folder",
+    search_roster: "Search names",
+    nobody_found: "Nobody found",
+    no_id_server: "This server assigns no IDs",
+    broadcast_room: "broadcast room",
+    muted_banner: "The host has muted you: your messages are not delivered (your text is kept)",
 };
 
 #[cfg(test)]

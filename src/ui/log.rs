@@ -5,7 +5,132 @@
 
 use chrono::TimeZone as _;
 
-use crate::bridge::{Incoming, JournalEntry, JournalEntryKind, Recipient, Render, transcript};
+use std::borrow::Cow;
+use std::time::Duration;
+
+use super::i18n::Lang;
+use crate::bridge::{
+    Disconnect, ErrorCode, Incoming, JournalEntry, JournalEntryKind, Recipient, Render, transcript,
+};
+
+/// Joins (or leaves) this close together share one row.
+const PRESENCE_WINDOW_MS: u64 = 60_000;
+
+/// Names a presence row shows before "+N".
+const PRESENCE_NAMES_SHOWN: usize = 5;
+
+/// A line the window writes itself. It is kept as data and put into words when shown, so
+/// switching the language re-renders it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Note {
+    /// These people joined, one after another (one row for a whole class arriving).
+    Joined(Vec<String>),
+    /// These people left, one after another.
+    Left(Vec<String>),
+    /// The host removed this client.
+    Kicked(String),
+    /// The host muted (`true`) or unmuted this client.
+    Muted(String, bool),
+    /// Connected; the ID the relay gave, and whether it is a seed server.
+    Connected {
+        /// This client's ID.
+        own_id: Option<String>,
+        /// A seed server (no roster, no senders).
+        legacy: bool,
+    },
+    /// The connection was lost; the client tries again after `retry_ms`.
+    Lost {
+        /// Why.
+        reason: Disconnect,
+        /// Milliseconds until the first new attempt.
+        retry_ms: u64,
+    },
+    /// The connection ended for good.
+    Stopped(Disconnect),
+    /// The relay refused something, by its stable code (`message` is its English sentence,
+    /// shown only for codes this version does not know).
+    Refused {
+        /// The relay's code.
+        code: ErrorCode,
+        /// The relay's sentence.
+        message: String,
+    },
+    /// A line that could not be sent while disconnected.
+    NotSent(String),
+    /// Above messages replayed from the relay's history (`true`), or above the first live one
+    /// after them (`false`).
+    Divider {
+        /// Whether replayed messages follow.
+        earlier: bool,
+    },
+    /// A reconnect that asked to continue the session; `recovered` says whether every missed
+    /// message follows.
+    Resumed {
+        /// Whether nothing was missed.
+        recovered: bool,
+    },
+}
+
+impl Note {
+    /// The note in `lang`, with at most a few names of a presence row.
+    pub fn text(&self, lang: Lang) -> String {
+        self.words(lang, PRESENCE_NAMES_SHOWN)
+    }
+
+    /// The note in `lang` with every name (for transcripts and the journal).
+    pub fn full_text(&self, lang: Lang) -> String {
+        self.words(lang, usize::MAX)
+    }
+
+    fn words(&self, lang: Lang, names: usize) -> String {
+        match self {
+            Self::Joined(ids) => match ids.as_slice() {
+                [one] => lang.joined(one),
+                _ => lang.many_joined(ids, names),
+            },
+            Self::Left(ids) => match ids.as_slice() {
+                [one] => lang.left(one),
+                _ => lang.many_left(ids, names),
+            },
+            Self::Kicked(peer_id) => lang.kicked(peer_id),
+            Self::Muted(peer_id, muted) => lang.muted_note(peer_id, *muted),
+            Self::Connected { own_id, legacy } => {
+                let state = if *legacy {
+                    lang.s().connected_legacy
+                } else {
+                    lang.s().connected
+                };
+                match own_id {
+                    Some(id) => format!("{state} — {}", lang.your_id(id)),
+                    None => state.to_owned(),
+                }
+            }
+            Self::Lost { reason, retry_ms } => {
+                lang.reconnecting_in(reason, Duration::from_millis(*retry_ms))
+            }
+            Self::Stopped(reason) => lang.disconnected(reason),
+            Self::Refused { code, message } => lang.refused(*code, message),
+            Self::NotSent(line) => lang.not_sent(line),
+            Self::Divider { earlier: true } => lang.s().earlier_messages.to_owned(),
+            Self::Divider { earlier: false } => lang.s().new_messages.to_owned(),
+            Self::Resumed { recovered: true } => lang.s().resumed.to_owned(),
+            Self::Resumed { recovered: false } => lang.s().messages_may_be_missing.to_owned(),
+        }
+    }
+
+    /// Whether the row shows as an error.
+    pub fn is_error(&self) -> bool {
+        matches!(
+            self,
+            Self::Refused { .. } | Self::NotSent(_) | Self::Resumed { recovered: false }
+        )
+    }
+
+    /// A row that more joins or leaves may still be added to.
+    fn is_presence(&self) -> bool {
+        matches!(self, Self::Joined(_) | Self::Left(_))
+    }
+}
 
 /// What a log row is.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -25,30 +150,61 @@ pub enum EntryKind {
     Notice(String),
     /// The relay refused something, or a message could not be sent.
     Error(String),
+    /// A line the window wrote, rendered in the current language.
+    Note(Note),
 }
 
-/// One row of the log.
+/// Which of the relay's two rooms a message was written in.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Room {
+    /// `/ws_multi_client_dict`, where messages are addressed (`id/text`): the app's room.
+    #[default]
+    Addressed,
+    /// `/ws_multi_client`, where every line goes to everyone (the course's list client).
+    Broadcast,
+}
+
+/// One row of the log. Built with [`Entry::new`] or [`Entry::message`] (more per-row marks,
+/// such as replayed or pending, can be added as fields without touching the callers).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Entry {
     /// Milliseconds since the Unix epoch.
     pub ts: u64,
     /// What happened.
     pub kind: EntryKind,
+    /// The room a message was written in.
+    pub room: Room,
 }
 
 impl Entry {
+    /// A row of `kind` at `ts`, in the addressed room.
+    pub fn new(ts: u64, kind: EntryKind) -> Self {
+        Self {
+            ts,
+            kind,
+            room: Room::Addressed,
+        }
+    }
+
     /// A message as the client received it; `own_id` marks this client's own messages.
     pub fn message(incoming: Incoming, own_id: Option<&str>) -> Self {
         let own = incoming.from.is_some() && incoming.from.as_deref() == own_id;
-        Self {
-            ts: incoming.ts,
-            kind: EntryKind::Message {
+        Self::new(
+            incoming.ts,
+            EntryKind::Message {
                 from: incoming.from,
                 to: incoming.to,
                 text: incoming.text,
                 own,
             },
-        }
+        )
+    }
+
+    /// The same row, marked as written in `room`.
+    #[must_use]
+    pub fn in_room(mut self, room: Room) -> Self {
+        self.room = room;
+        self
     }
 
     /// Whether this row is a message from somebody else (what counts as unread).
@@ -59,6 +215,25 @@ impl Entry {
     /// `HH:MM:SS` in local time.
     pub fn time(&self) -> String {
         local_time(self.ts, "%H:%M:%S")
+    }
+
+    /// The row's text in `lang` (a message's text, a note in words).
+    pub fn text(&self, lang: Lang) -> Cow<'_, str> {
+        match &self.kind {
+            EntryKind::Message { text, .. } | EntryKind::Notice(text) | EntryKind::Error(text) => {
+                Cow::Borrowed(text)
+            }
+            EntryKind::Note(note) => Cow::Owned(note.text(lang)),
+        }
+    }
+
+    /// The row for the journal, notes in `lang` with every name.
+    pub fn to_journal(&self, lang: Lang) -> JournalEntry {
+        let mut entry = JournalEntry::from(self);
+        if let EntryKind::Note(note) = &self.kind {
+            entry.text = note.full_text(lang);
+        }
+        entry
     }
 }
 
@@ -73,6 +248,21 @@ impl From<&Entry> for JournalEntry {
             ),
             EntryKind::Notice(text) => (JournalEntryKind::Notice, None, None, text),
             EntryKind::Error(text) => (JournalEntryKind::Error, None, None, text),
+            EntryKind::Note(note) => {
+                let kind = if note.is_error() {
+                    JournalEntryKind::Error
+                } else {
+                    JournalEntryKind::Notice
+                };
+                // English here; `Entry::to_journal` writes the user's language.
+                return Self {
+                    ts: entry.ts,
+                    kind,
+                    from: None,
+                    to: None,
+                    text: note.full_text(Lang::En),
+                };
+            }
         };
         Self {
             ts: entry.ts,
@@ -97,7 +287,7 @@ impl From<JournalEntry> for Entry {
             JournalEntryKind::Notice => EntryKind::Notice(entry.text),
             JournalEntryKind::Error => EntryKind::Error(entry.text),
         };
-        Self { ts: entry.ts, kind }
+        Self::new(entry.ts, kind)
     }
 }
 
@@ -118,9 +308,53 @@ pub fn local_time(ts_ms: u64, format: &str) -> String {
 #[derive(Debug, Default)]
 pub struct Log {
     entries: Vec<Entry>,
+    /// The language notes are written in when exported.
+    lang: Lang,
 }
 
 impl Log {
+    /// Writes notes in `lang` from now on when exporting (the view renders them itself).
+    pub fn set_lang(&mut self, lang: Lang) {
+        self.lang = lang;
+    }
+
+    /// The language exports write notes in.
+    pub fn lang(&self) -> Lang {
+        self.lang
+    }
+
+    /// Appends a note stamped now. A join (or leave) right after others shares their row, so
+    /// a whole class arriving is one row: "34 people joined".
+    pub fn note(&mut self, note: Note) {
+        let now = crate::bridge::now_ms();
+        if let Some(last) = self.entries.last_mut()
+            && now.saturating_sub(last.ts) < PRESENCE_WINDOW_MS
+            && let EntryKind::Note(last_note) = &mut last.kind
+        {
+            match (last_note, &note) {
+                (Note::Joined(ids), Note::Joined(more)) | (Note::Left(ids), Note::Left(more)) => {
+                    ids.extend(more.iter().cloned());
+                    last.ts = now;
+                    return;
+                }
+                _ => {}
+            }
+        }
+        self.push(Entry::new(now, EntryKind::Note(note)));
+    }
+
+    /// How many rows are final: all but a last presence row that may still grow (the journal
+    /// writes that one once it is final).
+    pub fn settled_len(&self) -> usize {
+        match self.entries.last() {
+            Some(Entry {
+                kind: EntryKind::Note(note),
+                ..
+            }) if note.is_presence() => self.entries.len() - 1,
+            _ => self.entries.len(),
+        }
+    }
+
     /// Appends a row.
     pub fn push(&mut self, entry: Entry) {
         self.entries.push(entry);
@@ -128,18 +362,18 @@ impl Log {
 
     /// Appends a notice stamped now.
     pub fn notice(&mut self, text: impl Into<String>) {
-        self.push(Entry {
-            ts: crate::bridge::now_ms(),
-            kind: EntryKind::Notice(text.into()),
-        });
+        self.push(Entry::new(
+            crate::bridge::now_ms(),
+            EntryKind::Notice(text.into()),
+        ));
     }
 
     /// Appends an error stamped now.
     pub fn error(&mut self, text: impl Into<String>) {
-        self.push(Entry {
-            ts: crate::bridge::now_ms(),
-            kind: EntryKind::Error(text.into()),
-        });
+        self.push(Entry::new(
+            crate::bridge::now_ms(),
+            EntryKind::Error(text.into()),
+        ));
     }
 
     /// All rows, oldest first.
@@ -157,13 +391,11 @@ impl Log {
         self.entries.is_empty()
     }
 
-    /// Whether any message's text contains `needle` (for tests and search).
+    /// Whether any row's text contains `needle` (for tests and search).
     pub fn contains_text(&self, needle: &str) -> bool {
-        self.entries.iter().any(|e| match &e.kind {
-            EntryKind::Message { text, .. } | EntryKind::Notice(text) | EntryKind::Error(text) => {
-                text.contains(needle)
-            }
-        })
+        self.entries
+            .iter()
+            .any(|e| e.text(self.lang).contains(needle))
     }
 
     /// Renders the transcript once the user picked a path, in the format its extension asks
@@ -203,29 +435,24 @@ impl Log {
         self.entries
             .iter()
             .map(|entry| {
-                let (from, to, text) = columns(entry);
+                let journal = entry.to_journal(self.lang);
+                let (from, to) = match journal.kind {
+                    JournalEntryKind::Message => (
+                        journal.from.unwrap_or_default(),
+                        journal.to.unwrap_or_default(),
+                    ),
+                    JournalEntryKind::Notice => (String::new(), "notice".to_owned()),
+                    JournalEntryKind::Error => (String::new(), "error".to_owned()),
+                };
                 transcript::Row {
                     time: local_time(entry.ts, "%Y-%m-%d %H:%M:%S"),
-                    kind: JournalEntry::from(entry).kind,
+                    kind: journal.kind,
                     from,
                     to,
-                    text: text.to_owned(),
+                    text: journal.text,
                 }
             })
             .collect()
-    }
-}
-
-/// Sender, recipient and text of a row, as the transcript writes them.
-fn columns(entry: &Entry) -> (String, String, &str) {
-    match &entry.kind {
-        EntryKind::Message { from, to, text, .. } => (
-            from.clone().unwrap_or_default(),
-            to.as_ref().map(ToString::to_string).unwrap_or_default(),
-            text,
-        ),
-        EntryKind::Notice(text) => (String::new(), "notice".to_owned(), text),
-        EntryKind::Error(text) => (String::new(), "error".to_owned(), text),
     }
 }
 
@@ -248,20 +475,295 @@ impl TranscriptFormat {
     }
 }
 
+/// The byte ranges of the `http://` and `https://` links in `text`, in order. A link ends at
+/// white space or a character no URL holds unescaped; closing punctuation at its end (a full
+/// stop, a bracket, 。) belongs to the sentence, not the link.
+pub fn links(text: &str) -> Vec<std::ops::Range<usize>> {
+    let mut found = Vec::new();
+    let mut from = 0;
+    while let Some(rest) = text.get(from..) {
+        let Some(start) = ["http://", "https://"]
+            .iter()
+            .filter_map(|scheme| rest.find(scheme))
+            .min()
+        else {
+            break;
+        };
+        let start = from + start;
+        let tail = text.get(start..).unwrap_or_default();
+        let len = tail
+            .find(|c: char| c.is_whitespace() || !c.is_ascii() || matches!(c, '<' | '>' | '"'))
+            .unwrap_or(tail.len());
+        let link = tail.get(..len).unwrap_or_default();
+        let trimmed = link.trim_end_matches(['.', ',', ';', ':', '!', '?', ')', ']', '}', '\'']);
+        let end = start + trimmed.len();
+        if trimmed.len() > "https://".len() {
+            found.push(start..end);
+        }
+        from = start + len.max(1);
+    }
+    found
+}
+
+/// Row heights of a log laid out at one width, for virtual scrolling with rows of different
+/// heights: each row has an estimate until it has been laid out once, and the offsets of every
+/// row's top are kept as running sums so the rows in view are found by binary search.
+///
+/// Nothing here depends on egui: the view gives the width, the estimate's unit sizes and the
+/// measured heights.
+#[derive(Debug, Default)]
+pub struct RowHeights {
+    /// The width the heights are for; a new width re-estimates every row.
+    width: f32,
+    /// Per row: characters that are about half a line height wide, and the rest.
+    sizes: Vec<RowSize>,
+    /// Per row: its height, estimated or measured.
+    heights: Vec<f32>,
+    /// Per row: whether `heights` was measured at `width`.
+    measured: Vec<bool>,
+    /// `offsets[i]` is the top of row `i`; one more entry than rows (the total height).
+    offsets: Vec<f32>,
+    /// `offsets` must be summed again.
+    dirty: bool,
+}
+
+/// What a row's height estimate is made from.
+#[derive(Clone, Copy, Debug, Default)]
+struct RowSize {
+    narrow: u32,
+    wide: u32,
+    lines: u32,
+}
+
+impl RowSize {
+    fn of(entry: &Entry) -> Self {
+        let text = match &entry.kind {
+            EntryKind::Message { text, .. } | EntryKind::Notice(text) | EntryKind::Error(text) => {
+                text.as_str()
+            }
+            // Notes are short; a presence row names a few people.
+            EntryKind::Note(_) => "a note the window wrote, in about this many characters",
+        };
+        let mut size = Self {
+            // The time and the sender, roughly.
+            narrow: 24,
+            wide: 0,
+            lines: 1,
+        };
+        for c in text.chars() {
+            match c {
+                '\n' => size.lines += 1,
+                c if c.is_ascii() => size.narrow += 1,
+                _ => size.wide += 1,
+            }
+        }
+        size
+    }
+}
+
+/// The sizes a height estimate works with, in points.
+#[derive(Clone, Copy, Debug)]
+pub struct RowMetrics {
+    /// Height of one line of text.
+    pub line: f32,
+    /// Padding above and below a row's text.
+    pub padding: f32,
+    /// Average width of a Latin character.
+    pub narrow: f32,
+    /// Width of a CJK character.
+    pub wide: f32,
+}
+
+impl RowHeights {
+    /// Follows `entries` at `width`: new rows get an estimate, and a new width re-estimates
+    /// every row (cheap: no text is laid out).
+    pub fn sync(&mut self, entries: &[Entry], width: f32, metrics: RowMetrics) {
+        if entries.len() < self.sizes.len() {
+            *self = Self::default();
+        }
+        for entry in entries.get(self.sizes.len()..).unwrap_or_default() {
+            self.sizes.push(RowSize::of(entry));
+        }
+        let resized = (width - self.width).abs() > 0.5;
+        if resized {
+            self.width = width;
+            self.heights.clear();
+            self.measured.clear();
+        }
+        if self.heights.len() < self.sizes.len() {
+            let text_width = (width - 2.0 * metrics.padding).max(metrics.wide);
+            let new = self.sizes.get(self.heights.len()..).unwrap_or_default();
+            for size in new {
+                let run = size.narrow as f32 * metrics.narrow + size.wide as f32 * metrics.wide;
+                let lines = size.lines as f32 + (run / text_width).floor();
+                self.heights
+                    .push(lines * metrics.line + 2.0 * metrics.padding);
+                self.measured.push(false);
+            }
+            self.dirty = true;
+        }
+        if self.dirty {
+            self.sum();
+        }
+    }
+
+    fn sum(&mut self) {
+        self.offsets.clear();
+        self.offsets.reserve(self.heights.len() + 1);
+        let mut top = 0.0;
+        self.offsets.push(top);
+        for height in &self.heights {
+            top += height;
+            self.offsets.push(top);
+        }
+        self.dirty = false;
+    }
+
+    /// Records row `index`'s measured height (at the current width). The offsets are summed
+    /// again on the next [`sync`](Self::sync).
+    pub fn measured(&mut self, index: usize, height: f32) {
+        if let (Some(old), Some(done)) = (self.heights.get_mut(index), self.measured.get_mut(index))
+        {
+            *done = true;
+            if (*old - height).abs() > 0.25 {
+                *old = height;
+                self.dirty = true;
+            }
+        }
+    }
+
+    /// Whether row `index` was measured at the current width.
+    pub fn is_measured(&self, index: usize) -> bool {
+        self.measured.get(index).copied().unwrap_or(false)
+    }
+
+    /// The rows whose extent meets `top..bottom` (content coordinates).
+    pub fn visible(&self, top: f32, bottom: f32) -> std::ops::Range<usize> {
+        let rows = self.heights.len();
+        // The first row whose bottom is below `top`.
+        let first = self
+            .offsets
+            .get(1..)
+            .unwrap_or_default()
+            .partition_point(|&end| end <= top);
+        let last = self.offsets.partition_point(|&start| start < bottom);
+        first.min(rows)..last.min(rows).max(first.min(rows))
+    }
+
+    /// Top of row `index` (the total height for `index == len`).
+    pub fn top(&self, index: usize) -> f32 {
+        self.offsets
+            .get(index)
+            .copied()
+            .unwrap_or_else(|| self.total())
+    }
+
+    /// Height of row `index`.
+    pub fn height(&self, index: usize) -> f32 {
+        self.heights.get(index).copied().unwrap_or(0.0)
+    }
+
+    /// Height of every row together.
+    pub fn total(&self) -> f32 {
+        self.offsets.last().copied().unwrap_or(0.0)
+    }
+
+    /// Bytes held per row (for the memory figure of the benchmark).
+    pub const BYTES_PER_ROW: usize = std::mem::size_of::<RowSize>()
+        + std::mem::size_of::<f32>() * 2
+        + std::mem::size_of::<bool>();
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    const METRICS: RowMetrics = RowMetrics {
+        line: 20.0,
+        padding: 4.0,
+        narrow: 8.0,
+        wide: 16.0,
+    };
+
+    #[test]
+    fn a_class_arriving_is_one_row_in_either_language() {
+        let mut log = Log::default();
+        for name in ["Aki", "Ben", "Chie", "Dan", "Emi", "Fumi", "Goro"] {
+            log.note(Note::Joined(vec![name.to_owned()]));
+        }
+        log.note(Note::Left(vec!["Ben".to_owned()]));
+        assert_eq!(
+            log.len(),
+            2,
+            "seven joins share a row, the leave starts one"
+        );
+        let row = &log.entries()[0];
+        assert_eq!(
+            row.text(Lang::En),
+            "7 people joined: Aki, Ben, Chie, Dan, Emi +2"
+        );
+        assert_eq!(
+            row.text(Lang::Ja),
+            "7 人が参加しました: Aki, Ben, Chie, Dan, Emi +2"
+        );
+        assert_eq!(log.settled_len(), 1, "the last presence row may still grow");
+        // Exports name everyone, in the log's language.
+        log.set_lang(Lang::Ja);
+        assert!(log.to_text().contains("Emi, Fumi, Goro"));
+        assert!(log.to_text().contains("Ben さんが退出しました"));
+    }
+
+    #[test]
+    fn links_are_found_without_their_closing_punctuation() {
+        let text = "see https://example.org/a?b=1. and (http://x.jp/y) 資料:https://a.b/c。終";
+        let found: Vec<&str> = links(text).into_iter().map(|r| &text[r]).collect();
+        assert_eq!(
+            found,
+            [
+                "https://example.org/a?b=1",
+                "http://x.jp/y",
+                "https://a.b/c"
+            ]
+        );
+        assert!(links("http:// and https://").is_empty());
+    }
+
+    #[test]
+    fn row_heights_find_the_rows_in_view() {
+        let mut log = Log::default();
+        for i in 0..100 {
+            log.push(message("a", Recipient::Everyone, &"x".repeat(i % 3 * 100)));
+        }
+        let mut heights = RowHeights::default();
+        heights.sync(log.entries(), 408.0, METRICS);
+        // Rows of 0, 100 and 200 characters (plus 24 for the header) at 50 characters a line.
+        assert_eq!(heights.height(0), 28.0);
+        assert_eq!(heights.height(1), 68.0);
+        assert_eq!(heights.height(2), 108.0);
+        assert_eq!(heights.top(3), 204.0);
+        assert_eq!(heights.visible(0.0, 1.0), 0..1);
+        assert_eq!(heights.visible(30.0, 200.0), 1..3);
+        assert_eq!(heights.visible(1e9, 2e9), 100..100);
+        heights.measured(1, 60.0);
+        heights.sync(log.entries(), 408.0, METRICS);
+        assert_eq!(heights.top(2), 88.0);
+        assert!(heights.is_measured(1));
+        // A new width forgets what was measured.
+        heights.sync(log.entries(), 808.0, METRICS);
+        assert!(!heights.is_measured(1));
+        assert_eq!(heights.height(2), 68.0);
+    }
+
     fn message(from: &str, to: Recipient, text: &str) -> Entry {
-        Entry {
-            ts: 1_700_000_000_000,
-            kind: EntryKind::Message {
+        Entry::new(
+            1_700_000_000_000,
+            EntryKind::Message {
                 from: Some(from.to_owned()),
                 to: Some(to),
                 text: text.to_owned(),
                 own: false,
             },
-        }
+        )
     }
 
     #[test]
@@ -320,14 +822,8 @@ mod tests {
         let rows = [
             message("花子", Recipient::Client("Taro".into()), "こんにちは"),
             message("Taro", Recipient::Everyone, "hi"),
-            Entry {
-                ts: 5,
-                kind: EntryKind::Notice("Taro joined".into()),
-            },
-            Entry {
-                ts: 6,
-                kind: EntryKind::Error("Not sent".into()),
-            },
+            Entry::new(5, EntryKind::Notice("Taro joined".into())),
+            Entry::new(6, EntryKind::Error("Not sent".into())),
         ];
         for row in rows {
             assert_eq!(Entry::from(JournalEntry::from(&row)), row);

@@ -29,45 +29,110 @@ pub fn focus_composer(ctx: &egui::Context, chars: usize) {
     ctx.memory_mut(|m| m.request_focus(id));
 }
 
-/// The message box, its hint and the ID suggestions, as a bottom panel.
+/// Most lines the message box grows to before it scrolls.
+const MAX_COMPOSER_LINES: f32 = 5.0;
+
+/// Takes this frame's Enter presses without Shift out of the input (so the multi-line box
+/// does not turn them into line breaks); whether there was one.
+fn take_plain_enter(ui: &egui::Ui) -> bool {
+    ui.input_mut(|i| {
+        let before = i.events.len();
+        i.events.retain(|event| {
+            !matches!(
+                event,
+                egui::Event::Key {
+                    key: egui::Key::Enter,
+                    pressed: true,
+                    modifiers,
+                    ..
+                } if !modifiers.shift
+            )
+        });
+        i.events.len() != before
+    })
+}
+
+/// The message box, its hint and the ID suggestions, as a bottom panel. Enter sends, Shift+Enter
+/// starts a new line, Tab completes an ID while one is typed (else it moves on), Esc leaves the
+/// box. While disconnected the text stays editable and Send says why it is disabled.
 pub fn composer_ui(ui: &mut egui::Ui, lang: Lang, chat: &mut Chat, commands: &mut Vec<Command>) {
     let s = lang.s();
+    let connected = chat.state.connected();
     egui::Panel::bottom("composer").show(ui, |ui| {
         ui.add_space(6.0);
         pending_ui(ui, lang, &chat.pending);
         let id = composer_id();
-        if ui.memory(|m| m.has_focus(id))
+        let focused = ui.memory(|m| m.has_focus(id));
+        let ids = chat.roster_ids().unwrap_or_default();
+        let typing_recipient = !chat.composer.text.is_empty()
+            && !composer::suggestions(&chat.composer.text, &ids).is_empty();
+        if focused
+            && typing_recipient
             && ui.input_mut(|i| i.consume_key(egui::Modifiers::NONE, egui::Key::Tab))
         {
             commands.push(Command::Complete);
         }
+        let enter = focused && take_plain_enter(ui);
+        // egui drops the focus on Esc before the box is laid out: ask about the last frame.
+        let had_focus = focused || ui.memory(|m| m.had_focus_last_frame(id));
+        if had_focus && ui.input(|i| i.key_pressed(egui::Key::Escape)) {
+            chat.composer.released = true;
+        }
         ui.horizontal(|ui| {
             let label = ui.label(egui::RichText::new(s.message).strong());
             let send_width = 90.0;
-            let field = egui::TextEdit::singleline(&mut chat.composer.text)
-                .id(id)
-                .hint_text(s.message_hint)
-                .font(FontId::proportional(17.0))
-                .lock_focus(true)
-                .desired_width((ui.available_width() - send_width).max(100.0));
-            let response = ui.add(field).labelled_by(label.id);
-            let enter = response.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+            let font = FontId::proportional(17.0);
+            let line = ui.fonts_mut(|f| f.row_height(&font));
+            let width = (ui.available_width() - send_width).max(100.0);
+            let response = egui::ScrollArea::vertical()
+                .id_salt("composer_scroll")
+                .max_height(line * MAX_COMPOSER_LINES + 8.0)
+                .max_width(width)
+                .stick_to_bottom(true)
+                .show(ui, |ui| {
+                    let field = egui::TextEdit::multiline(&mut chat.composer.text)
+                        .id(id)
+                        .hint_text(s.message_hint)
+                        .font(font)
+                        .desired_rows(1)
+                        .lock_focus(false)
+                        .return_key(egui::KeyboardShortcut::new(
+                            egui::Modifiers::SHIFT,
+                            egui::Key::Enter,
+                        ))
+                        .desired_width(width);
+                    ui.add(field)
+                })
+                .inner
+                .labelled_by(label.id);
+            if response.gained_focus() || response.clicked() {
+                chat.composer.released = false;
+            }
             let send = egui::Button::new(egui::RichText::new(s.send).strong())
                 .min_size(egui::vec2(send_width - 12.0, 28.0));
-            if ui.add(send).clicked() || enter {
+            let mut send = ui.add_enabled(connected, send);
+            if !connected {
+                send = send.on_disabled_hover_text(lang.cannot_send(&chat.state.describe(lang)));
+            }
+            if connected && (send.clicked() || enter) {
                 commands.push(Command::Send);
             }
         });
-        if let Some(error) = chat.composer.current_hint() {
+        if chat.muted {
+            let text = egui::RichText::new(s.muted_banner).strong();
+            ui.label(text.color(ui.visuals().warn_fg_color));
+        }
+        if !connected {
+            let reason = lang.cannot_send(&chat.state.describe(lang));
+            ui.label(egui::RichText::new(reason).color(ui.visuals().warn_fg_color));
+        } else if let Some(error) = chat.composer.current_hint() {
             let color = ui.visuals().error_fg_color;
             ui.label(egui::RichText::new(lang.input_hint(error)).color(color));
         } else {
-            let ids = chat.roster_ids().unwrap_or_default();
             let found = composer::suggestions(&chat.composer.text, &ids);
             ui.horizontal_wrapped(|ui| {
-                if found.is_empty() {
-                    // Keep the panel's height steady while typing.
-                    ui.label(" ");
+                if found.is_empty() || chat.composer.text.contains('\n') {
+                    ui.label(egui::RichText::new(s.compose_keys).weak());
                     return;
                 }
                 ui.label(egui::RichText::new(s.suggestions).weak());
@@ -77,7 +142,7 @@ pub fn composer_ui(ui: &mut egui::Ui, lang: Lang, chat: &mut Chat, commands: &mu
                     }
                 }
                 if found.len() > MAX_SUGGESTIONS {
-                    ui.label("…");
+                    ui.label(format!("… +{}", found.len() - MAX_SUGGESTIONS));
                 }
             });
         }

@@ -22,6 +22,9 @@ pub fn review_ui(
         ui.separator();
         let title = lang.previous_session(&previous.when(), previous.log.len());
         ui.label(egui::RichText::new(title).strong());
+        if previous.ended {
+            ui.label(egui::RichText::new(s.session_ended).strong());
+        }
         ui.label(egui::RichText::new(s.read_only).weak());
     };
     let right = |ui: &mut egui::Ui, commands: &mut Vec<Command>| {

@@ -9,11 +9,12 @@ use tokio::sync::mpsc::UnboundedReceiver;
 
 use super::composer::{self, InputError};
 use super::i18n::Lang;
-use super::log::{Entry, Log, local_time};
+use super::log::{Entry, EntryKind, Log, Note, Room, RowHeights, local_time};
 use super::share::{self, QrCode};
 use crate::bridge::{
-    AddressError, Announcement, ClientHandle, ClientInfo, Disconnect, Event, HostEvent, HostHandle,
-    HostNote, HostRequest, HostStarted, JoinConfig, Journal, Recipient, RosterEntry, SendId, Stats,
+    AddressError, Announcement, ClientHandle, ClientInfo, Disconnect, ErrorCode, Event, HostEvent,
+    HostHandle, HostNote, HostRequest, HostStarted, JoinConfig, Journal, Recipient, RosterEntry,
+    SendId, Stats,
 };
 
 /// What the start screen remembers between runs (eframe persistence).
@@ -41,6 +42,8 @@ pub struct Settings {
     pub join_code: String,
     /// Language of the window.
     pub lang: Lang,
+    /// The window's zoom in percent (Ctrl+ / Ctrl− / Ctrl 0), kept for the next start.
+    pub zoom_percent: u16,
 }
 
 impl Default for Settings {
@@ -113,7 +116,34 @@ impl Settings {
             name: String::new(),
             join_code: String::new(),
             lang,
+            zoom_percent: 100,
         }
+    }
+
+    /// Switches the language; a host name or room name still at the old language's default
+    /// takes the new language's default (a typed one is kept).
+    pub fn set_lang(&mut self, lang: Lang) {
+        let (old, new) = (self.lang.s(), lang.s());
+        if self.host_name == old.default_host_name {
+            new.default_host_name.clone_into(&mut self.host_name);
+        }
+        if self.room_name == old.default_room_name {
+            new.default_room_name.clone_into(&mut self.room_name);
+        }
+        self.lang = lang;
+    }
+
+    /// The zoom as egui's factor (between 0.5 and 3).
+    pub fn zoom(&self) -> f32 {
+        (f32::from(self.zoom_percent) / 100.0).clamp(0.5, 3.0)
+    }
+
+    /// Remembers egui's zoom factor.
+    pub fn set_zoom(&mut self, zoom: f32) {
+        // Rounded to whole percent; the clamp keeps the cast in range.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let percent = (zoom * 100.0).round().clamp(50.0, 300.0) as u16;
+        self.zoom_percent = percent;
     }
 }
 
@@ -174,6 +204,8 @@ pub struct Composer {
     pub text: String,
     /// Why the last attempt was not sent, with the text it was about (hidden once edited).
     pub hint: Option<(InputError, String)>,
+    /// The user left the box with Esc: the window stops putting the keyboard focus back.
+    pub released: bool,
 }
 
 impl Composer {
@@ -195,6 +227,8 @@ pub struct LogView {
     pub unread: usize,
     /// Scroll to the end on the next frame.
     pub jump_to_bottom: bool,
+    /// Row heights at the log's current width (virtual scrolling).
+    pub heights: RowHeights,
 }
 
 impl Default for LogView {
@@ -203,6 +237,7 @@ impl Default for LogView {
             at_bottom: true,
             unread: 0,
             jump_to_bottom: false,
+            heights: RowHeights::default(),
         }
     }
 }
@@ -226,6 +261,14 @@ pub struct Chat {
     pub view: LogView,
     /// Connected at least once (until then, failures go back to the start screen).
     pub ever_connected: bool,
+    /// What the roster's search field holds.
+    pub roster_filter: String,
+    /// The relay said the host muted this client (until a message of ours gets through).
+    pub muted: bool,
+    /// The last line sent, until the relay echoes it: a refused line goes back in the box.
+    last_sent: Option<String>,
+    /// The log already says the connection was lost: retries only update the status line.
+    disconnect_logged: bool,
     /// What this client sent that the relay has not confirmed yet, oldest first.
     pub pending: Vec<Pending>,
     /// The last message shown was replayed from the relay's history.
@@ -265,6 +308,10 @@ impl Chat {
             composer: Composer::default(),
             view: LogView::default(),
             ever_connected: false,
+            roster_filter: String::new(),
+            muted: false,
+            last_sent: None,
+            disconnect_logged: false,
             pending: Vec::new(),
             in_replay: false,
         }
@@ -306,7 +353,7 @@ impl Chat {
                     text: addressed.text.to_owned(),
                 });
                 // Cleared like the seed page's field: every line names its recipient.
-                self.composer.text.clear();
+                self.last_sent = Some(std::mem::take(&mut self.composer.text));
                 self.composer.hint = None;
                 self.view.jump_to_bottom = true;
                 true
@@ -321,12 +368,13 @@ impl Chat {
     /// Drains pending events for at most `budget`; `attentive` says whether the user sees
     /// the end of the log (focused window, scrolled to the bottom).
     pub fn drain(&mut self, lang: Lang, attentive: bool, budget: Duration) -> Outcome {
+        self.log.set_lang(lang);
         let start = Instant::now();
         while start.elapsed() < budget {
             let Ok(event) = self.events.try_recv() else {
                 break;
             };
-            if let Outcome::Failed(reason) = self.handle(event, lang, attentive) {
+            if let Outcome::Failed(reason) = self.handle(event, attentive) {
                 return Outcome::Failed(reason);
             }
         }
@@ -339,7 +387,7 @@ impl Chat {
     }
 
     /// Applies one event.
-    pub fn handle(&mut self, event: Event, lang: Lang, attentive: bool) -> Outcome {
+    pub fn handle(&mut self, event: Event, attentive: bool) -> Outcome {
         match event {
             Event::Connecting { attempt } => self.state = ConnState::Connecting { attempt },
             Event::Connected {
@@ -351,13 +399,14 @@ impl Chat {
                 self.roster = if legacy { None } else { clients };
                 self.state = ConnState::Connected { legacy };
                 self.ever_connected = true;
-                let who = self.own_id.as_deref().map(|id| lang.your_id(id));
-                let state = self.state.describe(lang);
-                self.log
-                    .notice(who.map_or_else(|| state.clone(), |who| format!("{state} — {who}")));
+                self.disconnect_logged = false;
+                self.log.note(Note::Connected {
+                    own_id: self.own_id.clone(),
+                    legacy,
+                });
             }
             Event::Joined(info) => {
-                self.log.notice(lang.joined(&info.id));
+                self.log.note(Note::Joined(vec![info.id.clone()]));
                 if let Some(roster) = &mut self.roster
                     && !roster.iter().any(|c| c.id == info.id)
                 {
@@ -365,7 +414,7 @@ impl Chat {
                 }
             }
             Event::Left { id } => {
-                self.log.notice(lang.left(&id));
+                self.log.note(Note::Left(vec![id.clone()]));
                 if let Some(roster) = &mut self.roster {
                     roster.retain(|c| c.id != id);
                 }
@@ -375,10 +424,8 @@ impl Chat {
                 // what is being said now.
                 if incoming.replay != self.in_replay {
                     self.in_replay = incoming.replay;
-                    self.log.notice(if incoming.replay {
-                        lang.s().earlier_messages
-                    } else {
-                        lang.s().new_messages
+                    self.log.note(Note::Divider {
+                        earlier: incoming.replay,
                     });
                 }
                 if let Some(id) = incoming.confirms {
@@ -387,6 +434,11 @@ impl Chat {
                 let entry = Entry::message(incoming, self.own_id.as_deref());
                 if entry.is_from_others() && !attentive {
                     self.view.unread += 1;
+                }
+                if !entry.is_from_others() && matches!(entry.kind, EntryKind::Message { .. }) {
+                    // Our line got through: not muted (any more), nothing to give back.
+                    self.muted = false;
+                    self.last_sent = None;
                 }
                 self.log.push(entry);
             }
@@ -398,15 +450,23 @@ impl Chat {
                 if let Some(id) = send {
                     self.settle(id);
                 }
-                self.log.error(lang.refused(code, &message));
+                if code == ErrorCode::Muted {
+                    self.muted = true;
+                    // Give the text back unless the user is already typing something else.
+                    if self.composer.text.is_empty()
+                        && let Some(line) = self.last_sent.take()
+                    {
+                        self.composer.text = line;
+                    }
+                }
+                self.log.note(Note::Refused { code, message });
             }
-            Event::Resumed { recovered: true } => self.log.notice(lang.s().resumed),
-            Event::Resumed { recovered: false } => self.log.error(lang.s().messages_may_be_missing),
+            Event::Resumed { recovered } => self.log.note(Note::Resumed { recovered }),
             Event::Confirmed { id } => self.settle(id),
             Event::NotSent { id, to, text } => {
                 self.settle(id);
                 let line = format!("{to}/{text}");
-                self.log.error(lang.not_sent(&line));
+                self.log.note(Note::NotSent(line.clone()));
                 // Give the text back unless the user is already typing something else.
                 if self.composer.text.is_empty() {
                     self.composer.text = line;
@@ -418,14 +478,22 @@ impl Chat {
                 }
                 match retry_in {
                     Some(wait) => {
-                        self.log.notice(lang.reconnecting_in(&reason, wait));
+                        // One row for the loss; the status bar counts down the retries.
+                        if !self.disconnect_logged {
+                            let retry_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
+                            self.log.note(Note::Lost {
+                                reason: reason.clone(),
+                                retry_ms,
+                            });
+                            self.disconnect_logged = true;
+                        }
                         self.state = ConnState::Waiting {
                             reason,
                             retry_at: Instant::now() + wait,
                         };
                     }
                     None => {
-                        self.log.notice(lang.disconnected(&reason));
+                        self.log.note(Note::Stopped(reason.clone()));
                         self.state = ConnState::Stopped(reason);
                     }
                 }
@@ -469,6 +537,11 @@ pub struct HostChat {
     pub qr: Option<QrCode>,
     /// The QR code fills the window (for the projector).
     pub projector: bool,
+    /// The host's listener in the broadcast room and its events.
+    broadcast: Option<(ClientHandle, UnboundedReceiver<Event>)>,
+    /// The listener's ID while it is connected: it is the host's, not a student, so the
+    /// counters and the relay's roster leave it out.
+    listener_id: Option<String>,
 }
 
 impl HostChat {
@@ -492,6 +565,8 @@ impl HostChat {
             journaled: 0,
             notes: hosted.notes,
             projector: false,
+            broadcast: hosted.broadcast,
+            listener_id: None,
         }
     }
 
@@ -500,22 +575,65 @@ impl HostChat {
     pub fn relay_news(&mut self) {
         while let Some(event) = self.host.try_event() {
             match event {
-                HostEvent::Roster(roster) => self.relay_roster = roster,
-                HostEvent::Stats(stats) => self.stats = stats,
+                HostEvent::Roster(mut roster) => {
+                    roster.retain(|e| Some(&e.info.id) != self.listener_id.as_ref());
+                    self.relay_roster = roster;
+                }
+                HostEvent::Stats(mut stats) => {
+                    if self.listener_id.is_some() {
+                        stats.clients = stats.clients.saturating_sub(1);
+                    }
+                    self.stats = stats;
+                }
                 HostEvent::Removed(removed) => self.removed = removed,
             }
         }
     }
 
-    /// Appends the log rows that arrived since the last call to the journal.
-    pub fn journal_new_rows(&mut self) {
-        let rows = self.chat.log.entries();
-        if let (Some(journal), Some(new)) = (&self.journal, rows.get(self.journaled..)) {
-            for row in new {
-                journal.append(row.into());
+    /// Takes the messages written in the broadcast room into the log, marked with their room.
+    /// A line from someone in the host's own room (the relay may pass it on to both rooms) is
+    /// already in the log.
+    pub fn broadcast_news(&mut self) {
+        let Some((_, events)) = &mut self.broadcast else {
+            return;
+        };
+        let roster = self.chat.roster.as_deref().unwrap_or_default();
+        while let Ok(event) = events.try_recv() {
+            let incoming = match event {
+                Event::Message(incoming) => incoming,
+                Event::Connected { id, .. } => {
+                    self.listener_id = id;
+                    continue;
+                }
+                Event::Disconnected { .. } => {
+                    self.listener_id = None;
+                    continue;
+                }
+                _ => continue,
+            };
+            let from_here = incoming
+                .from
+                .as_deref()
+                .is_some_and(|from| roster.iter().any(|c| c.id == from));
+            if !from_here {
+                let entry = Entry::message(incoming, None).in_room(Room::Broadcast);
+                self.chat.log.push(entry);
             }
         }
-        self.journaled = rows.len();
+    }
+
+    /// Appends the log rows that arrived since the last call to the journal. A last row of
+    /// joins or leaves may still grow, so it waits unless `all` (the session ends).
+    pub fn journal_new_rows(&mut self, all: bool) {
+        let log = &self.chat.log;
+        let end = if all { log.len() } else { log.settled_len() };
+        let rows = log.entries().get(..end).unwrap_or_default();
+        if let (Some(journal), Some(new)) = (&self.journal, rows.get(self.journaled..)) {
+            for row in new {
+                journal.append(row.to_journal(log.lang()));
+            }
+        }
+        self.journaled = self.journaled.max(end);
         self.note_journal_health();
     }
 
@@ -545,6 +663,8 @@ pub struct PreviousChat {
     pub log: Log,
     /// Scroll state while it is viewed.
     pub view: LogView,
+    /// The session hosted in this window that was just stopped (not one read from disk).
+    pub ended: bool,
 }
 
 impl PreviousChat {
@@ -563,6 +683,7 @@ impl PreviousChat {
             started,
             log,
             view: LogView::default(),
+            ended: false,
         })
     }
 
@@ -593,6 +714,18 @@ mod tests {
         }
         // Six random six-digit codes: a repeat is a one-in-tens-of-thousands chance.
         assert!(codes.len() >= 5, "{codes:?}");
+    }
+
+    #[test]
+    fn defaults_follow_the_language_but_typed_names_stay() {
+        let mut settings = Settings::for_lang(Lang::En);
+        settings.set_lang(Lang::Ja);
+        assert_eq!(settings.host_name, Lang::Ja.s().default_host_name);
+        assert_eq!(settings.room_name, Lang::Ja.s().default_room_name);
+        settings.host_name = "山田".to_owned();
+        settings.set_lang(Lang::En);
+        assert_eq!(settings.host_name, "山田");
+        assert_eq!(settings.room_name, Lang::En.s().default_room_name);
     }
 
     #[test]

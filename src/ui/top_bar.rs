@@ -1,6 +1,6 @@
 //! The chat's header: role, own ID (copyable), language, Save and Leave.
 
-use super::command::Command;
+use super::command::{Command, Confirm};
 use super::i18n::Lang;
 use super::state::Chat;
 use super::widgets;
@@ -23,12 +23,16 @@ pub fn ui(
             Some(id) => {
                 let text = egui::RichText::new(lang.your_id(id)).size(18.0).strong();
                 ui.add(egui::Label::new(text).selectable(true));
-                if ui.button(s.copy).on_hover_text(s.copy_hint).clicked() {
-                    commands.push(Command::Copy(id.clone()));
-                }
+                widgets::copy_button_ui(ui, lang, s.copy, id, commands);
             }
             None => {
-                ui.label(egui::RichText::new(s.no_id_yet).size(18.0));
+                // A server that assigns no ID (the seed's broadcast room) never will.
+                let text = if chat.state.connected() {
+                    s.no_id_server
+                } else {
+                    s.no_id_yet
+                };
+                ui.label(egui::RichText::new(text).size(18.0));
             }
         }
     };
@@ -40,7 +44,11 @@ pub fn ui(
             s.back
         };
         if ui.button(leave).clicked() {
-            commands.push(Command::Leave);
+            commands.push(if hosting {
+                Command::Ask(Confirm::Stop)
+            } else {
+                Command::Leave
+            });
         }
         widgets::save_button_ui(ui, lang, saving, commands);
         widgets::language_ui(ui, lang, commands);

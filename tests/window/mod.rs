@@ -72,3 +72,27 @@ pub fn start_hosting(harness: &mut Harness<'_, App>) -> u16 {
     });
     harness.state().hosting_port().expect("hosting")
 }
+
+/// Clicks Stop hosting, then the same action in the question that follows, and waits until
+/// the relay is gone (the window then shows the ended session's log).
+#[allow(dead_code)] // Not every suite needs it.
+pub fn stop_hosting(harness: &mut Harness<'_, App>) {
+    // The header's button (a question closed a moment ago may still be fading out).
+    harness
+        .query_all_by_label("Stop hosting")
+        .next()
+        .expect("the header's Stop hosting button")
+        .click();
+    // The question appears after a sizing frame.
+    for _ in 0..4 {
+        harness.step();
+    }
+    let confirm = harness
+        .query_all_by_label("Stop hosting")
+        .last()
+        .expect("the question's Stop hosting button");
+    confirm.click();
+    step_until_app(harness, "hosting stopped", |app| {
+        app.mode() == ModeKind::Reviewing
+    });
+}
