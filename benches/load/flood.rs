@@ -387,7 +387,10 @@ async fn flood_round(
     while accounted(&waited) < u64::from(target) * waited.len() as u64 {
         let now = Instant::now();
         if now >= drain_until {
-            drain_note = Some(format!("drain deadline ({:.0} s) reached", drain.as_secs_f64()));
+            drain_note = Some(format!(
+                "drain deadline ({:.0} s) reached",
+                drain.as_secs_f64()
+            ));
             break;
         }
         let p = progress();
@@ -467,7 +470,10 @@ async fn flood_round(
         "[{label}] {name}: latency {}; {}; server peak RSS {}",
         latency.line(),
         cpu.line(delivered, "delivery"),
-        peak.map_or("n/a".to_owned(), |k| format!("{:.1} MiB", k as f64 / 1024.0))
+        peak.map_or("n/a".to_owned(), |k| format!(
+            "{:.1} MiB",
+            k as f64 / 1024.0
+        ))
     );
     let json = json!({
         "receivers": healthy.len(),
@@ -605,6 +611,8 @@ struct Watch {
 
 fn watch_socket(server_port: u16, client_port: u16) -> Rc<Watch> {
     let watch = Rc::new(Watch::default());
+    // If the very first look finds it full (or gone), its socket stopped before the watch began.
+    watch.last_growth.set(Some(Instant::now()));
     let w = Rc::clone(&watch);
     tokio::task::spawn_local(async move {
         let mut tick = tokio::time::interval(SOCKET_SAMPLE);
@@ -699,7 +707,9 @@ pub async fn stall_scenario(args: &Args, target: &Target, rss: &RssPeak) -> anyh
         .borrow()
         .clone()
         .unwrap_or_else(|| "still open 5 s after the flood".to_owned());
-    let since = |t: Option<Instant>| t.map(|t| round3(t.saturating_duration_since(measured.start).as_secs_f64()));
+    let since = |t: Option<Instant>| {
+        t.map(|t| round3(t.saturating_duration_since(measured.start).as_secs_f64()))
+    };
     let stall_started = since(watch.last_growth.get());
     let cut_at = since(watch.cut.get());
     let cut_after_stall = match (watch.last_growth.get(), watch.cut.get()) {
@@ -710,10 +720,18 @@ pub async fn stall_scenario(args: &Args, target: &Target, rss: &RssPeak) -> anyh
     println!(
         "[{label}] stall: slow reader got {slow_got} of {} ({}); stopped reader's socket took its last bytes at {} s, the server ended it at {} s ({}) = {} after the stall began (target <= {:.0} s); then it read: {stopped_how}",
         measured.sent,
-        if slow_cut { "then the server ended it" } else { "still connected" },
+        if slow_cut {
+            "then the server ended it"
+        } else {
+            "still connected"
+        },
         stall_started.map_or("n/a".to_owned(), |t| format!("{t:.2}")),
         cut_at.map_or("never".to_owned(), |t| format!("{t:.2}")),
-        watch.cut_state.borrow().clone().unwrap_or_else(|| "-".to_owned()),
+        watch
+            .cut_state
+            .borrow()
+            .clone()
+            .unwrap_or_else(|| "-".to_owned()),
         cut_after_stall.map_or("n/a".to_owned(), |t| format!("{t:.2} s")),
         args.stall_secs + 1.0,
     );

@@ -174,7 +174,11 @@ pub async fn scenario(args: &Args, target: &Target, rss: &RssPeak) -> anyhow::Re
     for (i, (ws, _)) in clients.into_iter().enumerate() {
         let (tx, rx) = ws.split();
         sinks.push(tx);
-        tasks.push(tokio::task::spawn_local(receiver(rx, i, Rc::clone(&shared))));
+        tasks.push(tokio::task::spawn_local(receiver(
+            rx,
+            i,
+            Rc::clone(&shared),
+        )));
     }
     let max = args.route_flood_messages;
 
@@ -269,7 +273,10 @@ pub async fn scenario(args: &Args, target: &Target, rss: &RssPeak) -> anyhow::Re
         "[{label}] route-flood: latency {}; {}; server peak RSS {}",
         latency.line(),
         cpu.line(routed, "message"),
-        peak.map_or("n/a".to_owned(), |k| format!("{:.1} MiB", k as f64 / 1024.0))
+        peak.map_or("n/a".to_owned(), |k| format!(
+            "{:.1} MiB",
+            k as f64 / 1024.0
+        ))
     );
     crate::result_line(&json!({
         "label": label,

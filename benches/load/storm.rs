@@ -115,14 +115,10 @@ impl Shared {
 
 /// The source address of receiver `i`: 127.1.x.y, never the relay's own 127.0.0.1.
 fn source_of(target: &Target, i: usize) -> Option<IpAddr> {
-    target.addr.is_ipv4().then(|| {
-        IpAddr::V4(Ipv4Addr::new(
-            127,
-            1,
-            (i / 250) as u8,
-            (i % 250 + 1) as u8,
-        ))
-    })
+    target
+        .addr
+        .is_ipv4()
+        .then(|| IpAddr::V4(Ipv4Addr::new(127, 1, (i / 250) as u8, (i % 250 + 1) as u8)))
 }
 
 /// Counts one frame received by receiver `me`.
@@ -559,7 +555,8 @@ pub async fn scenario(args: &Args, target: &Target, rss: &RssPeak) -> anyhow::Re
         replayed += u64::from(c.replayed.get());
         attempts += u64::from(c.attempts.get());
         if let Some(t) = c.reconnected.get() {
-            reconnect_ms.record(u64::try_from(t.duration_since(dropped_at).as_nanos()).unwrap_or(u64::MAX));
+            reconnect_ms
+                .record(u64::try_from(t.duration_since(dropped_at).as_nanos()).unwrap_or(u64::MAX));
         }
     }
     let secs = |t: Option<Instant>| t.map(|t| round3(t.duration_since(dropped_at).as_secs_f64()));
@@ -572,19 +569,28 @@ pub async fn scenario(args: &Args, target: &Target, rss: &RssPeak) -> anyhow::Re
         secs(gap_filled).map_or("never".to_owned(), |s| format!("{s:.2}")),
         secs(caught_up).map_or("never".to_owned(), |s| format!("{s:.2}")),
         LIVE_SLACK.as_millis(),
-        if checks_before == 0 { 0.0 } else { f64::from(live_before) * 100.0 / f64::from(checks_before) },
+        if checks_before == 0 {
+            0.0
+        } else {
+            f64::from(live_before) * 100.0 / f64::from(checks_before)
+        },
         note.map_or(String::new(), |n| format!("; {n}")),
     );
     println!(
         "[{label}] storm: missing {missing_total} on {missing_clients} clients (max {missing_max}), duplicates {dup_total} on {dup_clients} clients, cut {cut}{}; welcomes recovered: {recovered} true, {not_recovered} false; same ID {same_id}; {replayed} replayed frames; {attempts} connection attempts",
-        first_cut.as_ref().map_or(String::new(), |h| format!(" (first: {h})")),
+        first_cut
+            .as_ref()
+            .map_or(String::new(), |h| format!(" (first: {h})")),
     );
     println!(
         "[{label}] storm: latency {}; reconnect {}; {}; server peak RSS {}",
         latency.line(),
         reconnect_ms.line(),
         cpu.line(u64::from(sent) * m as u64, "delivery"),
-        peak.map_or("n/a".to_owned(), |k| format!("{:.1} MiB", k as f64 / 1024.0))
+        peak.map_or("n/a".to_owned(), |k| format!(
+            "{:.1} MiB",
+            k as f64 / 1024.0
+        ))
     );
     crate::result_line(&json!({
         "label": label,
