@@ -448,6 +448,7 @@ pub async fn scenario(args: &Args, target: &Target, rss: &RssPeak) -> anyhow::Re
     let before = CpuSample::now(args.server_pid);
     let dropped_at = Instant::now();
     let sent_at_drop = shared.sent_by(dropped_at);
+    let overflows_before = crate::metrics::listen_overflows();
     drop_tx.send(true).ok();
     println!(
         "[{label}] storm: {sent_at_drop} messages sent; all {} clients reset their connection and resume now",
@@ -455,6 +456,7 @@ pub async fn scenario(args: &Args, target: &Target, rss: &RssPeak) -> anyhow::Re
     );
 
     let mut all_back = None;
+    let mut overflows = None;
     let mut gap_filled = None;
     let mut caught_up = None;
     let end_of_sending = start + Duration::from_secs_f64(total as f64 / rate);
@@ -470,6 +472,9 @@ pub async fn scenario(args: &Args, target: &Target, rss: &RssPeak) -> anyhow::Re
         });
         if back && all_back.is_none() {
             all_back = Some(now);
+            overflows = overflows_before
+                .zip(crate::metrics::listen_overflows())
+                .map(|(a, b)| b.saturating_sub(a));
         }
         let min = min_contiguous(&shared);
         if gap_filled.is_none() && back && min >= sent_at_drop {
@@ -583,9 +588,10 @@ pub async fn scenario(args: &Args, target: &Target, rss: &RssPeak) -> anyhow::Re
             .map_or(String::new(), |h| format!(" (first: {h})")),
     );
     println!(
-        "[{label}] storm: latency {}; reconnect {}; {}; server peak RSS {}",
+        "[{label}] storm: latency {}; reconnect {} ({} connections dropped by a full accept queue, machine-wide); {}; server peak RSS {}",
         latency.line(),
         reconnect_ms.line(),
+        overflows.map_or("n/a".to_owned(), |o| o.to_string()),
         cpu.line(u64::from(sent) * m as u64, "delivery"),
         peak.map_or("n/a".to_owned(), |k| format!(
             "{:.1} MiB",
@@ -620,6 +626,7 @@ pub async fn scenario(args: &Args, target: &Target, rss: &RssPeak) -> anyhow::Re
             "same_id": same_id,
             "replayed_frames": replayed,
             "connection_attempts": attempts,
+            "listen_overflows": overflows,
             "reconnect_us": reconnect_ms.summary_us(),
             "latency_us": latency.summary_us(),
             "unexpected_frames": shared.unexpected.get(),
