@@ -302,7 +302,8 @@ both("storm: reconnect p50 / p99 (µs); accept-queue overflows", "storm", st + (
 both("storm: whole room caught up after (s)", "storm", st + ("caught_up_s",))
 both("storm: missing / duplicates (clients affected)", "storm", st + ("missing",), st + ("clients_missing",), st + ("duplicates",), st + ("clients_with_duplicates",),
      fmt_one=lambda v: f"{fmt(v[0])} ({fmt(v[1])}) / {fmt(v[2])} ({fmt(v[3])})")
-both("storm: clients cut", "storm", st + ("cut",))
+both("storm: clients cut (of them before the drop)", "storm", st + ("cut",), st + ("cut_before_drop",),
+     fmt_one=lambda v: f"{fmt(v[0])} ({fmt(v[1])})")
 both("storm: welcomes with recovered: true", "storm", st + ("recovered_true",), st + ("clients",), fmt_one=of)
 both("storm: server CPU per delivery (µs) / peak RSS (KiB)", "storm", st + ("cpu", "server_cpu_us_per_unit"), st + ("server_peak_rss_kib",))
 
@@ -314,7 +315,7 @@ print()
 print("| figure | classchat | Tornado | classchat vs Tornado |")
 print("|---|---:|---:|---:|")
 for name, c, t, r in rows:
-    if all(set(cell.replace("/", " ").split()) <= {"n/a", "not", "run"} for cell in (c, t)):
+    if all(set(cell.split(" / ")) <= {"n/a", "not run"} for cell in (c, t)):
         continue  # A scenario this run left out.
     print(f"| {name} | {c} | {t} | {r} |")
 PY

@@ -317,6 +317,8 @@ pub fn listen_overflows() -> Option<u64> {
     let mut lines = netstat.lines().filter(|l| l.starts_with("TcpExt:"));
     let names = lines.next()?;
     let values = lines.next()?;
-    let index = names.split_whitespace().position(|n| n == "ListenOverflows")?;
+    let index = names
+        .split_whitespace()
+        .position(|n| n == "ListenOverflows")?;
     values.split_whitespace().nth(index)?.parse().ok()
 }

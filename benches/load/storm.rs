@@ -422,10 +422,10 @@ pub async fn scenario(args: &Args, target: &Target, rss: &RssPeak) -> anyhow::Re
     // Before the drop: how often the room is "caught up" by the same measure, as a baseline.
     let mut checks_before = 0u32;
     let mut live_before = 0u32;
+    // A client that was cut stays behind: the room is not caught up without it.
     let min_contiguous = |shared: &Shared| {
         members
             .iter()
-            .filter(|&&i| shared.clients[i].cut.get().is_none())
             .map(|&i| shared.clients[i].contiguous.get())
             .min()
             .unwrap_or(0)
@@ -448,11 +448,15 @@ pub async fn scenario(args: &Args, target: &Target, rss: &RssPeak) -> anyhow::Re
     let before = CpuSample::now(args.server_pid);
     let dropped_at = Instant::now();
     let sent_at_drop = shared.sent_by(dropped_at);
+    let cut_before_drop = members
+        .iter()
+        .filter(|&&i| shared.clients[i].cut.get().is_some())
+        .count();
     let overflows_before = crate::metrics::listen_overflows();
     drop_tx.send(true).ok();
     println!(
-        "[{label}] storm: {sent_at_drop} messages sent; all {} clients reset their connection and resume now",
-        members.len()
+        "[{label}] storm: {sent_at_drop} messages sent; {cut_before_drop} clients already cut by the server; the other {} reset their connection and resume now",
+        members.len() - cut_before_drop
     );
 
     let mut all_back = None;
@@ -485,7 +489,11 @@ pub async fn scenario(args: &Args, target: &Target, rss: &RssPeak) -> anyhow::Re
             caught_up = Some(now);
         }
         let sent = shared.sent_at.borrow().len();
-        if sender.is_finished() && min as usize >= sent && back {
+        let everyone_done = members.iter().all(|&i| {
+            let c = &shared.clients[i];
+            c.cut.get().is_some() || c.contiguous.get() as usize >= sent
+        });
+        if sender.is_finished() && everyone_done && back {
             break;
         }
         let got: u64 = members
@@ -620,6 +628,7 @@ pub async fn scenario(args: &Args, target: &Target, rss: &RssPeak) -> anyhow::Re
             "duplicates": dup_total,
             "clients_with_duplicates": dup_clients,
             "cut": cut,
+            "cut_before_drop": cut_before_drop,
             "first_cut": first_cut,
             "recovered_true": recovered,
             "recovered_false": not_recovered,
