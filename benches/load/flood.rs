@@ -160,7 +160,9 @@ async fn receive(mut stream: SplitStream<Ws>, me: usize, tally: Rc<Tally>) {
                         tokio::time::sleep_until(due.into()).await;
                     }
                 } else {
-                    let latency = crate::stamp(tally.base).saturating_sub(stamp);
+                    let latency = u64::try_from(now.duration_since(tally.base).as_nanos())
+                        .unwrap_or(u64::MAX)
+                        .saturating_sub(stamp);
                     tally.latency.borrow_mut().record(latency);
                     tally.last_receive.set(Some(now));
                 }
