@@ -12,50 +12,20 @@
 # Prints one line per figure and a JSON summary line.
 set -euo pipefail
 
-cd "$(dirname "$0")/.."
-ROOT=$(pwd)
-
-BIN=${1:-}
-if [[ -z "$BIN" ]]; then
-    cargo build --release --bin classchat
-    BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/classchat"
-fi
-BIN=$(realpath "$BIN")
-[[ -x "$BIN" ]] || { echo "app-bench: no executable at $BIN" >&2; exit 2; }
-for tool in Xvfb xdotool; do
-    command -v "$tool" >/dev/null || { echo "app-bench: $tool is missing" >&2; exit 2; }
-done
+SCRIPT=app-bench
+# shellcheck source=scripts/lib.sh
+source "$(dirname "$0")/lib.sh" "$@"
+need_tools Xvfb xdotool
 
 IDLE_SECONDS=${IDLE_SECONDS:-10}
 RUNS=${RUNS:-3}
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() {
-    local status=$?
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-    rm -rf "$WORK"
-    exit "$status"
-}
-trap cleanup EXIT INT TERM
-fail() { echo "app-bench: $*" >&2; exit 1; }
-
-export XDG_RUNTIME_DIR="$WORK/runtime"
-mkdir -m 0700 "$XDG_RUNTIME_DIR"
-export XDG_DATA_HOME="$WORK/data" XDG_CONFIG_HOME="$WORK/config" XDG_CACHE_HOME="$WORK/cache"
-export LANG=C.UTF-8 LIBGL_ALWAYS_SOFTWARE=1
-unset WAYLAND_DISPLAY
+export LIBGL_ALWAYS_SOFTWARE=1
 
 Xvfb -displayfd 3 -screen 0 1280x800x24 -nolisten tcp 3>"$WORK/display" >"$WORK/xvfb.log" 2>&1 &
 PIDS+=($!)
 for _ in $(seq 100); do [[ -s "$WORK/display" ]] && break; sleep 0.1; done
 [[ -s "$WORK/display" ]] || fail "Xvfb did not start: $(cat "$WORK/xvfb.log")"
 export DISPLAY=":$(head -n1 "$WORK/display")"
-
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' \
-        2>/dev/null || echo 30106
-}
 
 now_ms() { date +%s%3N; }
 
@@ -109,7 +79,7 @@ echo "idle CPU, start screen: ${idle_start} % over ${IDLE_SECONDS} s"
 stop "$APP_PID"
 
 # Idle while hosting, with a terminal client in the room that wrote one message.
-port=$(free_port)
+port=$(free_port 30106)
 start_window "$WORK/host.log" --host --port "$port" --lang ja
 host_pid=$APP_PID
 mkfifo "$WORK/student.in"

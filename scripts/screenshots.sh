@@ -10,58 +10,21 @@
 # Exits non-zero if an app dies or a screenshot is missing; stops everything it started.
 set -euo pipefail
 
-cd "$(dirname "$0")/.."
-ROOT=$(pwd)
-
-BIN=${1:-}
-if [[ -z "$BIN" ]]; then
-    cargo build --release --bin classchat
-    BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/classchat"
-fi
-BIN=$(realpath "$BIN")
-[[ -x "$BIN" ]] || { echo "screenshots: no executable at $BIN" >&2; exit 2; }
-
-for tool in Xvfb import xdotool; do
-    command -v "$tool" >/dev/null || {
-        echo "screenshots: $tool is missing (apt-get install xvfb imagemagick xdotool)" >&2
-        exit 2
-    }
-done
+SCRIPT=screenshots
+# shellcheck source=scripts/lib.sh
+source "$(dirname "$0")/lib.sh" "$@"
+need_tools Xvfb import xdotool
 
 DISPLAY_NUM=${SCREENSHOT_DISPLAY:-:99}
-WORK=$(mktemp -d)
-PIDS=()
-
-cleanup() {
-    local status=$?
-    exec 3>&- 4>&- 2>/dev/null || true
-    for (( i=${#PIDS[@]}-1; i>=0; i-- )); do
-        kill "${PIDS[i]}" 2>/dev/null || true
-    done
-    for pid in "${PIDS[@]}"; do
-        wait "$pid" 2>/dev/null || true
-    done
-    rm -rf "$WORK"
-    exit "$status"
-}
-trap cleanup EXIT INT TERM
-
-fail() { echo "screenshots: $*" >&2; exit 1; }
 
 alive() {
     local name=$1 pid=$2
     kill -0 "$pid" 2>/dev/null || fail "$name (pid $pid) died; its log:$(echo; cat "$WORK/$name.log" 2>/dev/null)"
 }
 
-# A fresh environment: no saved settings, a private runtime dir (quiets Mesa).
-export XDG_RUNTIME_DIR="$WORK/runtime"
-mkdir -m 0700 "$XDG_RUNTIME_DIR"
-export XDG_DATA_HOME="$WORK/data" XDG_CONFIG_HOME="$WORK/config" XDG_CACHE_HOME="$WORK/cache"
 export DISPLAY=$DISPLAY_NUM
-export LANG=C.UTF-8
-unset WAYLAND_DISPLAY
 
-PORT=${SCREENSHOT_PORT:-$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null || echo 30105)}
+PORT=${SCREENSHOT_PORT:-$(free_port 30105)}
 
 Xvfb "$DISPLAY_NUM" -screen 0 1280x800x24 -nolisten tcp >"$WORK/xvfb.log" 2>&1 &
 PIDS+=($!)

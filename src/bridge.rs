@@ -9,25 +9,33 @@
 //! Try it: `cargo run` opens the window; `cargo test --test ui` drives it against a real relay.
 
 use std::path::PathBuf;
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 use std::time::Duration;
 
 use poll_promise::Promise;
 use tokio::runtime::Handle;
-use tokio::sync::mpsc::UnboundedReceiver;
+use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
 
-pub use crate::client::{ClientHandle, Disconnect, Event, Incoming, JoinConfig, Waker};
+pub use crate::client::{
+    AddressError, ClientHandle, Disconnect, Event, Incoming, JoinConfig, Waker,
+};
 pub use crate::discovery::{Announcement, Browser, DiscoveryError, FoundRoom};
-pub use crate::journal::{Journal, JournalError};
-pub use crate::protocol::{Addressed, ClientInfo, EVERYONE, ErrorCode, ProtocolError, Recipient};
+pub use crate::hosting::HostError;
+pub use crate::journal::{
+    Entry as JournalEntry, EntryKind as JournalEntryKind, Journal, JournalError,
+    latest as latest_journal, read as read_journal,
+};
+pub use crate::protocol::{
+    Addressed, ClientInfo, DEFAULT_PORT, EVERYONE, ErrorCode, ProtocolError, Recipient, now_ms,
+};
 pub use crate::relay::{RelayHandle, RosterEntry, Stats};
+pub use crate::transcript;
 
 use crate::client::{self, parse_address};
-use crate::discovery;
-use crate::relay::{self, RelayConfig};
+use crate::hosting::{self, HostConfig, Hosting};
 
-/// How often the relay's counters are looked at for the host's window.
-const STATS_EVERY: Duration = Duration::from_secs(1);
+/// How often the relay's roster and counters are looked at for the host's window.
+const WATCH_EVERY: Duration = Duration::from_millis(250);
 
 /// What the host asked for on the start screen.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -47,8 +55,7 @@ pub struct HostRequest {
 /// A relay that started, with the host's own connection to it.
 #[derive(Debug)]
 pub struct Hosted {
-    /// The running relay; dropping it stops the chat (the counter watcher only holds a weak
-    /// reference).
+    /// The running relay; dropping it stops the chat.
     pub relay: Arc<RelayHandle>,
     /// The port it listens on.
     pub port: u16,
@@ -64,23 +71,126 @@ pub struct Hosted {
     pub journal: Option<Result<Journal, JournalError>>,
 }
 
-/// Why hosting did not start.
-#[derive(Debug, thiserror::Error)]
-pub enum HostError {
-    /// Another program listens on the port.
-    #[error("port {0} is already in use")]
-    PortInUse(u16),
-    /// Listening failed for another reason.
-    #[error("cannot listen on port {port}: {source}")]
-    Listen {
-        /// The port asked for.
-        port: u16,
-        /// The cause.
-        source: std::io::Error,
-    },
-    /// The background task ended without an answer (the runtime is shutting down).
-    #[error("the background runtime stopped")]
-    Stopped,
+/// What the relay's watcher tells the host window; each is sent only when it changed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HostEvent {
+    /// Everyone connected to the relay, with their mute flags.
+    Roster(Vec<RosterEntry>),
+    /// The relay's counters.
+    Stats(Stats),
+}
+
+/// What the host window asks of its relay.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum HostCommand {
+    /// Remove a client.
+    Kick(String),
+    /// Mute or unmute a client.
+    SetMuted(String, bool),
+}
+
+/// The window's side of a running relay: kicks and mutes go to the runtime, roster and counter
+/// changes come back as [`HostEvent`]s. Nothing here blocks or locks. Dropping it stops the
+/// relay, which closes every client with "the host stopped the chat".
+#[derive(Debug)]
+pub struct HostHandle {
+    commands: UnboundedSender<HostCommand>,
+    events: UnboundedReceiver<HostEvent>,
+}
+
+impl HostHandle {
+    /// Removes a client from the chat.
+    pub fn kick(&self, peer_id: &str) {
+        // Fails only once the relay stopped, when there is no one left to kick.
+        self.commands
+            .send(HostCommand::Kick(peer_id.to_owned()))
+            .ok();
+    }
+
+    /// Mutes or unmutes a client.
+    pub fn set_muted(&self, peer_id: &str, muted: bool) {
+        // Fails only once the relay stopped.
+        self.commands
+            .send(HostCommand::SetMuted(peer_id.to_owned(), muted))
+            .ok();
+    }
+
+    /// The next roster or counter change, if one is waiting.
+    pub fn try_event(&mut self) -> Option<HostEvent> {
+        self.events.try_recv().ok()
+    }
+}
+
+/// Hosting as the window sees it: a handle instead of the relay, and what did not start as
+/// [`HostNote`]s.
+#[derive(Debug)]
+pub struct HostStarted {
+    /// The running relay; dropping it stops the chat.
+    pub host: HostHandle,
+    /// The port it listens on.
+    pub port: u16,
+    /// The host's own client, connected to `127.0.0.1:port`.
+    pub client: ClientHandle,
+    /// Events of the host's own client.
+    pub events: UnboundedReceiver<Event>,
+    /// What students type (`LAN-IPv4:port`).
+    pub addresses: Vec<String>,
+    /// The announcement on the local network; dropping it withdraws it.
+    pub announcement: Option<Announcement>,
+    /// The session journal, when it could be created.
+    pub journal: Option<Journal>,
+    /// What did not start, though hosting works.
+    pub notes: Vec<HostNote>,
+}
+
+impl HostStarted {
+    /// Hands the relay to a watcher task on the runtime (call it there).
+    fn watch(hosted: Hosted, wake: Waker) -> Self {
+        let (command_sender, commands) = mpsc::unbounded_channel();
+        let (event_sender, events) = mpsc::unbounded_channel();
+        tokio::spawn(watch_relay(hosted.relay, commands, event_sender, wake));
+        let mut notes = Vec::new();
+        let announcement = match hosted.announcement {
+            Some(Err(e)) => {
+                notes.push(HostNote::NotAnnounced(e.to_string()));
+                None
+            }
+            other => other.and_then(Result::ok),
+        };
+        let journal = match hosted.journal {
+            Some(Err(e)) => {
+                notes.push(HostNote::NoJournal(e.to_string()));
+                None
+            }
+            other => other.and_then(Result::ok),
+        };
+        Self {
+            host: HostHandle {
+                commands: command_sender,
+                events,
+            },
+            port: hosted.port,
+            client: hosted.client,
+            events: hosted.events,
+            addresses: hosted.addresses,
+            announcement,
+            journal,
+            notes,
+        }
+    }
+}
+
+/// Something that did not start with hosting, shown quietly on the host panel.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HostNote {
+    /// The chat is not announced on the local network, for this reason.
+    NotAnnounced(String),
+    /// No session journal is kept, for this reason.
+    NoJournal(String),
+    /// The session journal cannot be written just now (a full disk, say), for this reason.
+    JournalFailing(String),
+    /// The session journal reached its size limit: only its newest part is kept.
+    JournalTrimmed,
 }
 
 /// How a transcript save ended.
@@ -138,14 +248,18 @@ impl Backend {
     }
 
     /// Binds `0.0.0.0:port`, starts the relay and joins it as the host. `wake` is called after
-    /// each event of the host's client, when the relay's counters change (looked at every
-    /// second) and when the promise is ready.
-    pub fn host(&self, request: HostRequest, wake: Waker) -> Promise<Result<Hosted, HostError>> {
+    /// each event of the host's client, when the relay's roster or counters change (looked at
+    /// every 250 ms) and when the promise is ready.
+    pub fn host(
+        &self,
+        request: HostRequest,
+        wake: Waker,
+    ) -> Promise<Result<HostStarted, HostError>> {
         let runtime = self.runtime.clone();
         let (sender, promise) = Promise::new();
         self.runtime.spawn(async move {
             let result = host(&runtime, request, Arc::clone(&wake)).await;
-            sender.send(result);
+            sender.send(result.map(|hosted| HostStarted::watch(hosted, Arc::clone(&wake))));
             wake();
         });
         promise
@@ -225,28 +339,16 @@ async fn write_transcript(path: PathBuf, render: Render) -> SaveOutcome {
 }
 
 async fn host(runtime: &Handle, request: HostRequest, wake: Waker) -> Result<Hosted, HostError> {
-    let listener = match tokio::net::TcpListener::bind(("0.0.0.0", request.port)).await {
-        Ok(listener) => listener,
-        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
-            return Err(HostError::PortInUse(request.port));
-        }
-        Err(source) => {
-            return Err(HostError::Listen {
-                port: request.port,
-                source,
-            });
-        }
-    };
-    let port = listener.local_addr().map_or(request.port, |a| a.port());
-    let relay = Arc::new(relay::start(
-        listener,
-        RelayConfig {
-            join_code: request.join_code.clone(),
-            ..RelayConfig::default()
-        },
-    ));
-    tokio::spawn(watch_stats(Arc::downgrade(&relay), Arc::clone(&wake)));
-    let code_required = request.join_code.is_some();
+    let mut config = HostConfig::new(request.port);
+    config.relay.join_code = request.join_code.clone();
+    config.announce_as = request.room_name;
+    let Hosting {
+        relay,
+        port,
+        addresses,
+        announcement,
+    } = hosting::host(config).await?;
+    let relay = Arc::new(relay);
     let url = parse_address(&format!("127.0.0.1:{port}")).map_err(|_| HostError::Stopped)?;
     let config = JoinConfig {
         url,
@@ -255,17 +357,15 @@ async fn host(runtime: &Handle, request: HostRequest, wake: Waker) -> Result<Hos
         reconnect: true,
     };
     let (client, events) = client::connect(runtime, config, Some(wake));
-    let (room_name, journal_dir) = (request.room_name, request.journal_dir);
-    // Interface enumeration, the mDNS daemon's sockets and the journal's file are blocking
-    // system calls; keep them off the async workers.
-    let (addresses, announcement, journal) = tokio::task::spawn_blocking(move || {
-        let addresses = crate::lan::join_addresses(port);
-        let announcement = room_name.map(|room| discovery::announce(&room, port, code_required));
-        let journal = journal_dir.map(|dir| Journal::create(&dir));
-        (addresses, announcement, journal)
-    })
-    .await
-    .map_err(|_| HostError::Stopped)?;
+    // The journal's file is a blocking system call; keep it off the async workers.
+    let journal = match request.journal_dir {
+        Some(dir) => Some(
+            tokio::task::spawn_blocking(move || Journal::create(&dir))
+                .await
+                .map_err(|_| HostError::Stopped)?,
+        ),
+        None => None,
+    };
     Ok(Hosted {
         relay,
         port,
@@ -277,19 +377,41 @@ async fn host(runtime: &Handle, request: HostRequest, wake: Waker) -> Result<Hos
     })
 }
 
-/// Wakes the window when the relay's counters change, until the relay is dropped. Refusals
-/// and rate limits reach the host's window as no event, and repainting every second just in
-/// case costs more than this look at a few atomics.
-async fn watch_stats(relay: Weak<RelayHandle>, wake: Waker) {
-    let mut every = tokio::time::interval(STATS_EVERY);
+/// Tells the window about roster and counter changes, and applies its kicks and mutes, until
+/// the window drops its [`HostHandle`]; then dropping `relay` stops the chat. Refusals and rate
+/// limits reach the host's own client as no event, and the window holds no lock on the relay,
+/// so a look at the peer table every 250 ms here replaces one per frame there.
+async fn watch_relay(
+    relay: Arc<RelayHandle>,
+    mut commands: UnboundedReceiver<HostCommand>,
+    events: UnboundedSender<HostEvent>,
+    wake: Waker,
+) {
+    let mut every = tokio::time::interval(WATCH_EVERY);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut shown = None;
+    let mut roster_shown = None;
+    let mut stats_shown = None;
     loop {
-        every.tick().await;
-        let Some(stats) = relay.upgrade().map(|relay| relay.stats()) else {
-            return;
-        };
-        if shown.replace(stats) != Some(stats) {
+        tokio::select! {
+            command = commands.recv() => match command {
+                None => return,
+                // An unknown ID (the client just left) needs no answer: the roster shows it.
+                Some(HostCommand::Kick(peer_id)) => _ = relay.kick(&peer_id),
+                Some(HostCommand::SetMuted(peer_id, muted)) => _ = relay.set_muted(&peer_id, muted),
+            },
+            _ = every.tick() => {}
+        }
+        let mut changed = false;
+        let roster = relay.clients();
+        if roster_shown.as_ref() != Some(&roster) {
+            roster_shown = Some(roster.clone());
+            changed |= events.send(HostEvent::Roster(roster)).is_ok();
+        }
+        let stats = relay.stats();
+        if stats_shown.replace(stats) != Some(stats) {
+            changed |= events.send(HostEvent::Stats(stats)).is_ok();
+        }
+        if changed {
             wake();
         }
     }
@@ -300,7 +422,7 @@ pub fn join_config(
     address: &str,
     name: Option<String>,
     join_code: Option<String>,
-) -> Result<JoinConfig, crate::client::AddressError> {
+) -> Result<JoinConfig, AddressError> {
     Ok(JoinConfig {
         url: parse_address(address)?,
         name,

@@ -17,11 +17,12 @@ use clap::{Args, Parser, Subcommand};
 #[cfg(feature = "gui")]
 use classchat::bridge::{Backend, HostRequest};
 use classchat::client::{JoinConfig, parse_address};
+use classchat::hosting::{self, HostConfig};
 use classchat::protocol::{DEFAULT_PORT, DIRECT_PATH};
-use classchat::relay::{self, RelayConfig};
+use classchat::relay::RelayConfig;
+use classchat::terminal;
 #[cfg(feature = "gui")]
 use classchat::ui::{App, Lang, Launch};
-use classchat::{discovery, lan, terminal};
 
 /// Classroom chat: host a chat for your class, or join one.
 ///
@@ -31,7 +32,7 @@ use classchat::{discovery, lan, terminal};
 #[command(version, about, args_conflicts_with_subcommands = true)]
 struct Cli {
     #[command(subcommand)]
-    command: Option<Command>,
+    command: Option<CliCommand>,
     #[command(flatten)]
     window: WindowArgs,
 }
@@ -72,8 +73,9 @@ enum LangArg {
     En,
 }
 
+/// The headless subcommands.
 #[derive(Subcommand, Debug)]
-enum Command {
+enum CliCommand {
     /// Run the chat relay without a window (for a server or a terminal).
     Serve(ServeArgs),
     /// Join a chat in this terminal: type `id/message` or `*/message`.
@@ -151,22 +153,22 @@ fn main() -> ExitCode {
     };
     attach_parent_console();
     let filter = match command {
-        Command::Serve(_) => "info",
-        Command::Join(_) => "warn",
+        CliCommand::Serve(_) => "info",
+        CliCommand::Join(_) => "warn",
     };
     init_logging(filter);
     let Some(runtime) = build_runtime() else {
         return ExitCode::FAILURE;
     };
     let code = match command {
-        Command::Serve(args) => match runtime.block_on(serve(args)) {
+        CliCommand::Serve(args) => match runtime.block_on(serve(args)) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("classchat: {e:#}");
                 ExitCode::FAILURE
             }
         },
-        Command::Join(args) => join(&runtime, args),
+        CliCommand::Join(args) => join(&runtime, args),
     };
     // Stdin is read on a blocking thread that only ends with the next line; do not wait for it.
     runtime.shutdown_timeout(Duration::from_secs(1));
@@ -260,8 +262,7 @@ fn init_logging(default: &str) {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    raise_file_limit();
-    let config = RelayConfig {
+    let relay = RelayConfig {
         max_message_bytes: args.max_message_bytes,
         rate_per_sec: args.rate,
         rate_burst: args.burst,
@@ -274,40 +275,37 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         metrics: args.metrics,
         ..RelayConfig::default()
     };
-    let listener = tokio::net::TcpListener::bind((args.bind, args.port))
-        .await
-        .with_context(|| {
-            format!(
-                "could not listen on {}:{} (is another program using the port? try --port)",
-                args.bind, args.port
-            )
-        })?;
-    let port = listener.local_addr().map_or(args.port, |a| a.port());
-    let addresses = if args.bind.is_unspecified() {
-        lan::join_addresses(port)
-    } else {
-        vec![format!("{}:{port}", args.bind)]
+    let join_code = relay.join_code.clone();
+    let config = HostConfig {
+        bind: args.bind,
+        port: args.port,
+        relay,
+        announce_as: (!args.no_announce).then_some(args.room_name),
     };
+    let hosting = hosting::host(config).await.with_context(|| {
+        format!(
+            "could not listen on {}:{} (is another program using the port? try --port)",
+            args.bind, args.port
+        )
+    })?;
     println!("classchat relay running. Students join with one of:");
-    for address in &addresses {
+    for address in &hosting.addresses {
         println!("  ws://{address}{DIRECT_PATH}");
     }
-    if let Some(code) = &config.join_code {
+    if let Some(code) = &join_code {
         println!("Join code: {code}");
     }
     println!(
         "Browser join page: http://{}/",
-        addresses.first().map_or("localhost", String::as_str)
+        hosting
+            .addresses
+            .first()
+            .map_or("localhost", String::as_str)
     );
-    let _announcement = if args.no_announce {
-        None
-    } else {
-        discovery::announce(&args.room_name, port, config.join_code.is_some())
-            .inspect_err(|e| tracing::warn!("{e}"))
-            .ok()
-    };
+    if let Some(Err(e)) = &hosting.announcement {
+        tracing::warn!("{e}");
+    }
     println!("Press Ctrl-C to stop.");
-    let relay = relay::start(listener, config);
     let mut summary = (args.summary_secs > 0).then(|| {
         let every = Duration::from_secs(args.summary_secs);
         tokio::time::interval_at(tokio::time::Instant::now() + every, every)
@@ -327,11 +325,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
                     Some(interval) => interval.tick().await,
                     None => std::future::pending().await,
                 }
-            } => tracing::info!("summary: {}", relay.stats()),
+            } => tracing::info!("summary: {}", hosting.relay.stats()),
         }
     }
     println!("Stopping: closing every connection…");
-    relay.shutdown().await;
+    hosting.relay.shutdown().await;
     Ok(())
 }
 
@@ -351,14 +349,6 @@ fn join(runtime: &tokio::runtime::Runtime, args: JoinArgs) -> ExitCode {
     };
     let outcome = runtime.block_on(terminal::run(config));
     ExitCode::from(outcome as u8)
-}
-
-/// A relay for a whole school needs more sockets than the usual soft limit of 1024.
-fn raise_file_limit() {
-    #[cfg(unix)]
-    if let Err(e) = rlimit::increase_nofile_limit(u64::MAX) {
-        tracing::warn!("could not raise the open-file limit: {e}");
-    }
 }
 
 /// Lets `serve` and `join` print to the terminal that started a GUI-subsystem build.

@@ -30,7 +30,7 @@ pub const EVERYONE: &str = "*";
 pub const MAX_NAME_CHARS: usize = 32;
 
 /// The seed's broadcast echo prefix, exact.
-const BROADCAST_PREFIX: &str = "The server return anyone's message: ";
+pub const BROADCAST_PREFIX: &str = "The server return anyone's message: ";
 /// The seed's welcome prefix, exact.
 const WELCOME_PREFIX: &str = "Your ID is: ";
 /// Prefix of every plain-text error reply.
@@ -173,6 +173,164 @@ pub fn legacy_error(message: &str) -> String {
     format!("{ERROR_PREFIX}{message}")
 }
 
+/// Which of the seed's two paths a client connected to. The path decides what a seed client
+/// sends and sees; `classchat.v1` clients see the same on both.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Endpoint {
+    /// [`BROADCAST_PATH`]: everything to everyone.
+    Broadcast,
+    /// [`DIRECT_PATH`]: `id/text` to one client (or `*/text` to all).
+    Direct,
+}
+
+impl Endpoint {
+    /// The endpoint served at `path`, if any.
+    pub fn from_path(path: &str) -> Option<Self> {
+        match path {
+            BROADCAST_PATH => Some(Self::Broadcast),
+            DIRECT_PATH => Some(Self::Direct),
+            _ => None,
+        }
+    }
+}
+
+/// The two wire dialects: the seed's plain text, or the `classchat.v1` JSON subprotocol. Every
+/// difference in what the two see is decided here.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Dialect {
+    /// The course's plain text, spoken by the seed's browser page and Tornado server.
+    Seed,
+    /// [`SUBPROTOCOL`] JSON frames.
+    V1,
+}
+
+impl Dialect {
+    /// The dialect a [`ClientInfo::legacy`] flag on the wire stands for.
+    pub fn from_legacy(legacy: bool) -> Self {
+        if legacy { Self::Seed } else { Self::V1 }
+    }
+
+    /// The wire's `legacy` flag for this dialect.
+    pub fn is_legacy(self) -> bool {
+        self == Self::Seed
+    }
+
+    /// The first frame a new client gets, if its dialect has one: the seed greets only on the
+    /// addressed path. `v1` builds the JSON welcome, and is called only when it is needed.
+    pub fn welcome(
+        self,
+        endpoint: Endpoint,
+        peer_id: &str,
+        v1: impl FnOnce() -> ServerMessage,
+    ) -> Option<String> {
+        match (self, endpoint) {
+            (Self::Seed, Endpoint::Broadcast) => None,
+            (Self::Seed, Endpoint::Direct) => Some(legacy_welcome(peer_id)),
+            (Self::V1, _) => Some(v1().encode()),
+        }
+    }
+
+    /// A refusal the connection survives: `Error: <sentence>`, or a JSON error frame.
+    pub fn error_frame(self, code: ErrorCode, message: &str) -> String {
+        match self {
+            Self::Seed => legacy_error(message),
+            Self::V1 => ServerMessage::Error {
+                code,
+                message: message.to_owned(),
+            }
+            .encode(),
+        }
+    }
+
+    /// One delivered chat message: the seed's echo text on the broadcast path, the bare text on
+    /// the addressed path, or a JSON message frame.
+    pub fn encode_chat(self, endpoint: Endpoint, message: ChatRef<'_>) -> String {
+        match (self, endpoint) {
+            (Self::Seed, Endpoint::Broadcast) => legacy_broadcast(message.text),
+            (Self::Seed, Endpoint::Direct) => message.text.to_owned(),
+            // Serializing a plain struct cannot fail: every key is a string.
+            (Self::V1, _) => serde_json::to_string(&message).unwrap_or_default(),
+        }
+    }
+}
+
+/// A chat message by reference, encoded exactly like [`ServerMessage::Message`] without copying
+/// its strings.
+#[derive(Clone, Copy, Debug, Serialize)]
+#[serde(tag = "type", rename = "message")]
+pub struct ChatRef<'a> {
+    /// The sender's ID.
+    pub from: &'a str,
+    /// The recipient.
+    pub to: &'a Recipient,
+    /// The text.
+    pub text: &'a str,
+    /// When the relay accepted it, in milliseconds since the Unix epoch.
+    pub ts: u64,
+    /// Its number in the room.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u64>,
+    /// Sent again from the room's history.
+    #[serde(skip_serializing_if = "is_false")]
+    pub replay: bool,
+    /// On the sender's own copy: the `id` of its `send`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<&'a str>,
+}
+
+/// Why a connection was closed: every close code the relay sends or the client reads, with
+/// its reason text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Close {
+    /// 1000: the client left.
+    Left,
+    /// 1001: the host stopped the chat.
+    HostStopped,
+    /// 1008: the host removed the client.
+    Kicked,
+    /// 1009: a message over the size limit.
+    TooBig,
+    /// 1013: the client did not read its messages.
+    TooSlow,
+}
+
+impl Close {
+    /// The RFC 6455 close code.
+    pub fn code(self) -> u16 {
+        match self {
+            Self::Left => 1000,
+            Self::HostStopped => 1001,
+            Self::Kicked => 1008,
+            Self::TooBig => 1009,
+            Self::TooSlow => 1013,
+        }
+    }
+
+    /// The reason sent with the code.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Self::Left => "bye",
+            Self::HostStopped => "the host stopped the chat",
+            Self::Kicked => "removed by the host",
+            Self::TooBig => "message too big",
+            Self::TooSlow => "too slow: messages were not being read",
+        }
+    }
+
+    /// What a received close code means to a client. 1012 (service restart) counts as the host
+    /// stopping.
+    pub fn from_code(code: u16) -> Option<Self> {
+        match code {
+            1000 => Some(Self::Left),
+            1001 | 1012 => Some(Self::HostStopped),
+            1008 => Some(Self::Kicked),
+            1009 => Some(Self::TooBig),
+            1013 => Some(Self::TooSlow),
+            _ => None,
+        }
+    }
+}
+
 /// Stable error codes of extended error frames.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -223,6 +381,35 @@ pub struct ChatMessage {
     pub text: String,
     /// When the relay accepted it, in milliseconds since the Unix epoch.
     pub ts: u64,
+    /// Its number in the room (absent from servers without delivery guarantees).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u64>,
+    /// Sent again from the room's history: to a late joiner, or after a resume.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub replay: bool,
+    /// On the sender's own copy: the `id` its `send` carried, confirming it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+}
+
+impl ChatMessage {
+    /// A message with no delivery fields (`seq`, `replay`, `client_id`).
+    pub fn new(from: impl Into<String>, to: Recipient, text: impl Into<String>, ts: u64) -> Self {
+        Self {
+            from: from.into(),
+            to,
+            text: text.into(),
+            ts,
+            seq: None,
+            replay: false,
+            client_id: None,
+        }
+    }
+}
+
+// Serde's `skip_serializing_if` takes a reference.
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// Frames the relay sends to `classchat.v1` clients.
@@ -235,6 +422,18 @@ pub enum ServerMessage {
         id: String,
         /// Everyone connected, this client included, in order of arrival.
         clients: Vec<ClientInfo>,
+        /// The room's latest message number (0 before the first).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        seq: Option<u64>,
+        /// Changes whenever the relay starts: numbers from another epoch mean nothing here.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        epoch: Option<String>,
+        /// The token to resume this session with after a drop.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        resume: Option<String>,
+        /// Present when the client asked to resume: whether everything it missed follows.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        recovered: Option<bool>,
     },
     /// Someone connected.
     Joined {
@@ -280,6 +479,11 @@ pub enum ClientMessage {
         to: Recipient,
         /// The text.
         text: String,
+        /// A client-chosen ID, unique in its session, that the confirmation carries back as
+        /// `client_id`; a send resent with an ID the relay already accepted is not delivered
+        /// twice.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
     },
 }
 
@@ -376,15 +580,19 @@ mod tests {
 
     #[test]
     fn server_message_round_trip() {
-        let m = ServerMessage::Message(ChatMessage {
-            from: "花子".into(),
-            to: Recipient::Everyone,
-            text: "<b>こんにちは</b>".into(),
-            ts: 1,
-        });
+        let m = ServerMessage::Message(ChatMessage::new(
+            "花子",
+            Recipient::Everyone,
+            "<b>こんにちは</b>",
+            1,
+        ));
         let json = m.encode();
         assert!(json.contains(r#""type":"message""#), "{json}");
         assert!(json.contains(r#""to":"*""#), "{json}");
+        // Servers without delivery fields send none, and old clients see no new keys.
+        for absent in ["seq", "replay", "client_id"] {
+            assert!(!json.contains(absent), "{json}");
+        }
         assert_eq!(ServerMessage::parse(&json).unwrap(), m);
     }
 
@@ -395,9 +603,13 @@ mod tests {
             m,
             ClientMessage::Send {
                 to: Recipient::Client("client2".into()),
-                text: "x/y".into()
+                text: "x/y".into(),
+                id: None,
             }
         );
+        let with_id =
+            ClientMessage::parse(r#"{"type":"send","to":"*","text":"hi","id":"m1"}"#).unwrap();
+        assert!(matches!(with_id, ClientMessage::Send { id: Some(id), .. } if id == "m1"));
         assert!(matches!(
             ClientMessage::parse(r#"{"type":"send","to":"a","text":" "}"#),
             Err(ProtocolError::EmptyText)
@@ -421,5 +633,88 @@ mod tests {
         assert_eq!(validate_name("Host"), Err(NameError::Reserved));
         assert_eq!(validate_name(&"あ".repeat(33)), Err(NameError::TooLong));
         assert_eq!(validate_name(&"あ".repeat(32)), Ok(()));
+    }
+
+    #[test]
+    fn each_dialect_encodes_a_chat_message_as_before() {
+        let to = Recipient::Client("花子".to_owned());
+        let chat = ChatRef {
+            from: "client0",
+            to: &to,
+            text: "hi",
+            ts: 5,
+            seq: Some(7),
+            replay: true,
+            client_id: Some("m1"),
+        };
+        let owned = ServerMessage::Message(ChatMessage {
+            from: "client0".to_owned(),
+            to: to.clone(),
+            text: "hi".to_owned(),
+            ts: 5,
+            seq: Some(7),
+            replay: true,
+            client_id: Some("m1".to_owned()),
+        });
+        for endpoint in [Endpoint::Broadcast, Endpoint::Direct] {
+            assert_eq!(Dialect::V1.encode_chat(endpoint, chat), owned.encode());
+        }
+        assert_eq!(
+            Dialect::Seed.encode_chat(Endpoint::Broadcast, chat),
+            legacy_broadcast("hi")
+        );
+        assert_eq!(Dialect::Seed.encode_chat(Endpoint::Direct, chat), "hi");
+    }
+
+    #[test]
+    fn each_dialect_has_its_welcome_and_errors() {
+        let roster = || ServerMessage::Welcome {
+            id: "c".to_owned(),
+            clients: vec![],
+            seq: Some(3),
+            epoch: None,
+            resume: None,
+            recovered: None,
+        };
+        assert_eq!(
+            Dialect::Seed.welcome(Endpoint::Broadcast, "c", roster),
+            None
+        );
+        assert_eq!(
+            Dialect::Seed
+                .welcome(Endpoint::Direct, "c", roster)
+                .as_deref(),
+            Some("Your ID is: c")
+        );
+        assert!(
+            Dialect::V1
+                .welcome(Endpoint::Broadcast, "c", roster)
+                .is_some_and(|w| w.starts_with(r#"{"type":"welcome""#))
+        );
+        assert_eq!(
+            Dialect::Seed.error_frame(ErrorCode::Muted, "no"),
+            "Error: no"
+        );
+        assert_eq!(
+            Dialect::V1.error_frame(ErrorCode::Muted, "no"),
+            r#"{"type":"error","code":"muted","message":"no"}"#
+        );
+        assert!(Dialect::Seed.is_legacy() && !Dialect::V1.is_legacy());
+        assert_eq!(Dialect::from_legacy(true), Dialect::Seed);
+    }
+
+    #[test]
+    fn close_codes_round_trip() {
+        for close in [
+            Close::Left,
+            Close::HostStopped,
+            Close::Kicked,
+            Close::TooBig,
+            Close::TooSlow,
+        ] {
+            assert_eq!(Close::from_code(close.code()), Some(close));
+        }
+        assert_eq!(Close::from_code(1012), Some(Close::HostStopped));
+        assert_eq!(Close::from_code(4000), None);
     }
 }

@@ -7,6 +7,7 @@ use tokio::io::AsyncBufReadExt as _;
 
 use crate::client::{self, Disconnect, Event, JoinConfig};
 use crate::protocol::{Addressed, Recipient};
+use crate::text::escape_for_terminal as esc;
 
 /// How `join` ended, as the process exit code reports it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -119,29 +120,34 @@ pub fn describe(event: &Event, own_id: Option<&str>) -> String {
             }
             line
         }
-        Event::Joined(client) => format!("* {} joined", client.id),
-        Event::Left { id } => format!("* {id} left"),
+        Event::Joined(client) => format!("* {} joined", esc(&client.id)),
+        Event::Left { id } => format!("* {} left", esc(id)),
         Event::Message(m) => {
-            let from = m.from.as_deref().unwrap_or("(someone)");
+            // Hardening (issue 12): text from others is shown with its control characters escaped.
+            let from = esc(m.from.as_deref().unwrap_or("(someone)"));
+            let text = esc(&m.text);
             match &m.to {
                 _ if m.from.is_some() && m.from.as_deref() == own_id => match &m.to {
-                    Some(Recipient::Everyone) => format!("you → everyone: {}", m.text),
-                    Some(to) => format!("you → {to}: {}", m.text),
-                    None => format!("you: {}", m.text),
+                    Some(Recipient::Everyone) => format!("you → everyone: {text}"),
+                    Some(to) => format!("you → {}: {text}", esc(&to.to_string())),
+                    None => format!("you: {text}"),
                 },
-                Some(Recipient::Everyone) => format!("{from} → everyone: {}", m.text),
-                _ => format!("{from}: {}", m.text),
+                Some(Recipient::Everyone) => format!("{from} → everyone: {text}"),
+                _ => format!("{from}: {text}"),
             }
         }
-        Event::Refused { message, .. } => format!("Error: {message}"),
+        Event::Refused { message, .. } => format!("Error: {}", esc(message)),
         Event::NotSent { to, text } => format!("Not sent (not connected): {to}/{text}"),
         Event::Disconnected {
             reason,
             retry_in: Some(delay),
         } => format!(
-            "Disconnected: {reason}. Reconnecting in {} s…",
+            "Disconnected: {}. Reconnecting in {} s…",
+            esc(&reason.to_string()),
             delay.as_secs()
         ),
-        Event::Disconnected { reason, .. } => format!("Disconnected: {reason}."),
+        Event::Disconnected { reason, .. } => {
+            format!("Disconnected: {}.", esc(&reason.to_string()))
+        }
     }
 }

@@ -44,7 +44,6 @@ const MAX_LIFETIME: Duration = Duration::from_millis(4_000);
 /// Longest pause between two messages of one client.
 const MAX_PAUSE_MS: u64 = 400;
 /// The seed's broadcast echo prefix.
-const ECHO: &str = "The server return anyone's message: ";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {
@@ -357,6 +356,7 @@ impl Client {
                 let frame = classchat::protocol::ClientMessage::Send {
                     to: Recipient::from_wire(&to),
                     text,
+                    id: None,
                 }
                 .encode();
                 send_text(&mut self.ws, frame).await
@@ -418,7 +418,7 @@ impl Client {
                 let message = ServerMessage::parse(&text)
                     .map_err(|e| format!("not classchat.v1: {text:?}: {e}"))?;
                 match message {
-                    ServerMessage::Welcome { id, clients } => {
+                    ServerMessage::Welcome { id, clients, .. } => {
                         if !clients.iter().any(|c| c.id == id) {
                             return Err(format!("welcome roster lacks {id}"));
                         }

@@ -14,7 +14,6 @@ use std::time::Duration;
 
 use classchat::client::{ClientHandle, Disconnect, Event, Incoming, JoinConfig, connect};
 use classchat::protocol::{ClientInfo, ErrorCode, Recipient};
-use classchat::relay::RelayConfig;
 use common::*;
 use futures_util::{SinkExt as _, StreamExt as _};
 use tokio::net::TcpListener;
@@ -200,11 +199,7 @@ async fn nickname_is_used_and_a_taken_one_is_reported() {
 
 #[tokio::test]
 async fn wrong_join_code_stops_without_retrying() {
-    let relay = start_relay(RelayConfig {
-        join_code: Some("1234".into()),
-        ..config()
-    })
-    .await;
+    let relay = start_relay_with_code("1234").await;
     let addr = relay.local_addr();
     let mut wrong = join_config(addr, None, Some("0000"));
     wrong.reconnect = true;
@@ -225,12 +220,8 @@ async fn wrong_join_code_stops_without_retrying() {
 }
 
 #[tokio::test]
-async fn join_code_cool_down_is_reported_as_such_not_as_a_wrong_address() {
-    let relay = start_relay(RelayConfig {
-        join_code: Some("1234".into()),
-        ..config()
-    })
-    .await;
+async fn join_code_cool_down_answers_429_and_is_reported_as_such_not_as_a_wrong_address() {
+    let relay = start_relay_with_code("1234").await;
     let addr = relay.local_addr();
     // Guess until the relay makes this address wait (429), however many guesses that takes.
     let mut guesses = 0;
@@ -238,6 +229,12 @@ async fn join_code_cool_down_is_reported_as_such_not_as_a_wrong_address() {
         guesses += 1;
         assert!(guesses < 100, "the relay never started a cool-down");
     }
+    assert!(guesses >= 1, "the first wrong code is a plain 401");
+    // During the cool-down even the right code waits, so guessing gains nothing.
+    assert_eq!(
+        refused_status(request(addr, &format!("{DICT}?code=1234"), true)).await,
+        429
+    );
 
     // Even the right code waits now; the student must be told why, and may try again later.
     let (_handle, mut events) = join(join_config(addr, None, Some("1234")));
@@ -249,6 +246,7 @@ async fn join_code_cool_down_is_reported_as_such_not_as_a_wrong_address() {
     );
     assert!(reason.to_string().contains("join code"), "{reason}");
     assert!(reason.retryable(), "the cool-down passes");
+    assert!(relay.clients().is_empty());
 }
 
 #[tokio::test]
@@ -325,7 +323,7 @@ async fn reconnects_by_itself_to_a_new_relay_on_the_same_port_and_keeps_its_nick
         }
     }
 
-    let relay = classchat::relay::start(TcpListener::bind(addr).await.unwrap(), common::config());
+    let relay = start_relay_at(addr, common::config()).await;
     let (id, clients, legacy) = connected(&mut events).await;
     assert_eq!(id.as_deref(), Some("taro"));
     assert_eq!(ids(&clients.unwrap()), ["taro"]);

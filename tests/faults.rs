@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use classchat::client::{self, Disconnect, Event, JoinConfig};
 use classchat::protocol::{ErrorCode, Recipient, ServerMessage};
-use classchat::relay::{self, RelayConfig};
+use classchat::relay::{RelayConfig, RelayHandle};
 use common::*;
 use rand::rngs::StdRng;
 use rand::{Rng as _, SeedableRng as _};
@@ -136,15 +136,8 @@ fn reset(ws: Ws) {
 #[tokio::test]
 async fn a_peer_that_vanishes_with_a_reset_is_freed_at_once_and_the_room_keeps_talking() {
     // Longer than any wait here: only the reset itself can explain the relay noticing.
-    let heartbeat = PATIENCE * 3;
-    let relay = start_relay(RelayConfig {
-        heartbeat,
-        ..config()
-    })
-    .await;
+    let (relay, mut pair, baseline) = relay_with_a_pair(PATIENCE * 3).await;
     let addr = relay.local_addr();
-    let mut pair = Pair::join(addr).await;
-    let baseline = relay.tasks();
 
     let (seed_peer, seed_peer_id) = legacy_dict(addr).await;
     let (ext_peer, ext_peer_id, _) = extended_dict(addr, "").await;
@@ -162,7 +155,24 @@ async fn a_peer_that_vanishes_with_a_reset_is_freed_at_once_and_the_room_keeps_t
     );
 
     assert!(!listed(&relay, &seed_peer_id) && !listed(&relay, &ext_peer_id));
-    eventually("their connection tasks have ended", || {
+    only_the_pair_is_left(&relay, &mut pair, baseline).await;
+}
+
+/// A relay with this heartbeat, a chatting pair in it, and its task count with the pair.
+async fn relay_with_a_pair(heartbeat: Duration) -> (RelayHandle, Pair, usize) {
+    let relay = start_relay(RelayConfig {
+        heartbeat,
+        ..config()
+    })
+    .await;
+    let pair = Pair::join(relay.local_addr()).await;
+    let baseline = relay.tasks();
+    (relay, pair, baseline)
+}
+
+/// Every other connection's task has ended and the pair still talks.
+async fn only_the_pair_is_left(relay: &RelayHandle, pair: &mut Pair, baseline: usize) {
+    eventually("the other connection tasks have ended", || {
         relay.tasks() == baseline
     })
     .await;
@@ -173,14 +183,8 @@ async fn a_peer_that_vanishes_with_a_reset_is_freed_at_once_and_the_room_keeps_t
 #[tokio::test]
 async fn a_peer_that_stops_answering_is_freed_within_the_heartbeat_and_the_room_keeps_talking() {
     let heartbeat = Duration::from_millis(300);
-    let relay = start_relay(RelayConfig {
-        heartbeat,
-        ..config()
-    })
-    .await;
+    let (relay, mut pair, baseline) = relay_with_a_pair(heartbeat).await;
     let addr = relay.local_addr();
-    let mut pair = Pair::join(addr).await;
-    let baseline = relay.tasks();
 
     // Joins like any client, then is never polled again: it reads nothing, so it answers no
     // ping, and the messages written to it meanwhile pile up unread.
@@ -193,12 +197,7 @@ async fn a_peer_that_stops_answering_is_freed_within_the_heartbeat_and_the_room_
     );
 
     assert!(!listed(&relay, &silent_id));
-    eventually("its connection task has ended", || {
-        relay.tasks() == baseline
-    })
-    .await;
-    pair.round(None).await;
-    assert_eq!(relay.clients().len(), 2);
+    only_the_pair_is_left(&relay, &mut pair, baseline).await;
     assert_eq!(relay.stats().dropped_slow, 0, "it was silent, not slow");
     drop(silent);
 }
@@ -343,14 +342,18 @@ async fn a_request_sent_slowly_is_cut_off_at_the_handshake_timeout_while_others_
     eventually("only the pair's tasks are left", || relay.tasks() == 2).await;
 }
 
-#[tokio::test]
-async fn garbage_instead_of_http_is_answered_and_closed_while_others_chat() {
-    let relay = start_relay(RelayConfig {
+/// A relay that gives a client 1 s to send its HTTP request.
+async fn short_handshake_relay() -> RelayHandle {
+    start_relay(RelayConfig {
         handshake_timeout: Duration::from_secs(1),
         ..config()
     })
-    .await;
-    let addr = relay.local_addr();
+    .await
+}
+
+#[tokio::test]
+async fn garbage_instead_of_http_is_answered_and_closed_while_others_chat() {
+    let relay = short_handshake_relay().await;
     let seed: u64 = rand::random();
     println!("garbage seed {seed}");
     let mut rng = StdRng::seed_from_u64(seed);
@@ -364,7 +367,14 @@ async fn garbage_instead_of_http_is_answered_and_closed_while_others_chat() {
     plausible.extend((0..4096).map(|_| rng.random::<u8>()));
     garbage.push(plausible);
     garbage.push(vec![b'A'; 256 * 1024]);
-    let tasks: Vec<_> = garbage
+    abuse_while_others_chat(&relay, garbage, "garbage").await;
+}
+
+/// Sends each payload from the abuser's address while a pair chats: none may be upgraded, the
+/// pair keeps talking, and no task is left behind.
+async fn abuse_while_others_chat(relay: &RelayHandle, payloads: Vec<Vec<u8>>, what: &str) {
+    let addr = relay.local_addr();
+    let tasks: Vec<_> = payloads
         .into_iter()
         .map(|bytes| {
             tokio::spawn(async move {
@@ -378,8 +388,8 @@ async fn garbage_instead_of_http_is_answered_and_closed_while_others_chat() {
     pair.round(None).await;
     for task in tasks {
         let got = task.await.unwrap();
-        println!("garbage answered with {}", status_line(&got));
-        assert!(!upgraded(&got));
+        println!("{what} answered with {}", status_line(&got));
+        assert!(!upgraded(&got), "{}", status_line(&got));
     }
     pair.round(None).await;
     eventually("only the pair's tasks are left", || relay.tasks() == 2).await;
@@ -387,11 +397,7 @@ async fn garbage_instead_of_http_is_answered_and_closed_while_others_chat() {
 
 #[tokio::test]
 async fn huge_request_heads_are_refused_while_others_chat() {
-    let relay = start_relay(RelayConfig {
-        handshake_timeout: Duration::from_secs(1),
-        ..config()
-    })
-    .await;
+    let relay = short_handshake_relay().await;
     let addr = relay.local_addr();
     let upgrade = upgrade_lines(addr);
     // A valid handshake but for one 64 KiB header; the same with a thousand small headers; and
@@ -409,25 +415,8 @@ async fn huge_request_heads_are_refused_while_others_chat() {
             .map(|i| format!("X-{i}: v\r\n"))
             .collect::<String>()
     );
-    let tasks: Vec<_> = [one_big, many, endless]
-        .into_iter()
-        .map(|head| {
-            tokio::spawn(async move {
-                let stream = connect_from(ABUSER, addr).await;
-                write_then_read(stream, head.into_bytes()).await
-            })
-        })
-        .collect();
-
-    let mut pair = Pair::join(addr).await;
-    pair.round(None).await;
-    for task in tasks {
-        let got = task.await.unwrap();
-        println!("huge request head answered with {}", status_line(&got));
-        assert!(!upgraded(&got), "{}", status_line(&got));
-    }
-    pair.round(None).await;
-    eventually("only the pair's tasks are left", || relay.tasks() == 2).await;
+    let heads = [one_big, many, endless].map(String::into_bytes).to_vec();
+    abuse_while_others_chat(&relay, heads, "huge request head").await;
 
     // Still within the limit, the same handshake is accepted.
     let mut stream = connect_from(ABUSER, addr).await;
@@ -652,7 +641,7 @@ async fn library_and_terminal_clients_reconnect_by_themselves_after_a_restart_wi
     );
 
     // A new relay on the same port; nobody tells the clients.
-    let relay = relay::start(TcpListener::bind(addr).await.unwrap(), config());
+    let relay = start_relay_at(addr, config()).await;
     event_where(&mut events, |e| connected_as(e, "taro")).await;
     wait_for_line(&out, |l| l == "Connected. Your ID is: 花子");
     eventually("both are back", || {
@@ -701,7 +690,7 @@ async fn after_a_restart_a_nickname_someone_else_took_gives_a_generated_id_and_s
     wait_for_line(&out, |l| l.contains("Reconnecting in 2 s"));
     hang_up.abort();
     hang_up.await.unwrap_err();
-    let relay = relay::start(TcpListener::bind(addr).await.unwrap(), config());
+    let relay = start_relay_at(addr, config()).await;
     let (_squatter, squatter_id, _) = extended_dict(addr, "?name=%E8%8A%B1%E5%AD%90").await;
     assert_eq!(squatter_id, "花子", "the other client got the free name");
     let line = wait_for_line(&out, |l| l.starts_with("Connected. Your ID is: "));

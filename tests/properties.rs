@@ -50,12 +50,28 @@ proptest! {
         text in any::<String>(),
         ts in any::<u64>(),
         legacy in any::<bool>(),
+        seq in any::<Option<u64>>(),
+        replay in any::<bool>(),
+        client_id in any::<Option<String>>(),
+        recovered in any::<Option<bool>>(),
     ) {
         let messages = [
-            ServerMessage::Message(ChatMessage { from: from.clone(), to, text: text.clone(), ts }),
+            ServerMessage::Message(ChatMessage {
+                from: from.clone(),
+                to,
+                text: text.clone(),
+                ts,
+                seq,
+                replay,
+                client_id: client_id.clone(),
+            }),
             ServerMessage::Welcome {
                 id: from.clone(),
                 clients: vec![ClientInfo { id: from.clone(), since: ts, legacy }],
+                seq,
+                epoch: client_id.clone(),
+                resume: client_id,
+                recovered,
             },
             ServerMessage::Joined { client: ClientInfo { id: text.clone(), since: ts, legacy } },
             ServerMessage::Left { id: from },
@@ -67,8 +83,12 @@ proptest! {
     }
 
     #[test]
-    fn client_messages_round_trip(to in recipient(), text in ".*\\S.*") {
-        let m = ClientMessage::Send { to, text };
+    fn client_messages_round_trip(
+        to in recipient(),
+        text in ".*\\S.*",
+        id in any::<Option<String>>(),
+    ) {
+        let m = ClientMessage::Send { to, text, id };
         prop_assert_eq!(ClientMessage::parse(&m.encode()), Ok(m));
     }
 

@@ -13,7 +13,7 @@ use classchat::ui::state::ConnState;
 use classchat::ui::{App, Lang, ModeKind, Settings};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
-use window::{harness, runtime, step_until_app};
+use window::{harness, log_len, runtime, start_hosting, step_until_app};
 
 fn english() -> Settings {
     Settings::for_lang(Lang::En)
@@ -35,19 +35,26 @@ fn type_into(harness: &mut Harness<'_, App>, label: &str, text: &str) {
 }
 
 fn roster_has(app: &App, peer_id: &str) -> bool {
-    app.session()
+    app.chat()
         .and_then(|s| s.roster_ids())
         .is_some_and(|ids| ids.iter().any(|id| id == peer_id))
 }
 
 fn composer_text(app: &App) -> String {
-    app.session()
+    app.chat()
         .map(|s| s.composer.text.clone())
         .unwrap_or_default()
 }
 
-fn log_len(app: &App) -> usize {
-    app.session().map_or(0, |s| s.log.len())
+/// Types `line` into the message box and presses Enter: a hint containing `hint` shows and the
+/// line stays in the box.
+fn refused_with_hint(host: &mut Harness<'_, App>, line: &str, hint: &str) {
+    type_into(host, "Message", line);
+    host.key_press(egui::Key::Enter);
+    host.step();
+    host.step();
+    host.get_by_label_contains(hint);
+    assert_eq!(composer_text(host.state()), line);
 }
 
 /// Starts hosting from the start screen on a free port; returns the window and the port.
@@ -56,12 +63,11 @@ fn host(rt: &tokio::runtime::Runtime, name: &str) -> (Harness<'static, App>, u16
     settings.port = "0".to_owned();
     settings.host_name = name.to_owned();
     let mut host = window(rt, settings);
-    host.get_by_label("Start hosting").click();
+    let port = start_hosting(&mut host);
     let own = name.to_owned();
     step_until_app(&mut host, "the host in its own roster", move |app| {
-        app.mode() == ModeKind::Hosting && roster_has(app, &own)
+        roster_has(app, &own)
     });
-    let port = host.state().hosting_port().expect("hosting");
     (host, port)
 }
 
@@ -109,7 +115,7 @@ fn host_and_student_chat_over_a_real_relay() {
     host.key_press(egui::Key::Enter);
     host.step();
     step_until_app(&mut student, "the message in the student's log", |app| {
-        app.session().is_some_and(|s| {
+        app.chat().is_some_and(|s| {
             s.log.entries().iter().any(|e| {
                 e.kind
                     == EntryKind::Message {
@@ -123,7 +129,7 @@ fn host_and_student_chat_over_a_real_relay() {
     });
     // The host sees its own message confirmed, marked as its own.
     step_until_app(&mut host, "the host's own message", |app| {
-        app.session().is_some_and(|s| {
+        app.chat().is_some_and(|s| {
             s.log
                 .entries()
                 .iter()
@@ -136,7 +142,7 @@ fn host_and_student_chat_over_a_real_relay() {
     student.key_press(egui::Key::Enter);
     student.step();
     step_until_app(&mut host, "the broadcast in the host's log", |app| {
-        app.session()
+        app.chat()
             .is_some_and(|s| s.log.contains_text("みなさん、こんにちは"))
     });
 
@@ -146,7 +152,7 @@ fn host_and_student_chat_over_a_real_relay() {
         app.mode() == ModeKind::Start
     });
     step_until_app(&mut student, "the student disconnected", |app| {
-        app.session().is_some_and(|s| match &s.state {
+        app.chat().is_some_and(|s| match &s.state {
             ConnState::Waiting { reason, .. } | ConnState::Stopped(reason) => {
                 *reason == Disconnect::HostStopped
             }
@@ -167,28 +173,13 @@ fn invalid_input_is_refused_with_a_hint_and_kept() {
     let (mut host, _port) = host(&rt, "Sensei");
     let before = log_len(host.state());
 
-    type_into(&mut host, "Message", "no slash here");
-    host.key_press(egui::Key::Enter);
-    host.step();
-    host.step();
-    host.get_by_label_contains("Write id/message");
-    assert_eq!(composer_text(host.state()), "no slash here");
+    refused_with_hint(&mut host, "no slash here", "Write id/message");
 
     // An ID nobody has.
-    type_into(&mut host, "Message", "Ken/hi");
-    host.key_press(egui::Key::Enter);
-    host.step();
-    host.step();
-    host.get_by_label_contains("Nobody with the ID “Ken” is connected");
-    assert_eq!(composer_text(host.state()), "Ken/hi");
+    refused_with_hint(&mut host, "Ken/hi", "Nobody with the ID “Ken” is connected");
 
     // Nothing after the slash.
-    type_into(&mut host, "Message", "Sensei/   ");
-    host.key_press(egui::Key::Enter);
-    host.step();
-    host.step();
-    host.get_by_label_contains("Type a message after the /");
-    assert_eq!(composer_text(host.state()), "Sensei/   ");
+    refused_with_hint(&mut host, "Sensei/   ", "Type a message after the /");
 
     // Nothing was sent: no new log rows arrive.
     std::thread::sleep(Duration::from_millis(200));

@@ -13,12 +13,13 @@ mod window;
 use classchat::bridge::Backend;
 use classchat::discovery::{Browser, announce};
 use classchat::relay::{self, RelayConfig, RelayHandle};
+use classchat::ui::log::EntryKind;
 use classchat::ui::share::QrCode;
 use classchat::ui::state::ConnState;
 use classchat::ui::{App, Lang, ModeKind, Settings};
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT as _, Queryable as _};
-use window::{TIMEOUT, harness as window, runtime, step_until};
+use window::{TIMEOUT, harness as window, log_len, runtime, start_hosting, step_until};
 
 /// English settings that host on a free port under a room name of this test alone.
 fn settings(room: &str) -> Settings {
@@ -41,20 +42,6 @@ fn shows(harness: &Harness<'_, App>, text: &str) -> bool {
     harness.query_all_by_label_contains(text).next().is_some()
 }
 
-fn log_len(app: &App) -> usize {
-    app.session().map_or(0, |s| s.log.len())
-}
-
-/// Starts hosting from the start screen and waits until the host is in its own chat.
-fn start_hosting(harness: &mut Harness<'_, App>) -> u16 {
-    harness.get_by_label("Start hosting").click();
-    step_until(harness, "hosting", |h| {
-        h.state().mode() == ModeKind::Hosting
-            && h.state().session().is_some_and(|s| s.state.connected())
-    });
-    harness.state().hosting_port().expect("hosting")
-}
-
 /// A window joined to `127.0.0.1:port` as `name`.
 fn student(backend: Backend, port: u16, name: &str, code: Option<&str>) -> Harness<'static, App> {
     let mut settings = Settings::for_lang(Lang::En);
@@ -67,7 +54,7 @@ fn student(backend: Backend, port: u16, name: &str, code: Option<&str>) -> Harne
 }
 
 fn own_id(app: &App) -> Option<String> {
-    app.session().and_then(|s| s.own_id.clone())
+    app.chat().and_then(|s| s.own_id.clone())
 }
 
 #[test]
@@ -256,9 +243,7 @@ fn host_a_session(rt: &tokio::runtime::Runtime, dir: &Path, text: &str) -> usize
     host.key_press(egui::Key::Enter);
     host.step();
     step_until(&mut host, "the host's message", |h| {
-        h.state()
-            .session()
-            .is_some_and(|s| s.log.contains_text(text))
+        h.state().chat().is_some_and(|s| s.log.contains_text(text))
     });
     let lines = log_len(host.state());
     host.get_by_label("Stop hosting").click();
@@ -279,7 +264,7 @@ fn previous_session_is_offered_viewed_and_saved() {
     let app = App::new(backend, settings("journal"), None).with_journal_dir(Some(dir.clone()));
     let mut next = window(app);
     step_until(&mut next, "the offer", |h| {
-        h.state().previous_session().is_some()
+        h.state().previous_chat().is_some()
     });
     next.step();
     next.get_by_label_contains(&format!(", {lines} lines"));
@@ -378,7 +363,7 @@ fn student_window_reconnects_after_the_relay_restarts() {
 
     rt.block_on(relay.shutdown());
     step_until(&mut taro, "the window saying it reconnects", |h| {
-        h.state().session().is_some_and(|s| {
+        h.state().chat().is_some_and(|s| {
             matches!(
                 s.state,
                 ConnState::Waiting { .. } | ConnState::Connecting { .. }
@@ -390,7 +375,7 @@ fn student_window_reconnects_after_the_relay_restarts() {
 
     let _relay = start_relay(&rt, port);
     step_until(&mut taro, "Taro back in the chat", |h| {
-        h.state().session().is_some_and(|s| s.state.connected())
+        h.state().chat().is_some_and(|s| s.state.connected())
     });
     assert_eq!(own_id(taro.state()).as_deref(), Some("Taro"));
     taro.get_by_label("Your ID: Taro");
@@ -445,7 +430,7 @@ fn counter_changes_wake_an_idle_host_window() {
             counted.fetch_add(1, Ordering::SeqCst);
         }),
     );
-    let hosted = promise.block_and_take().expect("hosting starts");
+    let mut hosted = promise.block_and_take().expect("hosting starts");
     // Let the host's own joining settle: then nothing wakes the window.
     let mut before = wakes.load(Ordering::SeqCst);
     loop {
@@ -466,8 +451,162 @@ fn counter_changes_wake_an_idle_host_window() {
     .expect("an address");
     let (_client, _events) = backend.join(config, Arc::new(|| {}));
     let deadline = Instant::now() + TIMEOUT;
-    while hosted.relay.stats().refused == 0 || wakes.load(Ordering::SeqCst) == before {
+    let mut refused = 0;
+    while refused == 0 || wakes.load(Ordering::SeqCst) == before {
         assert!(Instant::now() < deadline, "the window was not woken");
         std::thread::sleep(Duration::from_millis(50));
+        while let Some(event) = hosted.host.try_event() {
+            if let classchat::bridge::HostEvent::Stats(stats) = event {
+                refused = stats.refused;
+            }
+        }
     }
+}
+
+/// A stand-in for the course's Tornado broadcast server (`scripts/seed_both_server.py`, path
+/// `/ws_multi_client`): every text frame goes to every client, the sender included, behind
+/// the seed's prefix. It speaks no subprotocol, so the client falls back to the seed's text.
+fn seed_broadcast_server(rt: &tokio::runtime::Runtime) -> u16 {
+    use futures_util::{SinkExt as _, StreamExt as _};
+    use tokio_tungstenite::tungstenite::Message;
+
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .expect("a free port");
+    let port = listener.local_addr().expect("a local address").port();
+    let (everyone, _) = tokio::sync::broadcast::channel::<String>(64);
+    rt.spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let everyone = everyone.clone();
+            tokio::spawn(async move {
+                let Ok(ws) = tokio_tungstenite::accept_async(stream).await else {
+                    return;
+                };
+                let (mut write, mut read) = ws.split();
+                let mut lines = everyone.subscribe();
+                loop {
+                    tokio::select! {
+                        frame = read.next() => match frame {
+                            Some(Ok(Message::Text(text))) => {
+                                let line = format!("The server return anyone's message: {text}");
+                                everyone.send(line).ok(); // The sender is subscribed too.
+                            }
+                            Some(Ok(_)) => {}
+                            Some(Err(_)) | None => return,
+                        },
+                        line = lines.recv() => {
+                            let Ok(line) = line else { return };
+                            if write.send(Message::text(line)).await.is_err() {
+                                return;
+                            }
+                        }
+                    }
+                }
+            });
+        }
+    });
+    port
+}
+
+/// A stand-in for the seed's addressed server (path `/ws_multi_client_dict`) with one client
+/// at a time: it greets with `Your ID is: client0` and, like the seed, confirms nothing and
+/// drops lines for an ID it does not know (here, every other ID).
+fn seed_dict_server(rt: &tokio::runtime::Runtime) -> u16 {
+    use futures_util::{SinkExt as _, StreamExt as _};
+    use tokio_tungstenite::tungstenite::Message;
+
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .expect("a free port");
+    let port = listener.local_addr().expect("a local address").port();
+    rt.spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let Ok(mut ws) = tokio_tungstenite::accept_async(stream).await else {
+                    return;
+                };
+                if ws.send(Message::text("Your ID is: client0")).await.is_err() {
+                    return;
+                }
+                while let Some(Ok(_)) = ws.next().await {}
+            });
+        }
+    });
+    port
+}
+
+/// Joins `address`, sends `line` and returns how many log rows carry `text` once the line had
+/// time to come back (once or twice).
+fn rows_after_sending(
+    rt: &tokio::runtime::Runtime,
+    address: String,
+    line: &str,
+    text: &str,
+) -> usize {
+    let mut settings = Settings::for_lang(Lang::En);
+    settings.address = address;
+    let mut student = window(App::new(Backend::new(rt.handle().clone()), settings, None));
+    student.get_by_label("Join").click();
+    step_until(&mut student, "connected to the seed server", |h| {
+        h.state().chat().is_some_and(|c| c.state.connected())
+    });
+
+    student.get_by_label("Message").type_text(line);
+    student.step();
+    student.key_press(egui::Key::Enter);
+    step_until(&mut student, "the line in the log", |h| {
+        h.state().chat().is_some_and(|c| c.log.contains_text(text))
+    });
+    // Give a second copy time to arrive, were there one.
+    let settle = Instant::now() + Duration::from_millis(500);
+    while Instant::now() < settle {
+        student.step();
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    student.state().chat().map_or(0, |c| {
+        c.log
+            .entries()
+            .iter()
+            .filter(|row| {
+                matches!(&row.kind, EntryKind::Message { text: row_text, .. } if row_text.contains(text))
+            })
+            .count()
+    })
+}
+
+#[test]
+fn a_line_sent_to_the_seed_broadcast_server_shows_once() {
+    let rt = runtime();
+    let port = seed_broadcast_server(&rt);
+    let address = format!("ws://127.0.0.1:{port}/ws_multi_client");
+    let rows = rows_after_sending(&rt, address, "*/hello seed", "hello seed");
+    assert_eq!(rows, 1, "one line sent, one row shown");
+}
+
+#[test]
+fn a_line_sent_to_the_seed_dict_server_shows_once() {
+    let rt = runtime();
+    let port = seed_dict_server(&rt);
+    let address = format!("ws://127.0.0.1:{port}/ws_multi_client_dict");
+    let rows = rows_after_sending(&rt, address, "client9/hello dict", "hello dict");
+    assert_eq!(rows, 1, "one line sent, one row shown");
+}
+
+#[test]
+fn host_mutes_and_kicks_through_the_bridge() {
+    let rt = runtime();
+    let backend = Backend::new(rt.handle().clone());
+    let mut host = window(App::new(backend.clone(), settings("moderation"), None));
+    let port = start_hosting(&mut host);
+    let mut taro = student(backend, port, "Taro", None);
+    step_until(&mut taro, "Taro joined", |h| own_id(h.state()).is_some());
+    step_until(&mut host, "Taro in the host's roster", |h| shows(h, "Kick"));
+
+    // The roster's mute flags come back from the bridge's relay watcher.
+    host.get_by_label("Mute").click();
+    step_until(&mut host, "Taro muted", |h| shows(h, "(muted)"));
+    host.get_by_label("Unmute").click();
+    step_until(&mut host, "Taro unmuted", |h| !shows(h, "(muted)"));
+    host.get_by_label("Kick").click();
+    step_until(&mut host, "Taro gone", |h| !shows(h, "Kick"));
 }

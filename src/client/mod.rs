@@ -1,4 +1,4 @@
-//! Joining a chat: [`connect`] gives a [`ClientHandle`] that takes commands and a channel of
+//! Joining a chat: [`connect`] gives a [`ClientHandle`] that takes requests and a channel of
 //! [`Event`]s, and keeps the connection up (reconnecting with backoff) in a background task.
 //!
 //! It speaks `classchat.v1` to a classchat relay and falls back to the seed's plain text when
@@ -8,7 +8,7 @@
 //! Try it: `cargo run -- join localhost --name 花子`.
 
 mod address;
-mod session;
+mod link;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -170,9 +170,9 @@ pub enum Event {
     },
 }
 
-/// Commands from the handle to the connection task.
+/// Requests from the handle to the connection task.
 #[derive(Debug)]
-enum Command {
+enum Request {
     Send { to: Recipient, text: String },
 }
 
@@ -182,7 +182,7 @@ pub type Waker = Arc<dyn Fn() + Send + Sync>;
 /// The sending half of a joined chat. Dropping it (or [`close`](Self::close)) leaves the chat.
 #[derive(Debug)]
 pub struct ClientHandle {
-    commands: mpsc::UnboundedSender<Command>,
+    requests: mpsc::UnboundedSender<Request>,
     cancel: CancellationToken,
 }
 
@@ -191,8 +191,8 @@ impl ClientHandle {
     /// [`Event::NotSent`] hands the text back.
     pub fn send(&self, to: Recipient, text: impl Into<String>) {
         // Only fails after the task ended, and then there is nobody to tell.
-        self.commands
-            .send(Command::Send {
+        self.requests
+            .send(Request::Send {
                 to,
                 text: text.into(),
             })
@@ -225,14 +225,14 @@ pub fn connect(
     config: JoinConfig,
     wake: Option<Waker>,
 ) -> (ClientHandle, mpsc::UnboundedReceiver<Event>) {
-    let (command_tx, command_rx) = mpsc::unbounded_channel();
+    let (request_tx, request_rx) = mpsc::unbounded_channel();
     let (event_tx, event_rx) = mpsc::unbounded_channel();
     let cancel = CancellationToken::new();
-    let events = session::Emitter::new(event_tx, wake);
-    runtime.spawn(session::run(config, command_rx, events, cancel.clone()));
+    let events = link::Emitter::new(event_tx, wake);
+    runtime.spawn(link::run(config, request_rx, events, cancel.clone()));
     (
         ClientHandle {
-            commands: command_tx,
+            requests: request_tx,
             cancel,
         },
         event_rx,

@@ -2,8 +2,6 @@
 //! and closes it with the right code when it misbehaves, is kicked, or the relay stops.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use futures_util::{SinkExt as _, StreamExt as _};
@@ -12,14 +10,13 @@ use hyper_util::rt::TokioIo;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_tungstenite::WebSocketStream;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::protocol::frame::{CloseFrame, Utf8Bytes};
 use tokio_tungstenite::tungstenite::{self, Message};
 
-use super::Shared;
-use super::peers::{KillSwitch, Room};
+use super::limits::RateLimit;
+use super::outbox::{Outbox, close_frame};
+use super::state::Shared;
 use crate::protocol::{
-    self, Addressed, ClientMessage, ErrorCode, ProtocolError, Recipient, now_ms,
+    Addressed, ClientMessage, Close, Dialect, Endpoint, ErrorCode, ProtocolError, Recipient, now_ms,
 };
 
 type Socket = WebSocketStream<TokioIo<Upgraded>>;
@@ -31,9 +28,9 @@ const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 #[derive(Debug)]
 pub(super) struct Accepted {
     /// Which path it connected to.
-    pub room: Room,
-    /// True unless it negotiated `classchat.v1`.
-    pub legacy: bool,
+    pub endpoint: Endpoint,
+    /// `V1` if it negotiated `classchat.v1`.
+    pub dialect: Dialect,
     /// Nickname it asked for.
     pub name: Option<String>,
     /// Remote address, for logs.
@@ -58,102 +55,62 @@ enum End {
     Failed(tungstenite::Error),
 }
 
-/// Token bucket: `burst` messages at once, refilled at `rate` per second.
-struct RateLimit {
-    rate: f64,
-    burst: f64,
-    tokens: f64,
-    last: Instant,
-}
-
-impl RateLimit {
-    fn new(rate: f64, burst: u32) -> Self {
-        let burst = f64::from(burst.max(1));
-        Self {
-            rate,
-            burst,
-            tokens: burst,
-            last: Instant::now(),
-        }
-    }
-
-    fn allow(&mut self) -> bool {
-        if self.rate <= 0.0 {
-            return true;
-        }
-        let now = Instant::now();
-        let refill = now.duration_since(self.last).as_secs_f64() * self.rate;
-        self.tokens = (self.tokens + refill).min(self.burst);
-        self.last = now;
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            true
-        } else {
-            false
-        }
-    }
-}
-
 /// Everything the connection's loop needs about itself.
-struct Session<'a> {
+struct Connection<'a> {
     shared: &'a Shared,
-    room: Room,
-    legacy: bool,
+    endpoint: Endpoint,
+    dialect: Dialect,
     peer_id: String,
-    outbox: mpsc::Sender<Message>,
-    kill: &'a KillSwitch,
+    outbox: Outbox,
     rate: RateLimit,
 }
 
 /// Runs one client's connection to its end and removes it from the room.
 pub(super) async fn run(mut ws: Socket, accepted: Accepted, shared: &Shared) {
-    let (outbox, mut inbox) = mpsc::channel(shared.config.outbox_len.max(1));
-    let kill = Arc::new(KillSwitch::default());
+    let (outbox, mut inbox) = Outbox::new(shared.config.outbox_len);
     let (joined, delivery) = shared.peers().join(
-        accepted.room,
-        accepted.legacy,
+        accepted.endpoint,
+        accepted.dialect,
         accepted.name.as_deref(),
         outbox.clone(),
-        Arc::clone(&kill),
         now_ms(),
     );
-    shared.record(delivery);
-    shared.counters.connections.fetch_add(1, Ordering::Relaxed);
+    shared.counters.delivered(delivery);
+    shared.counters.connected();
     let peer_id = joined.peer_id;
     tracing::info!(
         peer = %peer_id,
         addr = %accepted.peer_addr,
-        room = ?accepted.room,
-        legacy = accepted.legacy,
+        endpoint = ?accepted.endpoint,
+        dialect = ?accepted.dialect,
         "joined"
     );
     if let Some((code, _)) = joined.name_refused {
         tracing::info!(peer = %peer_id, ?code, "requested name refused");
     }
 
-    let mut session = Session {
+    // The loop borrows the connection; the kill switch is watched through a second handle.
+    let kill = outbox.clone();
+    let mut connection = Connection {
         shared,
-        room: accepted.room,
-        legacy: accepted.legacy,
+        endpoint: accepted.endpoint,
+        dialect: accepted.dialect,
         peer_id,
         outbox,
-        kill: &kill,
         rate: RateLimit::new(shared.config.rate_per_sec, shared.config.rate_burst),
     };
     let end = tokio::select! {
-        end = session.pump(&mut ws, &mut inbox) => end,
-        () = kill.fired() => End::Killed,
+        end = connection.pump(&mut ws, &mut inbox) => end,
+        () = kill.kill().fired() => End::Killed,
         () = shared.shutdown.cancelled() => End::Shutdown,
     };
-    let delivery = shared.peers().leave(session.room, &session.peer_id);
-    shared.record(delivery);
+    let delivery = shared
+        .peers()
+        .leave(connection.endpoint, &connection.peer_id);
+    shared.counters.delivered(delivery);
 
-    let peer = &session.peer_id;
-    let close = |code: CloseCode, reason: &'static str| CloseFrame {
-        code,
-        reason: Utf8Bytes::from_static(reason),
-    };
-    let frame = match end {
+    let peer = &connection.peer_id;
+    let close = match end {
         End::Gone => {
             tracing::info!(peer = %peer, "left");
             // Flush the reply to the client's close, if it sent one.
@@ -170,29 +127,28 @@ pub(super) async fn run(mut ws: Socket, accepted: Accepted, shared: &Shared) {
         }
         End::Stalled => {
             tracing::info!(peer = %peer, "dropped: not reading");
-            shared.counters.dropped_slow.fetch_add(1, Ordering::Relaxed);
+            shared.counters.stalled();
             return;
         }
         End::TooBig => {
             tracing::info!(peer = %peer, "closed: message over the size limit");
-            close(CloseCode::Size, "message too big")
+            Close::TooBig
         }
         End::Killed => {
-            let frame = kill
-                .reason()
-                .unwrap_or_else(|| close(CloseCode::Policy, "closed"));
-            tracing::info!(peer = %peer, code = u16::from(frame.code), reason = %frame.reason, "closed by the relay");
-            frame
+            // Fired means a reason was set first; a kick is the only other way out.
+            let close = kill.kill().reason().unwrap_or(Close::Kicked);
+            tracing::info!(peer = %peer, code = close.code(), reason = close.reason(), "closed by the relay");
+            close
         }
-        End::Shutdown => close(CloseCode::Away, "the host stopped the chat"),
+        End::Shutdown => Close::HostStopped,
     };
     // A client that does not read would hold this forever; the timeout ends it.
-    tokio::time::timeout(CLOSE_TIMEOUT, ws.close(Some(frame)))
+    tokio::time::timeout(CLOSE_TIMEOUT, ws.close(Some(close_frame(close))))
         .await
         .ok();
 }
 
-impl Session<'_> {
+impl Connection<'_> {
     /// Reads, writes and pings until the connection should end.
     async fn pump(&mut self, ws: &mut Socket, inbox: &mut mpsc::Receiver<Message>) -> End {
         let heartbeat = self.shared.config.heartbeat;
@@ -239,24 +195,23 @@ impl Session<'_> {
     }
 
     fn on_text(&mut self, text: &str) {
-        let parsed = if self.legacy {
-            match self.room {
-                Room::Broadcast => {
+        let parsed = match self.dialect {
+            Dialect::Seed => match self.endpoint {
+                Endpoint::Broadcast => {
                     if text.trim().is_empty() {
                         Err(ProtocolError::EmptyText)
                     } else {
                         Ok((Recipient::Everyone, text))
                     }
                 }
-                Room::Direct => Addressed::parse(text).map(|a| (a.to, a.text)),
-            }
-        } else {
-            match ClientMessage::parse(text) {
-                Ok(ClientMessage::Send { to, text }) => {
+                Endpoint::Direct => Addressed::parse(text).map(|a| (a.to, a.text)),
+            },
+            Dialect::V1 => match ClientMessage::parse(text) {
+                Ok(ClientMessage::Send { to, text, .. }) => {
                     return self.deliver(to, &text);
                 }
                 Err(e) => Err(e),
-            }
+            },
         };
         match parsed {
             Ok((to, body)) => self.deliver(to, body),
@@ -267,7 +222,7 @@ impl Session<'_> {
     fn deliver(&mut self, to: Recipient, text: &str) {
         let shared = self.shared;
         if !self.rate.allow() {
-            shared.counters.rate_limited.fetch_add(1, Ordering::Relaxed);
+            shared.counters.rate_limited();
             tracing::info!(peer = %self.peer_id, "rate limit hit");
             self.reply_error(
                 ErrorCode::RateLimited,
@@ -278,31 +233,18 @@ impl Session<'_> {
         tracing::debug!(peer = %self.peer_id, to = %to, text, "message");
         let routed = shared
             .peers()
-            .route(self.room, &self.peer_id, to, text, now_ms());
+            .route(self.endpoint, &self.peer_id, to, text, now_ms());
         match routed {
-            Ok(delivery) => {
-                shared.counters.messages.fetch_add(1, Ordering::Relaxed);
-                shared.record(delivery);
-            }
+            Ok(delivery) => shared.counters.routed(delivery),
             Err(e) => self.reply_error(e.code(), &e.to_string()),
         }
     }
 
     /// Tells this client its frame was refused: `Error: …` or an extended error frame.
     fn reply_error(&self, code: ErrorCode, message: &str) {
-        let frame = if self.legacy {
-            protocol::legacy_error(message)
-        } else {
-            protocol::ServerMessage::Error {
-                code,
-                message: message.to_owned(),
-            }
-            .encode()
-        };
-        if self.outbox.try_send(Message::text(frame)).is_err() {
-            self.kill
-                .fire(CloseCode::Again, "too slow: messages were not being read");
-        }
+        // A full outbox cuts this client off; the cut-off is not counted as a slow reader's.
+        self.outbox
+            .offer(Message::text(self.dialect.error_frame(code, message)));
     }
 }
 

@@ -7,7 +7,6 @@
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -22,10 +21,10 @@ use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 
-use super::Shared;
 use super::connection::{self, Accepted};
-use super::peers::Room;
-use crate::protocol::{BROADCAST_PATH, DIRECT_PATH, SUBPROTOCOL};
+use super::limits::Slot;
+use super::state::{Shared, metrics_text};
+use crate::protocol::{Dialect, Endpoint, SUBPROTOCOL};
 
 /// Largest HTTP request head accepted; a handshake needs far less.
 const MAX_REQUEST_HEAD: usize = 16 * 1024;
@@ -36,7 +35,7 @@ pub(super) async fn serve_tcp(stream: TcpStream, peer_addr: SocketAddr, shared: 
         .guard
         .admit(peer_addr.ip(), shared.config.max_pending_per_address)
     else {
-        shared.counters.refused.fetch_add(1, Ordering::Relaxed);
+        shared.counters.refused();
         tracing::info!(%peer_addr, "refused: too many unfinished connections from this address");
         return;
     };
@@ -87,7 +86,7 @@ fn refuse(
     status: StatusCode,
     body: &'static str,
 ) -> Response<Full<Bytes>> {
-    shared.counters.refused.fetch_add(1, Ordering::Relaxed);
+    shared.counters.refused();
     tracing::info!(%peer_addr, status = status.as_u16(), "refused: {}", body.trim_end());
     text_response(status, body)
 }
@@ -106,19 +105,18 @@ fn handle(
     peer_addr: SocketAddr,
     shared: &Arc<Shared>,
 ) -> Response<Full<Bytes>> {
-    let room = match req.uri().path() {
-        BROADCAST_PATH => Room::Broadcast,
-        DIRECT_PATH => Room::Direct,
-        "/metrics" if shared.config.metrics => {
-            let mut response =
-                Response::new(Full::new(Bytes::from(super::metrics_text(&shared.stats()))));
+    let path = req.uri().path();
+    let endpoint = match Endpoint::from_path(path) {
+        Some(endpoint) => endpoint,
+        None if path == "/metrics" && shared.config.metrics => {
+            let mut response = Response::new(Full::new(Bytes::from(metrics_text(&shared.stats()))));
             response.headers_mut().insert(
                 header::CONTENT_TYPE,
                 HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
             );
             return response;
         }
-        path => {
+        None => {
             return super::web::asset(path)
                 .unwrap_or_else(|| text_response(StatusCode::NOT_FOUND, "no such page\n"));
         }
@@ -225,8 +223,8 @@ fn handle(
         .max_message_size(Some(config.max_message_bytes))
         .max_frame_size(Some(config.max_message_bytes));
     let accepted = Accepted {
-        room,
-        legacy: !extended,
+        endpoint,
+        dialect: if extended { Dialect::V1 } else { Dialect::Seed },
         name,
         peer_addr,
     };
@@ -251,26 +249,4 @@ fn handle(
         drop(slot);
     });
     response
-}
-
-/// One of the relay's `max_clients` places, given back when dropped.
-struct Slot(Arc<Shared>);
-
-impl Slot {
-    fn take(shared: &Arc<Shared>) -> Option<Self> {
-        let max = shared.config.max_clients;
-        shared
-            .live
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
-                (n < max).then_some(n + 1)
-            })
-            .ok()
-            .map(|_| Self(Arc::clone(shared)))
-    }
-}
-
-impl Drop for Slot {
-    fn drop(&mut self) {
-        self.0.live.fetch_sub(1, Ordering::AcqRel);
-    }
 }

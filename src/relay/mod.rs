@@ -1,29 +1,38 @@
 //! The relay: accepts WebSocket clients on the seed's two paths and passes their messages on.
 //!
-//! Every caller runs the same [`run`]: `classchat serve` with Ctrl-C as its shutdown, the
-//! desktop app through [`start`] and the [`RelayHandle`] it returns, tests with their own
-//! signal. The caller binds the listener, so a port already in use is the caller's error to show.
+//! Every caller runs the same accept-and-stop loop: [`run`] with a shutdown future of its own
+//! (tests), or [`start`], which spawns it and returns a [`RelayHandle`] whose drop is the
+//! shutdown (`classchat serve` and the window, both through [`crate::hosting`]). The caller
+//! binds the listener, so a port already in use is the caller's error to show.
+//!
+//! Inside: `http` takes a TCP connection through the WebSocket handshake, `connection` runs
+//! one client's socket, `peers` keeps the rooms and routes, `outbox` queues each client's
+//! frames, `limits` holds every limit and `state` what all tasks share.
 //!
 //! Try it: `cargo run -- serve --port 30005`, then `cargo run -- join localhost`.
 
 mod connection;
-mod guard;
 mod http;
+mod limits;
+mod outbox;
 mod peers;
+mod state;
 mod web;
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::FutureExt as _;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 
-pub use peers::{Room, RosterEntry, RouteError};
+pub use crate::protocol::Endpoint;
+pub use peers::{RosterEntry, RouteError};
+pub use state::{Stats, metrics_text};
+
+use state::Shared;
 
 use crate::protocol::{HOST_ID, Recipient, now_ms};
 
@@ -94,157 +103,6 @@ pub enum RelayError {
     },
 }
 
-/// A snapshot of the relay's health counters.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Stats {
-    /// Clients connected now.
-    pub clients: usize,
-    /// Connections accepted since start.
-    pub connections: u64,
-    /// Chat messages accepted for delivery.
-    pub messages: u64,
-    /// Frames queued to recipients (one message to 30 clients counts 30).
-    pub deliveries: u64,
-    /// Handshakes refused (wrong code, full, bad origin, bad request).
-    pub refused: u64,
-    /// Clients cut off because they did not read.
-    pub dropped_slow: u64,
-    /// Messages refused by the rate limit.
-    pub rate_limited: u64,
-}
-
-#[derive(Debug, Default)]
-struct Counters {
-    connections: AtomicU64,
-    messages: AtomicU64,
-    deliveries: AtomicU64,
-    refused: AtomicU64,
-    dropped_slow: AtomicU64,
-    rate_limited: AtomicU64,
-}
-
-/// State every connection task shares.
-#[derive(Debug)]
-struct Shared {
-    config: RelayConfig,
-    /// The registry. A plain mutex: it is held only for lookups and `try_send`s, never across
-    /// an `.await`.
-    peers: Mutex<peers::Peers>,
-    /// Live WebSocket connections, counted at the handshake so the limit is exact.
-    live: AtomicUsize,
-    counters: Counters,
-    shutdown: CancellationToken,
-    tasks: TaskTracker,
-    guard: guard::AddressGuard,
-}
-
-impl Shared {
-    fn peers(&self) -> MutexGuard<'_, peers::Peers> {
-        // A panic while holding the lock cannot leave the map half-updated in a way that
-        // matters more than stopping the relay would.
-        self.peers.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    fn record(&self, delivery: peers::Delivery) {
-        self.counters
-            .deliveries
-            .fetch_add(delivery.delivered, Ordering::Relaxed);
-        if delivery.dropped_slow > 0 {
-            self.counters
-                .dropped_slow
-                .fetch_add(delivery.dropped_slow, Ordering::Relaxed);
-            tracing::warn!(
-                count = delivery.dropped_slow,
-                "cut off clients that stopped reading"
-            );
-        }
-    }
-
-    fn stats(&self) -> Stats {
-        let c = &self.counters;
-        Stats {
-            clients: self.peers().len(),
-            connections: c.connections.load(Ordering::Relaxed),
-            messages: c.messages.load(Ordering::Relaxed),
-            deliveries: c.deliveries.load(Ordering::Relaxed),
-            refused: c.refused.load(Ordering::Relaxed),
-            dropped_slow: c.dropped_slow.load(Ordering::Relaxed),
-            rate_limited: c.rate_limited.load(Ordering::Relaxed),
-        }
-    }
-}
-
-/// The counters in the Prometheus text exposition format.
-pub fn metrics_text(stats: &Stats) -> String {
-    let rows: [(&str, &str, &str, u64); 7] = [
-        (
-            "classchat_clients",
-            "gauge",
-            "Clients connected now.",
-            stats.clients as u64,
-        ),
-        (
-            "classchat_connections_total",
-            "counter",
-            "Connections accepted.",
-            stats.connections,
-        ),
-        (
-            "classchat_messages_total",
-            "counter",
-            "Chat messages accepted for delivery.",
-            stats.messages,
-        ),
-        (
-            "classchat_deliveries_total",
-            "counter",
-            "Frames queued to recipients.",
-            stats.deliveries,
-        ),
-        (
-            "classchat_refused_total",
-            "counter",
-            "Connections refused at the handshake.",
-            stats.refused,
-        ),
-        (
-            "classchat_dropped_slow_total",
-            "counter",
-            "Clients cut off for not reading.",
-            stats.dropped_slow,
-        ),
-        (
-            "classchat_rate_limited_total",
-            "counter",
-            "Messages refused by the rate limit.",
-            stats.rate_limited,
-        ),
-    ];
-    let mut out = String::new();
-    for (name, kind, help, value) in rows {
-        out.push_str(&format!(
-            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"
-        ));
-    }
-    out
-}
-
-impl std::fmt::Display for Stats {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{} clients, {} connections, {} messages, {} deliveries, {} refused, {} dropped for slowness, {} rate-limited",
-            self.clients,
-            self.connections,
-            self.messages,
-            self.deliveries,
-            self.refused,
-            self.dropped_slow,
-            self.rate_limited
-        )
-    }
-}
-
 /// Runs a relay on `listener` until `shutdown` resolves, then closes every client with 1001
 /// and returns once no task of the relay is left.
 pub async fn run(
@@ -252,20 +110,10 @@ pub async fn run(
     config: RelayConfig,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), RelayError> {
-    let shared = new_shared(config);
-    let token = shared.shutdown.clone();
-    let serving = serve(listener, Arc::clone(&shared));
-    tokio::pin!(serving);
-    let result = tokio::select! {
-        result = &mut serving => result,
-        () = shutdown => Ok(()),
-    };
-    token.cancel();
-    drain(&shared).await;
-    result
+    serve(listener, Shared::new(config), shutdown).await
 }
 
-/// Starts a relay on the current tokio runtime and returns its handle. Dropping the handle
+/// Starts [`run`] on the current tokio runtime and returns its handle. Dropping the handle
 /// stops the relay.
 ///
 /// # Panics
@@ -275,19 +123,13 @@ pub fn start(listener: TcpListener, config: RelayConfig) -> RelayHandle {
     let local_addr = listener
         .local_addr()
         .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
-    let shared = new_shared(config);
-    let task_shared = Arc::clone(&shared);
-    let task = tokio::spawn(async move {
-        let result = tokio::select! {
-            result = serve(listener, Arc::clone(&task_shared)) => result,
-            () = task_shared.shutdown.cancelled() => Ok(()),
-        };
-        task_shared.shutdown.cancel();
-        drain(&task_shared).await;
+    let shared = Shared::new(config);
+    let stop = shared.shutdown.clone().cancelled_owned();
+    let task = tokio::spawn(serve(listener, Arc::clone(&shared), stop).map(|result| {
         if let Err(e) = result {
             tracing::error!("relay stopped: {e}");
         }
-    });
+    }));
     RelayHandle {
         shared,
         local_addr,
@@ -295,19 +137,25 @@ pub fn start(listener: TcpListener, config: RelayConfig) -> RelayHandle {
     }
 }
 
-fn new_shared(config: RelayConfig) -> Arc<Shared> {
-    Arc::new(Shared {
-        config,
-        peers: Mutex::default(),
-        live: AtomicUsize::new(0),
-        counters: Counters::default(),
-        shutdown: CancellationToken::new(),
-        tasks: TaskTracker::new(),
-        guard: guard::AddressGuard::default(),
-    })
+/// Accepts until `shutdown` resolves or accepting fails, then cancels every connection and
+/// waits for their tasks: the one place the relay starts and stops.
+async fn serve(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), RelayError> {
+    let result = tokio::select! {
+        result = accept(listener, Arc::clone(&shared)) => result,
+        () = shutdown => Ok(()),
+    };
+    shared.shutdown.cancel();
+    shared.tasks.close();
+    shared.tasks.wait().await;
+    tracing::info!("relay stopped");
+    result
 }
 
-async fn serve(listener: TcpListener, shared: Arc<Shared>) -> Result<(), RelayError> {
+async fn accept(listener: TcpListener, shared: Arc<Shared>) -> Result<(), RelayError> {
     let addr = listener
         .local_addr()
         .map_or_else(|_| "?".to_owned(), |a| a.to_string());
@@ -347,12 +195,6 @@ fn is_out_of_descriptors(e: &std::io::Error) -> bool {
 #[cfg(not(unix))]
 fn is_out_of_descriptors(_: &std::io::Error) -> bool {
     false
-}
-
-async fn drain(shared: &Shared) {
-    shared.tasks.close();
-    shared.tasks.wait().await;
-    tracing::info!("relay stopped");
 }
 
 /// The running relay, as the desktop app's host mode holds it. Dropping it stops the relay.
@@ -398,12 +240,8 @@ impl RelayHandle {
         let delivery = self
             .shared
             .peers()
-            .route(Room::Direct, HOST_ID, to, text, now_ms())?;
-        self.shared
-            .counters
-            .messages
-            .fetch_add(1, Ordering::Relaxed);
-        self.shared.record(delivery);
+            .route(Endpoint::Direct, HOST_ID, to, text, now_ms())?;
+        self.shared.counters.routed(delivery);
         Ok(())
     }
 

@@ -6,76 +6,33 @@
 //! sender. Each outgoing frame is encoded once per wire form and shared by reference count.
 
 use std::collections::HashMap;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
-use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::protocol::frame::{CloseFrame, Utf8Bytes};
-use tokio_util::sync::CancellationToken;
 
+use super::outbox::{Offered, Outbox};
 use crate::protocol::{
-    self, ChatMessage, ClientInfo, ErrorCode, ID_PREFIX, Recipient, ServerMessage,
+    self, ChatRef, ClientInfo, Close, Dialect, Endpoint, ErrorCode, ID_PREFIX, Recipient,
+    ServerMessage,
 };
-
-/// Which of the seed's two paths a client connected to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Room {
-    /// `/ws_multi_client`: everything to everyone.
-    Broadcast,
-    /// `/ws_multi_client_dict`: `id/text` to one client (or `*/text` to all).
-    Direct,
-}
-
-impl Room {
-    fn index(self) -> usize {
-        match self {
-            Self::Broadcast => 0,
-            Self::Direct => 1,
-        }
-    }
-}
-
-/// Ends one connection from outside its task, remembering why.
-#[derive(Debug, Default)]
-pub(crate) struct KillSwitch {
-    token: CancellationToken,
-    reason: OnceLock<CloseFrame>,
-}
-
-impl KillSwitch {
-    /// Asks the connection to close with `code` and `reason`; the first call wins.
-    pub(crate) fn fire(&self, code: CloseCode, reason: &'static str) {
-        // A second reason for the same connection is irrelevant.
-        self.reason
-            .set(CloseFrame {
-                code,
-                reason: Utf8Bytes::from_static(reason),
-            })
-            .ok();
-        self.token.cancel();
-    }
-
-    /// Resolves once [`fire`](Self::fire) was called.
-    pub(crate) async fn fired(&self) {
-        self.token.cancelled().await;
-    }
-
-    /// The close frame to send, once fired.
-    pub(crate) fn reason(&self) -> Option<CloseFrame> {
-        self.reason.get().cloned()
-    }
-}
 
 /// A connected client as the registry holds it.
 #[derive(Debug)]
 struct Peer {
     info: ClientInfo,
+    /// What it speaks; `info.legacy` is the same on the wire.
+    dialect: Dialect,
     /// Arrival order, for a stable roster.
     seq: u64,
-    outbox: mpsc::Sender<Message>,
-    kill: Arc<KillSwitch>,
+    outbox: Outbox,
     muted: bool,
+}
+
+/// The clients of one endpoint. State kept per room (a history, a sequence counter) belongs
+/// here.
+#[derive(Debug, Default)]
+struct Room {
+    members: HashMap<Arc<str>, Peer>,
 }
 
 /// A roster line for the host.
@@ -84,7 +41,7 @@ pub struct RosterEntry {
     /// ID, connection time and protocol.
     pub info: ClientInfo,
     /// The path it connected to.
-    pub room: Room,
+    pub endpoint: Endpoint,
     /// Whether the host muted it.
     pub muted: bool,
 }
@@ -133,20 +90,31 @@ pub(crate) struct Delivery {
 pub(crate) struct Peers {
     next_number: u64,
     next_seq: u64,
-    rooms: [HashMap<Arc<str>, Peer>; 2],
+    broadcast: Room,
+    direct: Room,
 }
 
 impl Peers {
-    fn room(&self, room: Room) -> &HashMap<Arc<str>, Peer> {
-        &self.rooms[room.index()]
+    fn room(&self, endpoint: Endpoint) -> &HashMap<Arc<str>, Peer> {
+        match endpoint {
+            Endpoint::Broadcast => &self.broadcast.members,
+            Endpoint::Direct => &self.direct.members,
+        }
     }
 
-    fn room_mut(&mut self, room: Room) -> &mut HashMap<Arc<str>, Peer> {
-        &mut self.rooms[room.index()]
+    fn room_mut(&mut self, endpoint: Endpoint) -> &mut HashMap<Arc<str>, Peer> {
+        match endpoint {
+            Endpoint::Broadcast => &mut self.broadcast.members,
+            Endpoint::Direct => &mut self.direct.members,
+        }
+    }
+
+    fn rooms(&self) -> [&HashMap<Arc<str>, Peer>; 2] {
+        [&self.broadcast.members, &self.direct.members]
     }
 
     fn taken(&self, peer_id: &str) -> bool {
-        self.rooms.iter().any(|r| r.contains_key(peer_id))
+        self.rooms().iter().any(|r| r.contains_key(peer_id))
     }
 
     fn generated_id(&mut self) -> String {
@@ -161,20 +129,19 @@ impl Peers {
 
     /// Number of connected clients in both rooms.
     pub(crate) fn len(&self) -> usize {
-        self.rooms.iter().map(HashMap::len).sum()
+        self.rooms().iter().map(|r| r.len()).sum()
     }
 
     /// Registers a new connection, queues its welcome and tells the room.
     ///
-    /// Legacy clients on the addressed path get the seed's `Your ID is: …`; legacy clients on
+    /// Seed clients on the addressed path get the seed's `Your ID is: …`; seed clients on
     /// the broadcast path get nothing, as in the seed.
     pub(crate) fn join(
         &mut self,
-        room: Room,
-        legacy: bool,
+        room: Endpoint,
+        dialect: Dialect,
         requested: Option<&str>,
-        outbox: mpsc::Sender<Message>,
-        kill: Arc<KillSwitch>,
+        outbox: Outbox,
         now_ms: u64,
     ) -> (Joined, Delivery) {
         let mut name_refused = None;
@@ -201,7 +168,7 @@ impl Peers {
         let info = ClientInfo {
             id: peer_id.clone(),
             since: now_ms,
-            legacy,
+            legacy: dialect.is_legacy(),
         };
         let seq = self.next_seq;
         self.next_seq += 1;
@@ -210,42 +177,26 @@ impl Peers {
             Arc::clone(&key),
             Peer {
                 info: info.clone(),
+                dialect,
                 seq,
                 outbox,
-                kill,
                 muted: false,
             },
         );
 
         let mut delivery = Delivery::default();
-        let own_frames: Vec<String> = if legacy {
-            let mut frames = Vec::new();
-            if room == Room::Direct {
-                frames.push(protocol::legacy_welcome(&peer_id));
-            }
-            if let Some((_, sentence)) = &name_refused {
-                frames.push(protocol::legacy_error(sentence));
-            }
-            frames
-        } else {
-            let mut frames = vec![
-                ServerMessage::Welcome {
-                    id: peer_id.clone(),
-                    clients: self.roster_of(room),
-                }
-                .encode(),
-            ];
-            if let Some((code, message)) = &name_refused {
-                frames.push(
-                    ServerMessage::Error {
-                        code: *code,
-                        message: message.clone(),
-                    }
-                    .encode(),
-                );
-            }
-            frames
-        };
+        let welcome = dialect.welcome(room, &peer_id, || ServerMessage::Welcome {
+            id: peer_id.clone(),
+            clients: self.roster_of(room),
+            seq: None,
+            epoch: None,
+            resume: None,
+            recovered: None,
+        });
+        let refusal = name_refused
+            .as_ref()
+            .map(|(code, sentence)| dialect.error_frame(*code, sentence));
+        let own_frames = welcome.into_iter().chain(refusal);
         for frame in own_frames {
             self.push_to(room, &key, Message::text(frame), &mut delivery);
         }
@@ -261,7 +212,7 @@ impl Peers {
     }
 
     /// Removes a connection and tells the room it left.
-    pub(crate) fn leave(&mut self, room: Room, peer_id: &str) -> Delivery {
+    pub(crate) fn leave(&mut self, room: Endpoint, peer_id: &str) -> Delivery {
         let mut delivery = Delivery::default();
         if self.room_mut(room).remove(peer_id).is_some() {
             let left = Message::text(
@@ -276,7 +227,7 @@ impl Peers {
     }
 
     /// Everyone in `room`, in order of arrival.
-    fn roster_of(&self, room: Room) -> Vec<ClientInfo> {
+    fn roster_of(&self, room: Endpoint) -> Vec<ClientInfo> {
         let mut peers: Vec<&Peer> = self.room(room).values().collect();
         peers.sort_by_key(|p| p.seq);
         peers.into_iter().map(|p| p.info.clone()).collect()
@@ -284,15 +235,15 @@ impl Peers {
 
     /// Every client in both rooms, for the host.
     pub(crate) fn roster(&self) -> Vec<RosterEntry> {
-        let mut all: Vec<(u64, RosterEntry)> = [Room::Broadcast, Room::Direct]
+        let mut all: Vec<(u64, RosterEntry)> = [Endpoint::Broadcast, Endpoint::Direct]
             .into_iter()
-            .flat_map(|room| {
-                self.room(room).values().map(move |p| {
+            .flat_map(|endpoint| {
+                self.room(endpoint).values().map(move |p| {
                     (
                         p.seq,
                         RosterEntry {
                             info: p.info.clone(),
-                            room,
+                            endpoint,
                             muted: p.muted,
                         },
                     )
@@ -304,7 +255,9 @@ impl Peers {
     }
 
     fn find_mut(&mut self, peer_id: &str) -> Option<&mut Peer> {
-        self.rooms.iter_mut().find_map(|r| r.get_mut(peer_id))
+        [&mut self.broadcast, &mut self.direct]
+            .into_iter()
+            .find_map(|r| r.members.get_mut(peer_id))
     }
 
     /// Cuts a client off with close code 1008. Returns whether it was connected.
@@ -312,7 +265,7 @@ impl Peers {
         let Some(peer) = self.find_mut(peer_id) else {
             return false;
         };
-        peer.kill.fire(CloseCode::Policy, "removed by the host");
+        peer.outbox.kill().fire(Close::Kicked);
         true
     }
 
@@ -329,24 +282,24 @@ impl Peers {
     ///
     /// In the broadcast room every message goes to everyone, sender included, as in the seed.
     /// In the addressed room it goes to the one recipient (or everyone for `*`), and an extended
-    /// sender gets it back as confirmation; a legacy sender gets nothing back, as in the seed.
+    /// sender gets it back as confirmation; a seed sender gets nothing back, as in the seed.
     pub(crate) fn route(
         &mut self,
-        room: Room,
+        room: Endpoint,
         from: &str,
         to: Recipient,
         text: &str,
         now_ms: u64,
     ) -> Result<Delivery, RouteError> {
-        let sender_legacy = match self.room(room).get(from) {
+        let sender_dialect = match self.room(room).get(from) {
             Some(sender) if sender.muted => return Err(RouteError::Muted),
-            Some(sender) => Some(sender.info.legacy),
+            Some(sender) => Some(sender.dialect),
             // The host writes without a connection.
             None => None,
         };
         let to = match room {
-            Room::Broadcast => Recipient::Everyone,
-            Room::Direct => to,
+            Endpoint::Broadcast => Recipient::Everyone,
+            Endpoint::Direct => to,
         };
         if let Recipient::Client(peer_id) = &to
             && !self.room(room).contains_key(peer_id.as_str())
@@ -355,36 +308,42 @@ impl Peers {
         }
         // Each wire form is encoded at most once, and only if some recipient speaks it.
         let mut frames = Frames {
-            room,
-            from,
-            to: &to,
-            text,
-            now_ms,
-            legacy: None,
-            json: None,
+            endpoint: room,
+            chat: ChatRef {
+                from,
+                to: &to,
+                text,
+                ts: now_ms,
+                seq: None,
+                replay: false,
+                client_id: None,
+            },
+            seed: None,
+            v1: None,
         };
         let mut delivery = Delivery::default();
         let peers = self.room(room);
         match &to {
             Recipient::Everyone => {
-                // A legacy sender in the addressed room does not get its own `*` back.
-                let skip = (room == Room::Direct && sender_legacy == Some(true)).then_some(from);
+                // A seed sender in the addressed room does not get its own `*` back.
+                let skip = (room == Endpoint::Direct && sender_dialect == Some(Dialect::Seed))
+                    .then_some(from);
                 for (key, peer) in peers {
                     if skip != Some(key.as_ref()) {
-                        push(peer, frames.get(peer.info.legacy), &mut delivery);
+                        push(peer, frames.get(peer.dialect), &mut delivery);
                     }
                 }
             }
             Recipient::Client(peer_id) => {
                 if let Some(peer) = peers.get(peer_id.as_str()) {
-                    push(peer, frames.get(peer.info.legacy), &mut delivery);
+                    push(peer, frames.get(peer.dialect), &mut delivery);
                 }
                 // An extended sender gets its message back as confirmation.
-                if sender_legacy == Some(false)
+                if sender_dialect == Some(Dialect::V1)
                     && peer_id != from
                     && let Some(sender) = peers.get(from)
                 {
-                    push(sender, frames.get(false), &mut delivery);
+                    push(sender, frames.get(Dialect::V1), &mut delivery);
                 }
             }
         }
@@ -394,7 +353,7 @@ impl Peers {
     /// Queues one frame for one client; a full queue cuts the client off.
     pub(crate) fn push_to(
         &self,
-        room: Room,
+        room: Endpoint,
         peer_id: &str,
         frame: Message,
         delivery: &mut Delivery,
@@ -407,13 +366,13 @@ impl Peers {
 
     fn push_to_extended(
         &self,
-        room: Room,
+        room: Endpoint,
         except: Option<&str>,
         frame: &Message,
         delivery: &mut Delivery,
     ) {
         for (key, peer) in self.room(room) {
-            if !peer.info.legacy && except != Some(key.as_ref()) {
+            if peer.dialect == Dialect::V1 && except != Some(key.as_ref()) {
                 push(peer, frame.clone(), delivery);
             }
         }
@@ -422,53 +381,28 @@ impl Peers {
 
 /// One chat message's outgoing frames, encoded on first use and then shared.
 struct Frames<'a> {
-    room: Room,
-    from: &'a str,
-    to: &'a Recipient,
-    text: &'a str,
-    now_ms: u64,
-    legacy: Option<Message>,
-    json: Option<Message>,
+    endpoint: Endpoint,
+    chat: ChatRef<'a>,
+    seed: Option<Message>,
+    v1: Option<Message>,
 }
 
 impl Frames<'_> {
-    fn get(&mut self, legacy: bool) -> Message {
-        let frame = if legacy {
-            self.legacy.get_or_insert_with(|| {
-                Message::text(match self.room {
-                    Room::Broadcast => protocol::legacy_broadcast(self.text),
-                    Room::Direct => self.text.to_owned(),
-                })
-            })
-        } else {
-            self.json.get_or_insert_with(|| {
-                Message::text(
-                    ServerMessage::Message(ChatMessage {
-                        from: self.from.to_owned(),
-                        to: self.to.clone(),
-                        text: self.text.to_owned(),
-                        ts: self.now_ms,
-                    })
-                    .encode(),
-                )
-            })
+    fn get(&mut self, dialect: Dialect) -> Message {
+        let slot = match dialect {
+            Dialect::Seed => &mut self.seed,
+            Dialect::V1 => &mut self.v1,
         };
-        frame.clone()
+        slot.get_or_insert_with(|| Message::text(dialect.encode_chat(self.endpoint, self.chat)))
+            .clone()
     }
 }
 
 fn push(peer: &Peer, frame: Message, delivery: &mut Delivery) {
-    match peer.outbox.try_send(frame) {
-        Ok(()) => delivery.delivered += 1,
-        Err(mpsc::error::TrySendError::Full(_)) => {
-            if !peer.kill.token.is_cancelled() {
-                delivery.dropped_slow += 1;
-                peer.kill
-                    .fire(CloseCode::Again, "too slow: messages were not being read");
-            }
-        }
-        // The connection is already ending.
-        Err(mpsc::error::TrySendError::Closed(_)) => {}
+    match peer.outbox.offer(frame) {
+        Offered::Queued => delivery.delivered += 1,
+        Offered::CutOff => delivery.dropped_slow += 1,
+        Offered::Ending => {}
     }
 }
 
@@ -476,9 +410,13 @@ fn push(peer: &Peer, frame: Message, delivery: &mut Delivery) {
 mod tests {
     use super::*;
 
+    use tokio::sync::mpsc;
+
+    use crate::protocol::ChatMessage;
+
     struct Client {
         rx: mpsc::Receiver<Message>,
-        kill: Arc<KillSwitch>,
+        outbox: Outbox,
         peer_id: String,
     }
 
@@ -492,23 +430,23 @@ mod tests {
         }
     }
 
-    fn join(peers: &mut Peers, room: Room, legacy: bool, name: Option<&str>) -> Client {
+    fn join(peers: &mut Peers, room: Endpoint, legacy: bool, name: Option<&str>) -> Client {
         join_with_queue(peers, room, legacy, name, 16)
     }
 
     fn join_with_queue(
         peers: &mut Peers,
-        room: Room,
+        room: Endpoint,
         legacy: bool,
         name: Option<&str>,
         queue: usize,
     ) -> Client {
-        let (tx, rx) = mpsc::channel(queue);
-        let kill = Arc::new(KillSwitch::default());
-        let (joined, _) = peers.join(room, legacy, name, tx, Arc::clone(&kill), 7);
+        let (outbox, rx) = Outbox::new(queue);
+        let dialect = Dialect::from_legacy(legacy);
+        let (joined, _) = peers.join(room, dialect, name, outbox.clone(), 7);
         Client {
             rx,
-            kill,
+            outbox,
             peer_id: joined.peer_id,
         }
     }
@@ -516,26 +454,26 @@ mod tests {
     #[test]
     fn ids_count_up_and_are_never_reused() {
         let mut peers = Peers::default();
-        let mut a = join(&mut peers, Room::Direct, true, None);
-        let b = join(&mut peers, Room::Direct, true, None);
+        let mut a = join(&mut peers, Endpoint::Direct, true, None);
+        let b = join(&mut peers, Endpoint::Direct, true, None);
         assert_eq!(a.peer_id, "client0");
         assert_eq!(b.peer_id, "client1");
         assert_eq!(a.texts(), ["Your ID is: client0"]);
-        peers.leave(Room::Direct, "client0");
-        let c = join(&mut peers, Room::Direct, true, None);
+        peers.leave(Endpoint::Direct, "client0");
+        let c = join(&mut peers, Endpoint::Direct, true, None);
         assert_eq!(c.peer_id, "client2");
     }
 
     #[test]
     fn legacy_direct_delivers_text_only_to_recipient() {
         let mut peers = Peers::default();
-        let mut a = join(&mut peers, Room::Direct, true, None);
-        let mut b = join(&mut peers, Room::Direct, true, None);
+        let mut a = join(&mut peers, Endpoint::Direct, true, None);
+        let mut b = join(&mut peers, Endpoint::Direct, true, None);
         a.texts();
         b.texts();
         peers
             .route(
-                Room::Direct,
+                Endpoint::Direct,
                 "client0",
                 Recipient::Client("client1".into()),
                 "a/b",
@@ -549,10 +487,10 @@ mod tests {
     #[test]
     fn unknown_recipient_and_muted_are_errors() {
         let mut peers = Peers::default();
-        let _a = join(&mut peers, Room::Direct, true, None);
+        let _a = join(&mut peers, Endpoint::Direct, true, None);
         assert_eq!(
             peers.route(
-                Room::Direct,
+                Endpoint::Direct,
                 "client0",
                 Recipient::Client("x".into()),
                 "t",
@@ -562,7 +500,7 @@ mod tests {
         );
         assert!(peers.set_muted("client0", true));
         assert_eq!(
-            peers.route(Room::Direct, "client0", Recipient::Everyone, "t", 1),
+            peers.route(Endpoint::Direct, "client0", Recipient::Everyone, "t", 1),
             Err(RouteError::Muted)
         );
     }
@@ -570,26 +508,21 @@ mod tests {
     #[test]
     fn broadcast_reaches_everyone_in_each_form() {
         let mut peers = Peers::default();
-        let mut legacy = join(&mut peers, Room::Broadcast, true, None);
-        let mut modern = join(&mut peers, Room::Broadcast, false, Some("花子"));
-        let mut other_room = join(&mut peers, Room::Direct, true, None);
+        let mut legacy = join(&mut peers, Endpoint::Broadcast, true, None);
+        let mut modern = join(&mut peers, Endpoint::Broadcast, false, Some("花子"));
+        let mut other_room = join(&mut peers, Endpoint::Direct, true, None);
         legacy.texts();
         modern.texts();
         other_room.texts();
         peers
-            .route(Room::Broadcast, "client0", Recipient::Everyone, "hi", 5)
+            .route(Endpoint::Broadcast, "client0", Recipient::Everyone, "hi", 5)
             .unwrap();
         assert_eq!(legacy.texts(), ["The server return anyone's message: hi"]);
         let got = modern.texts();
         assert_eq!(got.len(), 1);
         assert_eq!(
             ServerMessage::parse(&got[0]).unwrap(),
-            ServerMessage::Message(ChatMessage {
-                from: "client0".into(),
-                to: Recipient::Everyone,
-                text: "hi".into(),
-                ts: 5
-            })
+            ServerMessage::Message(ChatMessage::new("client0", Recipient::Everyone, "hi", 5))
         );
         assert!(other_room.texts().is_empty());
     }
@@ -597,17 +530,17 @@ mod tests {
     #[test]
     fn extended_sender_gets_confirmation_and_roster_events() {
         let mut peers = Peers::default();
-        let mut a = join(&mut peers, Room::Direct, false, Some("a"));
+        let mut a = join(&mut peers, Endpoint::Direct, false, Some("a"));
         let welcome = a.texts();
         assert!(welcome[0].contains(r#""type":"welcome""#));
-        let mut b = join(&mut peers, Room::Direct, false, Some("a"));
+        let mut b = join(&mut peers, Endpoint::Direct, false, Some("a"));
         assert_eq!(b.peer_id, "client0");
         let b_frames = b.texts();
         assert!(b_frames[1].contains("name_taken"), "{b_frames:?}");
         assert!(a.texts()[0].contains(r#""type":"joined""#));
         peers
             .route(
-                Room::Direct,
+                Endpoint::Direct,
                 "a",
                 Recipient::Client("client0".into()),
                 "x",
@@ -616,33 +549,33 @@ mod tests {
             .unwrap();
         assert_eq!(a.texts().len(), 1);
         assert_eq!(b.texts().len(), 1);
-        peers.leave(Room::Direct, "client0");
+        peers.leave(Endpoint::Direct, "client0");
         assert!(a.texts()[0].contains(r#""type":"left""#));
     }
 
     #[test]
     fn full_outbox_cuts_off_only_that_client() {
         let mut peers = Peers::default();
-        let mut fast = join(&mut peers, Room::Broadcast, true, None);
-        let slow = join_with_queue(&mut peers, Room::Broadcast, true, None, 2);
+        let mut fast = join(&mut peers, Endpoint::Broadcast, true, None);
+        let slow = join_with_queue(&mut peers, Endpoint::Broadcast, true, None, 2);
         for i in 0..3 {
             let d = peers
-                .route(Room::Broadcast, "client0", Recipient::Everyone, "m", i)
+                .route(Endpoint::Broadcast, "client0", Recipient::Everyone, "m", i)
                 .unwrap();
             assert_eq!(d.dropped_slow, u64::from(i == 2));
             assert_eq!(fast.texts().len(), 1);
         }
-        assert!(slow.kill.token.is_cancelled());
-        assert_eq!(slow.kill.reason().unwrap().code, CloseCode::Again);
+        assert!(slow.outbox.kill().reason().is_some());
+        assert_eq!(slow.outbox.kill().reason(), Some(Close::TooSlow));
     }
 
     #[test]
     fn kick_fires_policy_close() {
         let mut peers = Peers::default();
-        let a = join(&mut peers, Room::Direct, false, None);
+        let a = join(&mut peers, Endpoint::Direct, false, None);
         assert!(peers.kick("client0"));
         assert!(!peers.kick("nobody"));
-        assert_eq!(a.kill.reason().unwrap().code, CloseCode::Policy);
+        assert_eq!(a.outbox.kill().reason(), Some(Close::Kicked));
         assert_eq!(
             peers.roster().len(),
             1,

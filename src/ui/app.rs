@@ -7,17 +7,16 @@ use std::time::Duration;
 
 use poll_promise::Promise;
 
-use super::composer::{self, InputError};
+use super::command::Command;
+use super::composer;
 use super::i18n::Lang;
-use super::log::{Entry, EntryKind, Log, TranscriptFormat};
-use super::previous::{self, PreviousSession};
-use super::rooms::Rooms;
-use super::share::{self, QrCode};
-use super::state::{HostNote, HostSession, Outcome, Session, Settings};
-use super::{fonts, host_panel, messages_panel, roster_panel, start_screen, status_bar};
-use crate::bridge::{
-    Backend, HostError, HostRequest, Hosted, SaveDialog, SaveOutcome, Stats, Waker,
-};
+use super::log::Log;
+use super::mode::{Launch, Mode, ModeKind};
+use super::nearby::Nearby;
+use super::state::{Chat, ConnState, HostChat, Outcome, PreviousChat, Settings};
+use super::{fonts, host_panel, messages_panel, previous, roster_panel, start_screen};
+use super::{status_bar, top_bar};
+use crate::bridge::{Backend, SaveOutcome, Stats, Waker};
 
 /// Longest time [`App::logic`] spends draining events per frame, so a flood cannot freeze
 /// the window; the rest waits for the next frame.
@@ -31,100 +30,6 @@ const TITLE: &str = "classchat";
 
 /// The application ID: the window's app ID and the name of its data directory.
 pub const APP_ID: &str = "io.github.classchat.ClassChat";
-
-/// What the command line asked the window to do at start.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Launch {
-    /// Start hosting at once.
-    Host(HostRequest),
-    /// Join at once.
-    Join {
-        /// Address as typed.
-        address: String,
-        /// Name to ask for.
-        name: Option<String>,
-        /// Join code.
-        join_code: Option<String>,
-    },
-}
-
-/// A user action, produced during layout and applied after it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[must_use]
-pub enum Command {
-    /// Start hosting with the start screen's settings.
-    StartHosting,
-    /// Join with the start screen's settings.
-    Join,
-    /// Give up a join or host attempt that has not finished.
-    Cancel,
-    /// Stop hosting or leave; back to the start screen.
-    Leave,
-    /// Send what is in the message box.
-    Send,
-    /// Put `id/` in the message box.
-    WriteTo(String),
-    /// Complete the ID in the message box (Tab).
-    Complete,
-    /// Host: remove a client.
-    Kick(String),
-    /// Host: mute or unmute a client.
-    SetMuted(String, bool),
-    /// Save the log to a file.
-    SaveTranscript,
-    /// Switch the language.
-    SetLang(Lang),
-    /// Make a random six-digit join code.
-    GenerateCode,
-    /// Put text on the clipboard.
-    Copy(String),
-    /// Scroll the log to the end.
-    JumpToBottom,
-    /// Fill the address with a room found on the network.
-    PickRoom {
-        /// The room's `ip:port`.
-        address: String,
-        /// Whether it asks for a join code (focus goes to that field).
-        join_code_required: bool,
-    },
-    /// Host: show or hide the QR code filling the window.
-    ShowProjector(bool),
-    /// Show the previous session's transcript.
-    ViewPrevious,
-}
-
-/// What the window is doing.
-#[derive(Default)]
-pub enum Mode {
-    /// The start screen.
-    #[default]
-    Start,
-    /// Binding the port and starting the relay.
-    StartingHost(Box<Promise<Result<Hosted, HostError>>>),
-    /// Hosting a chat.
-    Hosting(Box<HostSession>),
-    /// Joined (or joining: until the first connection the start screen shows a spinner).
-    Joined(Box<Session>),
-    /// Viewing the previous session's transcript (read-only).
-    Reviewing,
-}
-
-/// Which [`Mode`], without its data (for tests and the title).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ModeKind {
-    /// Start screen.
-    Start,
-    /// Starting the relay.
-    StartingHost,
-    /// Hosting.
-    Hosting,
-    /// Trying to join for the first time.
-    Joining,
-    /// Joined.
-    Joined,
-    /// Viewing the previous session.
-    Reviewing,
-}
 
 /// The classchat window.
 pub struct App {
@@ -141,15 +46,15 @@ pub struct App {
     fonts_installed: bool,
     title: String,
     /// Chats found on the network, while the start screen shows.
-    rooms: Rooms,
+    nearby: Nearby,
     /// Where host sessions keep their journal (`None`: no journal).
     journal_dir: Option<PathBuf>,
     /// The previous session's journal, until loading it starts.
     previous_path: Option<PathBuf>,
     /// The previous session while it loads.
-    previous_loading: Option<Promise<Option<PreviousSession>>>,
+    previous_loading: Option<Promise<Option<PreviousChat>>>,
     /// The previous session, offered on the start screen.
-    previous: Option<Box<PreviousSession>>,
+    previous: Option<Box<PreviousChat>>,
 }
 
 impl App {
@@ -165,7 +70,7 @@ impl App {
             launch,
             fonts_installed: false,
             title: TITLE.to_owned(),
-            rooms: Rooms::Off,
+            nearby: Nearby::Off,
             journal_dir: None,
             previous_path: None,
             previous_loading: None,
@@ -180,7 +85,7 @@ impl App {
         // A directory listing; the journal itself is read off the UI thread.
         self.previous_path = dir
             .as_deref()
-            .and_then(|dir| crate::journal::latest(dir, None));
+            .and_then(|dir| crate::bridge::latest_journal(dir, None));
         self.journal_dir = dir;
         self
     }
@@ -227,30 +132,30 @@ impl App {
     }
 
     /// The previous session offered on the start screen, once loaded.
-    pub fn previous_session(&self) -> Option<&PreviousSession> {
+    pub fn previous_chat(&self) -> Option<&PreviousChat> {
         self.previous.as_deref()
     }
 
     /// The chat session, when hosting or joined.
-    pub fn session(&self) -> Option<&Session> {
+    pub fn chat(&self) -> Option<&Chat> {
         match &self.mode {
-            Mode::Hosting(host) => Some(&host.session),
-            Mode::Joined(session) => Some(session),
+            Mode::Hosting(host) => Some(&host.chat),
+            Mode::Joined(chat) => Some(chat),
             Mode::Start | Mode::StartingHost(_) | Mode::Reviewing => None,
         }
     }
 
-    fn session_mut(&mut self) -> Option<&mut Session> {
+    fn chat_mut(&mut self) -> Option<&mut Chat> {
         match &mut self.mode {
-            Mode::Hosting(host) => Some(&mut host.session),
-            Mode::Joined(session) => Some(session),
+            Mode::Hosting(host) => Some(&mut host.chat),
+            Mode::Joined(chat) => Some(chat),
             Mode::Start | Mode::StartingHost(_) | Mode::Reviewing => None,
         }
     }
 
     /// The log of the current session, to add rows from outside (imports, tests).
-    pub fn log_mut(&mut self) -> Option<&mut super::log::Log> {
-        self.session_mut().map(|s| &mut s.log)
+    pub fn log_mut(&mut self) -> Option<&mut Log> {
+        self.chat_mut().map(|s| &mut s.log)
     }
 
     /// The port the relay listens on, when hosting.
@@ -283,7 +188,7 @@ impl App {
             self.fonts_installed = true;
         }
         if let Some(launch) = self.launch.take() {
-            let command = self.launch_command(launch);
+            let command = launch.into_command(&mut self.settings);
             self.apply(ctx, vec![command]);
         }
         self.poll_host_start();
@@ -294,44 +199,19 @@ impl App {
             self.mode(),
             ModeKind::Start | ModeKind::StartingHost | ModeKind::Joining
         );
-        self.rooms
+        self.nearby
             .update(on_start_screen, &self.backend, &Self::waker(ctx));
         if let Mode::Hosting(host) = &mut self.mode {
-            host.relay_roster = host.relay.clients();
-            // The backend wakes the window when the counters change; an idle window sleeps.
-            host.stats = host.relay.stats();
+            host.relay_news();
             host.journal_new_rows();
         }
-        if let Some(session) = self.session()
-            && matches!(session.state, super::state::ConnState::Waiting { .. })
+        if let Some(chat) = self.chat()
+            && matches!(chat.state, ConnState::Waiting { .. })
         {
             // The countdown in the status bar.
             ctx.request_repaint_after(Duration::from_secs(1));
         }
         self.update_title(ctx);
-    }
-
-    fn launch_command(&mut self, launch: Launch) -> Command {
-        match launch {
-            Launch::Host(request) => {
-                self.settings.port = request.port.to_string();
-                self.settings.host_code = request.join_code.unwrap_or_default();
-                if let Some(name) = request.name {
-                    self.settings.host_name = name;
-                }
-                Command::StartHosting
-            }
-            Launch::Join {
-                address,
-                name,
-                join_code,
-            } => {
-                self.settings.address = address;
-                self.settings.name = name.unwrap_or_default();
-                self.settings.join_code = join_code.unwrap_or_default();
-                Command::Join
-            }
-        }
     }
 
     fn poll_host_start(&mut self) {
@@ -347,25 +227,20 @@ impl App {
         let Ok(result) = promise.try_take() else {
             return;
         };
-        let lang = self.lang();
         match result {
             Ok(hosted) => {
                 self.error = None;
-                let join_code = non_empty(&self.settings.host_code);
-                self.mode = Mode::Hosting(Box::new(host_session(hosted, join_code)));
+                let join_code = self.settings.host_join_code();
+                self.mode = Mode::Hosting(Box::new(HostChat::new(hosted, join_code)));
             }
-            Err(HostError::PortInUse(port)) => self.error = Some(lang.port_in_use(port)),
-            Err(HostError::Listen { port, source }) => {
-                self.error = Some(lang.cannot_listen(port, &source.to_string()));
-            }
-            Err(HostError::Stopped) => self.error = Some(HostError::Stopped.to_string()),
+            Err(e) => self.error = Some(self.lang().host_error(&e)),
         }
     }
 
     /// Starts reading the previous session's journal on the first frame, then takes it.
     fn poll_previous(&mut self, ctx: &egui::Context) {
         if let Some(path) = self.previous_path.take() {
-            let load = move || PreviousSession::load(&path);
+            let load = move || PreviousChat::load(&path);
             self.previous_loading = Some(self.backend.run_blocking(load, Self::waker(ctx)));
         }
         let Some(promise) = self.previous_loading.take() else {
@@ -396,25 +271,25 @@ impl App {
     fn drain_events(&mut self, ctx: &egui::Context) {
         let lang = self.lang();
         let focused = ctx.input(|i| i.viewport().focused.unwrap_or(true));
-        let Some(session) = self.session_mut() else {
+        let Some(chat) = self.chat_mut() else {
             return;
         };
-        let attentive = focused && session.view.at_bottom;
+        let attentive = focused && chat.view.at_bottom;
         if attentive {
-            session.view.unread = 0;
+            chat.view.unread = 0;
         }
-        if let Outcome::Failed(reason) = session.drain(lang, attentive, EVENT_BUDGET) {
+        if let Outcome::Failed(reason) = chat.drain(lang, attentive, EVENT_BUDGET) {
             self.error = Some(lang.disconnect(&reason));
             self.mode = Mode::Start;
         }
         // Anything left over (budget spent) is handled next frame.
-        if self.session().is_some_and(Session::has_pending) {
+        if self.chat().is_some_and(Chat::has_pending) {
             ctx.request_repaint();
         }
     }
 
     fn update_title(&mut self, ctx: &egui::Context) {
-        let unread = self.session().map_or(0, |s| s.view.unread);
+        let unread = self.chat().map_or(0, |s| s.view.unread);
         let title = if unread > 0 {
             format!("({unread}) {TITLE}")
         } else {
@@ -438,7 +313,7 @@ impl App {
         let start_info = |error, busy| start_screen::StartInfo {
             error,
             busy,
-            rooms: &self.rooms,
+            nearby: &self.nearby,
             previous: self.previous.as_deref(),
             saving: self.saving.is_some(),
             status: self.status.as_ref(),
@@ -452,8 +327,8 @@ impl App {
                 let info = start_info(None, Some(lang.s().starting.to_owned()));
                 start_screen::ui(ui, &mut self.settings, info, &mut commands);
             }
-            Mode::Joined(session) if !session.ever_connected => {
-                let info = start_info(None, Some(session.state.describe(lang)));
+            Mode::Joined(chat) if !chat.ever_connected => {
+                let info = start_info(None, Some(chat.state.describe(lang)));
                 start_screen::ui(ui, &mut self.settings, info, &mut commands);
             }
             Mode::Reviewing => match self.previous.as_deref_mut() {
@@ -465,51 +340,50 @@ impl App {
                 None => commands.push(Command::Leave),
             },
             Mode::Hosting(host) if host.projector => {
-                share::projector_ui(ui, lang, host.qr.as_ref(), &host.link, &mut commands);
+                host_panel::projector_ui(ui, lang, host.qr.as_ref(), &host.link, &mut commands);
             }
             Mode::Hosting(host) => {
                 let status = self.status.as_ref();
                 let saving = self.saving.is_some();
-                top_bar_ui(ui, lang, &host.session, true, saving, &mut commands);
+                top_bar::ui(ui, lang, &host.chat, true, saving, &mut commands);
                 let count = Some(host.stats.clients);
-                status_bar::ui(ui, lang, &host.session, count, status);
-                messages_panel::composer_ui(ui, lang, &mut host.session, &mut commands);
+                status_bar::ui(ui, lang, &host.chat, count, status);
+                messages_panel::composer_ui(ui, lang, &mut host.chat, &mut commands);
                 egui::Panel::left("host")
                     .resizable(true)
                     .default_size(300.0)
                     .show(ui, |ui| {
-                        host_panel::ui(ui, lang, host_info(host), &mut commands)
+                        host_panel::ui(ui, lang, host_panel::HostInfo::from(&**host), &mut commands)
                     });
                 roster_panel::ui(
                     ui,
                     lang,
-                    &host.session,
+                    &host.chat,
                     Some(&host.relay_roster),
                     &mut commands,
                 );
-                messages_panel::log_ui(ui, lang, &mut host.session, &mut commands);
+                messages_panel::log_ui(ui, lang, &mut host.chat, &mut commands);
             }
-            Mode::Joined(session) => {
+            Mode::Joined(chat) => {
                 let status = self.status.as_ref();
                 let saving = self.saving.is_some();
-                top_bar_ui(ui, lang, session, false, saving, &mut commands);
-                status_bar::ui(ui, lang, session, None, status);
-                messages_panel::composer_ui(ui, lang, session, &mut commands);
-                roster_panel::ui(ui, lang, session, None, &mut commands);
-                messages_panel::log_ui(ui, lang, session, &mut commands);
+                top_bar::ui(ui, lang, chat, false, saving, &mut commands);
+                status_bar::ui(ui, lang, chat, None, status);
+                messages_panel::composer_ui(ui, lang, chat, &mut commands);
+                roster_panel::ui(ui, lang, chat, None, &mut commands);
+                messages_panel::log_ui(ui, lang, chat, &mut commands);
             }
         }
         let ctx = ui.ctx().clone();
         // In a chat, typing goes to the message box unless another field has focus.
-        if self.session().is_some_and(|s| s.ever_connected) && ctx.memory(|m| m.focused().is_none())
-        {
+        if self.chat().is_some_and(|s| s.ever_connected) && ctx.memory(|m| m.focused().is_none()) {
             ctx.memory_mut(|m| m.request_focus(messages_panel::composer_id()));
         }
         self.apply(&ctx, commands);
     }
 
     /// Applies commands in order.
-    pub fn apply(&mut self, ctx: &egui::Context, commands: Vec<Command>) {
+    fn apply(&mut self, ctx: &egui::Context, commands: Vec<Command>) {
         for command in commands {
             self.apply_one(ctx, command);
         }
@@ -519,36 +393,22 @@ impl App {
         let lang = self.lang();
         match command {
             Command::StartHosting => {
-                let Ok(port) = self.settings.port.trim().parse::<u16>() else {
+                let Some(request) = self.settings.host_request(self.journal_dir.clone()) else {
                     self.error = Some(lang.s().bad_port.to_owned());
                     return;
-                };
-                let request = HostRequest {
-                    port,
-                    join_code: non_empty(&self.settings.host_code),
-                    name: non_empty(&self.settings.host_name),
-                    room_name: Some(self.settings.room_name.clone()),
-                    journal_dir: self.journal_dir.clone(),
                 };
                 self.error = None;
                 let promise = self.backend.host(request, Self::waker(ctx));
                 self.mode = Mode::StartingHost(Box::new(promise));
             }
-            Command::Join => {
-                let config = crate::bridge::join_config(
-                    &self.settings.address,
-                    non_empty(&self.settings.name),
-                    non_empty(&self.settings.join_code),
-                );
-                match config {
-                    Ok(config) => {
-                        self.error = None;
-                        let (client, events) = self.backend.join(config, Self::waker(ctx));
-                        self.mode = Mode::Joined(Box::new(Session::new(client, events)));
-                    }
-                    Err(e) => self.error = Some(address_error(lang, &e)),
+            Command::Join => match self.settings.join_config() {
+                Ok(config) => {
+                    self.error = None;
+                    let (client, events) = self.backend.join(config, Self::waker(ctx));
+                    self.mode = Mode::Joined(Box::new(Chat::new(client, events)));
                 }
-            }
+                Err(e) => self.error = Some(lang.address_error(&e)),
+            },
             Command::Cancel | Command::Leave => {
                 // Dropping the session leaves; dropping the relay closes every client and the
                 // announcement withdraws it from the network.
@@ -558,46 +418,41 @@ impl App {
             }
             Command::Send => self.send(ctx),
             Command::WriteTo(peer_id) => {
-                if let Some(session) = self.session_mut() {
-                    session.composer.text = format!("{peer_id}/");
-                    messages_panel::focus_composer(ctx, session.composer.text.chars().count());
+                if let Some(chat) = self.chat_mut() {
+                    chat.composer.text = format!("{peer_id}/");
+                    messages_panel::focus_composer(ctx, chat.composer.text.chars().count());
                 }
             }
             Command::Complete => {
-                if let Some(session) = self.session_mut() {
-                    let ids = session.roster_ids().unwrap_or_default();
-                    if let Some(done) = composer::complete(&session.composer.text, &ids) {
-                        session.composer.text = done;
-                        messages_panel::focus_composer(ctx, session.composer.text.chars().count());
+                if let Some(chat) = self.chat_mut() {
+                    let ids = chat.roster_ids().unwrap_or_default();
+                    if let Some(done) = composer::complete(&chat.composer.text, &ids) {
+                        chat.composer.text = done;
+                        messages_panel::focus_composer(ctx, chat.composer.text.chars().count());
                     }
                 }
             }
             Command::Kick(peer_id) => {
                 if let Mode::Hosting(host) = &self.mode {
-                    host.relay.kick(&peer_id);
+                    host.host.kick(&peer_id);
                 }
             }
             Command::SetMuted(peer_id, muted) => {
-                if let Mode::Hosting(host) = &mut self.mode {
-                    host.relay.set_muted(&peer_id, muted);
-                    host.relay_roster = host.relay.clients();
+                if let Mode::Hosting(host) = &self.mode {
+                    host.host.set_muted(&peer_id, muted);
                 }
             }
             Command::SaveTranscript => self.save_transcript(ctx),
             Command::SetLang(lang) => self.settings.lang = lang,
-            Command::GenerateCode => {
-                use rand::Rng as _;
-                let code: u32 = rand::rng().random_range(0..1_000_000);
-                self.settings.host_code = format!("{code:06}");
-            }
+            Command::GenerateCode => self.settings.generate_code(),
             Command::Copy(text) => ctx.copy_text(text),
             Command::JumpToBottom => {
-                if let Some(session) = self.session_mut() {
-                    session.view.jump_to_bottom = true;
-                    session.view.unread = 0;
+                if let Some(chat) = self.chat_mut() {
+                    chat.view.jump_to_bottom = true;
+                    chat.view.unread = 0;
                 }
             }
-            Command::PickRoom {
+            Command::PickNearby {
                 address,
                 join_code_required,
             } => {
@@ -621,46 +476,15 @@ impl App {
     }
 
     fn send(&mut self, ctx: &egui::Context) {
-        let Some(session) = self.session_mut() else {
-            return;
-        };
-        let roster = session.roster_ids();
-        let line = session.composer.text.clone();
-        match composer::check(&line, roster.as_deref()) {
-            Ok(addressed) => {
-                let legacy = matches!(
-                    session.state,
-                    super::state::ConnState::Connected { legacy: true }
-                );
-                if legacy {
-                    // A seed server echoes nothing back; keep our own line in the log.
-                    session.log.push(Entry {
-                        ts: crate::protocol::now_ms(),
-                        kind: EntryKind::Message {
-                            from: session.own_id.clone(),
-                            to: Some(addressed.to.clone()),
-                            text: addressed.text.to_owned(),
-                            own: true,
-                        },
-                    });
-                }
-                session
-                    .client()
-                    .send(addressed.to.clone(), addressed.text.to_owned());
-                // Cleared like the seed page's field: every line names its recipient.
-                session.composer.text.clear();
-                session.composer.hint = None;
-                session.view.jump_to_bottom = true;
-                messages_panel::focus_composer(ctx, 0);
-            }
-            Err(error) => session.composer.hint = Some((error, line)),
+        if self.chat_mut().is_some_and(Chat::send_composed) {
+            messages_panel::focus_composer(ctx, 0);
         }
     }
 
     /// The log that Save writes: the chat's, or the previous session's outside a chat.
     fn log_to_save(&self) -> Option<(&Log, u64)> {
-        match (self.session(), &self.previous) {
-            (Some(session), _) => Some((&session.log, crate::protocol::now_ms())),
+        match (self.chat(), &self.previous) {
+            (Some(chat), _) => Some((&chat.log, crate::bridge::now_ms())),
             (None, Some(previous)) => Some((&previous.log, previous.started)),
             (None, None) => None,
         }
@@ -674,26 +498,7 @@ impl App {
         let Some((log, ts)) = self.log_to_save() else {
             return;
         };
-        // Both formats are rendered from a snapshot so the log keeps growing meanwhile; the
-        // log itself is untouched whatever happens to the file.
-        let text = log.export(TranscriptFormat::Text);
-        let csv = log.export(TranscriptFormat::Csv);
-        let stamp = super::log::local_time(ts, "%Y%m%d-%H%M");
-        let dialog = SaveDialog {
-            title: lang.s().save_transcript.trim_end_matches('…').to_owned(),
-            file_name: format!("classchat-{stamp}.txt"),
-            filters: vec![
-                (lang.s().filter_text.to_owned(), vec!["txt".to_owned()]),
-                (lang.s().filter_csv.to_owned(), vec!["csv".to_owned()]),
-            ],
-        };
-        let render =
-            Box::new(
-                move |path: &std::path::Path| match TranscriptFormat::from_path(path) {
-                    TranscriptFormat::Csv => csv,
-                    TranscriptFormat::Text => text,
-                },
-            );
+        let (dialog, render) = (lang.save_dialog(ts), log.renderer());
         self.status = Some((lang.s().saving.to_owned(), false));
         self.saving = Some(
             self.backend
@@ -719,168 +524,4 @@ impl eframe::App for App {
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
         self.save_settings(storage);
     }
-}
-
-fn host_info(host: &HostSession) -> host_panel::HostInfo<'_> {
-    host_panel::HostInfo {
-        addresses: &host.addresses,
-        join_code: host.join_code.as_deref(),
-        port: host.port,
-        link: &host.link,
-        qr: host.qr.as_ref(),
-        stats: host.stats,
-        notes: &host.notes,
-    }
-}
-
-/// The host's state once the relay runs; what did not start becomes a quiet note.
-fn host_session(hosted: Hosted, join_code: Option<String>) -> HostSession {
-    let mut notes = Vec::new();
-    let announcement = match hosted.announcement {
-        Some(Ok(announcement)) => Some(announcement),
-        Some(Err(e)) => {
-            notes.push(HostNote::NotAnnounced(e.to_string()));
-            None
-        }
-        None => None,
-    };
-    let journal = match hosted.journal {
-        Some(Ok(journal)) => Some(journal),
-        Some(Err(e)) => {
-            notes.push(HostNote::NoJournal(e.to_string()));
-            None
-        }
-        None => None,
-    };
-    let address = hosted.addresses.first().map_or("localhost", String::as_str);
-    let link = share::join_link(address, join_code.as_deref());
-    HostSession {
-        session: Session::new(hosted.client, hosted.events),
-        relay: hosted.relay,
-        port: hosted.port,
-        qr: QrCode::new(&link),
-        link,
-        addresses: hosted.addresses,
-        join_code,
-        relay_roster: Vec::new(),
-        stats: Stats::default(),
-        announcement,
-        journal,
-        journaled: 0,
-        notes,
-        projector: false,
-    }
-}
-
-/// The header: role, own ID (copyable), language, save, leave.
-fn top_bar_ui(
-    ui: &mut egui::Ui,
-    lang: Lang,
-    session: &Session,
-    hosting: bool,
-    saving: bool,
-    commands: &mut Vec<Command>,
-) {
-    let s = lang.s();
-    egui::Panel::top("top_bar").show(ui, |ui| {
-        ui.add_space(4.0);
-        ui.horizontal(|ui| {
-            ui.label(egui::RichText::new("classchat").heading().strong());
-            let role = if hosting { s.hosting } else { s.joined_role };
-            ui.label(egui::RichText::new(role).color(ui.visuals().weak_text_color()));
-            ui.separator();
-            match &session.own_id {
-                Some(id) => {
-                    let text = egui::RichText::new(lang.your_id(id)).size(18.0).strong();
-                    ui.add(egui::Label::new(text).selectable(true));
-                    if ui.button(s.copy).on_hover_text(s.copy_hint).clicked() {
-                        commands.push(Command::Copy(id.clone()));
-                    }
-                }
-                None => {
-                    ui.label(egui::RichText::new(s.no_id_yet).size(18.0));
-                }
-            }
-            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                let leave = if hosting { s.stop_hosting } else { s.leave };
-                let leave = if session.state.connected() || hosting {
-                    leave
-                } else {
-                    s.back
-                };
-                if ui.button(leave).clicked() {
-                    commands.push(Command::Leave);
-                }
-                save_button_ui(ui, lang, saving, commands);
-                language_ui(ui, lang, commands);
-            });
-        });
-        ui.add_space(2.0);
-    });
-}
-
-/// "Save transcript…", disabled while a save runs.
-pub(crate) fn save_button_ui(
-    ui: &mut egui::Ui,
-    lang: Lang,
-    saving: bool,
-    commands: &mut Vec<Command>,
-) {
-    let button = egui::Button::new(lang.s().save_transcript);
-    if ui.add_enabled(!saving, button).clicked() {
-        commands.push(Command::SaveTranscript);
-    }
-}
-
-/// Two toggle buttons, 日本語 | English.
-pub(crate) fn language_ui(ui: &mut egui::Ui, lang: Lang, commands: &mut Vec<Command>) {
-    for option in [Lang::En, Lang::Ja] {
-        if ui
-            .selectable_label(lang == option, option.native_name())
-            .clicked()
-            && lang != option
-        {
-            commands.push(Command::SetLang(option));
-        }
-    }
-}
-
-/// The hint for an input error.
-pub(crate) fn input_hint(lang: Lang, error: &InputError) -> String {
-    let s = lang.s();
-    match error {
-        InputError::MissingSlash => s.need_slash.to_owned(),
-        InputError::EmptyRecipient => s.need_id.to_owned(),
-        InputError::EmptyText => s.need_text.to_owned(),
-        InputError::UnknownId(peer_id) => lang.unknown_id(peer_id),
-    }
-}
-
-fn address_error(lang: Lang, error: &crate::client::AddressError) -> String {
-    match lang {
-        Lang::En => {
-            let text = error.to_string();
-            let mut chars = text.chars();
-            chars.next().map_or(text.clone(), |first| {
-                first.to_uppercase().chain(chars).collect()
-            })
-        }
-        Lang::Ja => match error {
-            crate::client::AddressError::Empty => {
-                "先生のアドレスを入力してください(例: 192.168.1.20 または 192.168.1.20:30005)"
-                    .to_owned()
-            }
-            crate::client::AddressError::Invalid(a) => {
-                format!("「{a}」はアドレスではありません(例: 192.168.1.20:30005)")
-            }
-            crate::client::AddressError::UnsupportedScheme(s) => {
-                format!("ws:// のアドレスだけが使えます({s}:// は使えません)")
-            }
-        },
-    }
-}
-
-fn non_empty(text: &str) -> Option<String> {
-    let text = text.trim();
-    (!text.is_empty()).then(|| text.to_owned())
 }

@@ -2,11 +2,11 @@
 //! browser join link with its QR code, the relay's counters, quiet notes (not announced, no
 //! journal) and the firewall port.
 
-use super::app::Command;
+use super::command::Command;
 use super::i18n::Lang;
 use super::share::QrCode;
-use super::state::HostNote;
-use crate::bridge::Stats;
+use super::state::HostChat;
+use crate::bridge::{HostNote, Stats};
 
 /// Side of the QR code in the panel; the projector view shows it as large as the window.
 const SMALL_QR: f32 = 168.0;
@@ -28,6 +28,20 @@ pub struct HostInfo<'a> {
     pub stats: Stats,
     /// What did not start with hosting.
     pub notes: &'a [HostNote],
+}
+
+impl<'a> From<&'a HostChat> for HostInfo<'a> {
+    fn from(host: &'a HostChat) -> Self {
+        Self {
+            addresses: &host.addresses,
+            join_code: host.join_code.as_deref(),
+            port: host.port,
+            link: &host.link,
+            qr: host.qr.as_ref(),
+            stats: host.stats,
+            notes: &host.notes,
+        }
+    }
 }
 
 /// Lays out the host panel (inside a side panel).
@@ -111,4 +125,44 @@ fn stats_ui(ui: &mut egui::Ui, lang: Lang, stats: &Stats) {
     for line in lang.stats_lines(stats) {
         ui.label(line);
     }
+}
+
+/// The projector view: the QR code as large as the window allows, the link in large text
+/// under it, and a way back (button or Escape).
+pub fn projector_ui(
+    ui: &mut egui::Ui,
+    lang: Lang,
+    code: Option<&QrCode>,
+    link: &str,
+    commands: &mut Vec<Command>,
+) {
+    let s = lang.s();
+    egui::CentralPanel::default().show(ui, |ui| {
+        if ui.input(|i| i.key_pressed(egui::Key::Escape)) {
+            commands.push(Command::ShowProjector(false));
+        }
+        ui.horizontal(|ui| {
+            if ui.button(s.close_projector).clicked() {
+                commands.push(Command::ShowProjector(false));
+            }
+            if ui.button(s.copy_link).clicked() {
+                commands.push(Command::Copy(link.to_owned()));
+            }
+        });
+        ui.vertical_centered(|ui| {
+            let link_height = 64.0;
+            let available = ui.available_size();
+            let side = available.x.min(available.y - link_height).max(120.0);
+            match code {
+                Some(code) => {
+                    code.ui(ui, side, &lang.qr_label(link));
+                }
+                None => {
+                    ui.label(s.qr_too_long);
+                }
+            }
+            let text = egui::RichText::new(link).monospace().size(36.0).strong();
+            ui.add(egui::Label::new(text).selectable(true).wrap());
+        });
+    });
 }

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::state::HostNote;
-use crate::bridge::{Disconnect, ErrorCode, Stats};
+use super::composer::InputError;
+use crate::bridge::{AddressError, Disconnect, ErrorCode, HostError, HostNote, SaveDialog, Stats};
 
 /// A language of the user interface.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -267,6 +267,19 @@ impl Lang {
             (Self::En, HostNote::NoJournal(why)) => {
                 format!("No session journal ({why}). The chat works as usual.")
             }
+            (Self::Ja, HostNote::JournalFailing(why)) => format!(
+                "セッション記録を書き込めません({why})。チャットは使えますが、記録が欠けます。"
+            ),
+            (Self::En, HostNote::JournalFailing(why)) => format!(
+                "The session journal cannot be written ({why}). The chat works, but the record has gaps."
+            ),
+            (Self::Ja, HostNote::JournalTrimmed) => {
+                "セッション記録が上限に達したため、新しい部分だけを残しています。".to_owned()
+            }
+            (Self::En, HostNote::JournalTrimmed) => {
+                "The session journal reached its size limit: only its newest part is kept."
+                    .to_owned()
+            }
         }
     }
 
@@ -302,6 +315,65 @@ impl Lang {
             Self::Ja => format!("前回のセッション: {when} から、{lines} 行"),
             Self::En if lines == 1 => format!("Previous session: {when}, 1 line"),
             Self::En => format!("Previous session: {when}, {lines} lines"),
+        }
+    }
+
+    /// The hint under the message box for a line that was not sent.
+    pub fn input_hint(self, error: &InputError) -> String {
+        let s = self.s();
+        match error {
+            InputError::MissingSlash => s.need_slash.to_owned(),
+            InputError::EmptyRecipient => s.need_id.to_owned(),
+            InputError::EmptyText => s.need_text.to_owned(),
+            InputError::UnknownId(peer_id) => self.unknown_id(peer_id),
+        }
+    }
+
+    /// Why hosting did not start.
+    pub fn host_error(self, error: &HostError) -> String {
+        match error {
+            HostError::PortInUse(port) => self.port_in_use(*port),
+            HostError::Listen { port, source } => self.cannot_listen(*port, &source.to_string()),
+            HostError::Stopped => self.s().runtime_stopped.to_owned(),
+        }
+    }
+
+    /// Why the address typed on the start screen cannot be joined.
+    pub fn address_error(self, error: &AddressError) -> String {
+        match (self, error) {
+            (Self::Ja, AddressError::Empty) => {
+                "先生のアドレスを入力してください(例: 192.168.1.20 または 192.168.1.20:30005)"
+                    .to_owned()
+            }
+            (Self::En, AddressError::Empty) => {
+                "Type the host's address, for example 192.168.1.20 or 192.168.1.20:30005".to_owned()
+            }
+            (Self::Ja, AddressError::Invalid(address)) => {
+                format!("「{address}」はアドレスではありません(例: 192.168.1.20:30005)")
+            }
+            (Self::En, AddressError::Invalid(address)) => {
+                format!("“{address}” is not an address (try 192.168.1.20:30005)")
+            }
+            (Self::Ja, AddressError::UnsupportedScheme(scheme)) => {
+                format!("ws:// のアドレスだけが使えます({scheme}:// は使えません)")
+            }
+            (Self::En, AddressError::UnsupportedScheme(scheme)) => {
+                format!("Only ws:// addresses are supported, not {scheme}://")
+            }
+        }
+    }
+
+    /// The save dialog for a transcript of a chat at `ts` (Unix ms).
+    pub fn save_dialog(self, ts: u64) -> SaveDialog {
+        let s = self.s();
+        let stamp = super::log::local_time(ts, "%Y%m%d-%H%M");
+        SaveDialog {
+            title: s.save_transcript.trim_end_matches('…').to_owned(),
+            file_name: format!("classchat-{stamp}.txt"),
+            filters: vec![
+                (s.filter_text.to_owned(), vec!["txt".to_owned()]),
+                (s.filter_csv.to_owned(), vec!["csv".to_owned()]),
+            ],
         }
     }
 
@@ -430,15 +502,15 @@ pub struct Strings {
     /// Room name field label.
     pub room_name: &'static str,
     /// Heading of the rooms found on the network.
-    pub rooms_nearby: &'static str,
+    pub nearby_title: &'static str,
     /// No room found (yet).
-    pub rooms_none: &'static str,
+    pub nearby_none: &'static str,
     /// Discovery could not start.
-    pub rooms_unavailable: &'static str,
+    pub nearby_unavailable: &'static str,
     /// A room that needs a join code.
     pub code_needed: &'static str,
     /// Tooltip of a room button.
-    pub room_hint: &'static str,
+    pub nearby_hint: &'static str,
     /// Heading of the browser join link.
     pub browser_link: &'static str,
     /// Copy link button.
@@ -455,6 +527,12 @@ pub struct Strings {
     pub view_previous: &'static str,
     /// Marker of the previous session's view.
     pub read_only: &'static str,
+    /// The host's name in the chat on first run.
+    pub default_host_name: &'static str,
+    /// The room name announced on first run.
+    pub default_room_name: &'static str,
+    /// Hosting did not answer because the background runtime stopped.
+    pub runtime_stopped: &'static str,
 }
 
 /// Japanese.
@@ -515,11 +593,11 @@ pub static JA: Strings = Strings {
     hosting: "ホスト",
     joined_role: "参加中",
     room_name: "部屋の名前",
-    rooms_nearby: "このネットワークのチャット",
-    rooms_none: "見つかっていません。アドレスを入力してください。",
-    rooms_unavailable: "ネットワーク内の検索は使えません。アドレスを入力してください",
+    nearby_title: "このネットワークのチャット",
+    nearby_none: "見つかっていません。アドレスを入力してください。",
+    nearby_unavailable: "ネットワーク内の検索は使えません。アドレスを入力してください",
     code_needed: "参加コードが必要",
-    room_hint: "クリックするとアドレスが入力されます",
+    nearby_hint: "クリックするとアドレスが入力されます",
     browser_link: "ブラウザで参加するリンク",
     copy_link: "リンクをコピー",
     show_qr: "QRコードを大きく表示",
@@ -528,6 +606,9 @@ pub static JA: Strings = Strings {
     relay_counters: "サーバーの状態",
     view_previous: "表示",
     read_only: "(閲覧のみ)",
+    default_host_name: "先生",
+    default_room_name: "教室のチャット",
+    runtime_stopped: "バックグラウンドの処理が止まりました",
 };
 
 /// English.
@@ -588,11 +669,11 @@ pub static EN: Strings = Strings {
     hosting: "Hosting",
     joined_role: "Joined",
     room_name: "Room name",
-    rooms_nearby: "Chats on this network",
-    rooms_none: "None found yet. Type the address below.",
-    rooms_unavailable: "Searching the network is not available. Type the address",
+    nearby_title: "Chats on this network",
+    nearby_none: "None found yet. Type the address below.",
+    nearby_unavailable: "Searching the network is not available. Type the address",
     code_needed: "join code needed",
-    room_hint: "Click to fill in the address",
+    nearby_hint: "Click to fill in the address",
     browser_link: "Join from a browser",
     copy_link: "Copy link",
     show_qr: "Show QR code large",
@@ -601,11 +682,33 @@ pub static EN: Strings = Strings {
     relay_counters: "Relay",
     view_previous: "View",
     read_only: "(read-only)",
+    default_host_name: "Teacher",
+    default_room_name: "Class chat",
+    runtime_stopped: "the background runtime stopped",
 };
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn address_errors_in_english_are_the_client_sentences_capitalised() {
+        let errors = [
+            AddressError::Empty,
+            AddressError::Invalid("x y".to_owned()),
+            AddressError::UnsupportedScheme("http".to_owned()),
+        ];
+        for error in &errors {
+            let text = error.to_string();
+            let mut chars = text.chars();
+            let capitalised: String = chars
+                .next()
+                .map(|first| first.to_uppercase().chain(chars).collect())
+                .unwrap_or_default();
+            assert_eq!(Lang::En.address_error(error), capitalised);
+            assert_ne!(Lang::Ja.address_error(error), capitalised);
+        }
+    }
 
     #[test]
     fn locale_picks_japanese() {

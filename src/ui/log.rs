@@ -5,8 +5,7 @@
 
 use chrono::TimeZone as _;
 
-use crate::bridge::{Incoming, Recipient};
-use crate::journal;
+use crate::bridge::{Incoming, JournalEntry, JournalEntryKind, Recipient, Render, transcript};
 
 /// What a log row is.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -63,17 +62,17 @@ impl Entry {
     }
 }
 
-impl From<&Entry> for journal::Entry {
+impl From<&Entry> for JournalEntry {
     fn from(entry: &Entry) -> Self {
         let (kind, from, to, text) = match &entry.kind {
             EntryKind::Message { from, to, text, .. } => (
-                journal::EntryKind::Message,
+                JournalEntryKind::Message,
                 from.clone(),
                 to.as_ref().map(ToString::to_string),
                 text,
             ),
-            EntryKind::Notice(text) => (journal::EntryKind::Notice, None, None, text),
-            EntryKind::Error(text) => (journal::EntryKind::Error, None, None, text),
+            EntryKind::Notice(text) => (JournalEntryKind::Notice, None, None, text),
+            EntryKind::Error(text) => (JournalEntryKind::Error, None, None, text),
         };
         Self {
             ts: entry.ts,
@@ -85,18 +84,18 @@ impl From<&Entry> for journal::Entry {
     }
 }
 
-impl From<journal::Entry> for Entry {
-    fn from(entry: journal::Entry) -> Self {
+impl From<JournalEntry> for Entry {
+    fn from(entry: JournalEntry) -> Self {
         let kind = match entry.kind {
-            journal::EntryKind::Message => EntryKind::Message {
+            JournalEntryKind::Message => EntryKind::Message {
                 from: entry.from,
                 to: entry.to.as_deref().map(Recipient::from_wire),
                 text: entry.text,
                 // The journal does not say whose window wrote it.
                 own: false,
             },
-            journal::EntryKind::Notice => EntryKind::Notice(entry.text),
-            journal::EntryKind::Error => EntryKind::Error(entry.text),
+            JournalEntryKind::Notice => EntryKind::Notice(entry.text),
+            JournalEntryKind::Error => EntryKind::Error(entry.text),
         };
         Self { ts: entry.ts, kind }
     }
@@ -130,7 +129,7 @@ impl Log {
     /// Appends a notice stamped now.
     pub fn notice(&mut self, text: impl Into<String>) {
         self.push(Entry {
-            ts: crate::protocol::now_ms(),
+            ts: crate::bridge::now_ms(),
             kind: EntryKind::Notice(text.into()),
         });
     }
@@ -138,7 +137,7 @@ impl Log {
     /// Appends an error stamped now.
     pub fn error(&mut self, text: impl Into<String>) {
         self.push(Entry {
-            ts: crate::protocol::now_ms(),
+            ts: crate::bridge::now_ms(),
             kind: EntryKind::Error(text.into()),
         });
     }
@@ -167,6 +166,18 @@ impl Log {
         })
     }
 
+    /// Renders the transcript once the user picked a path, in the format its extension asks
+    /// for. Both formats come from a snapshot taken now, so the log keeps growing meanwhile and
+    /// is untouched whatever happens to the file.
+    pub fn renderer(&self) -> Render {
+        let text = self.export(TranscriptFormat::Text);
+        let csv = self.export(TranscriptFormat::Csv);
+        Box::new(move |path| match TranscriptFormat::from_path(path) {
+            TranscriptFormat::Csv => csv,
+            TranscriptFormat::Text => text,
+        })
+    }
+
     /// The transcript in the chosen format.
     pub fn export(&self, format: TranscriptFormat) -> String {
         match format {
@@ -175,38 +186,33 @@ impl Log {
         }
     }
 
-    /// Plain text: one line per row, `YYYY-MM-DD HH:MM:SS  from → to: text`. Line breaks inside
-    /// a message are kept, indented, so each row still starts with its time.
+    /// Plain text, one line per row (`YYYY-MM-DD HH:MM:SS  from → to: text`); see
+    /// [`transcript::to_text`](crate::bridge::transcript::to_text) for the escaping.
     pub fn to_text(&self) -> String {
-        let mut out = String::new();
-        for entry in &self.entries {
-            let time = local_time(entry.ts, "%Y-%m-%d %H:%M:%S");
-            let (from, to, text) = columns(entry);
-            let body = text.replace('\n', "\n    ");
-            match &entry.kind {
-                EntryKind::Message { .. } => {
-                    out.push_str(&format!("{time}  {from} → {to}: {body}\n"));
-                }
-                EntryKind::Notice(_) => out.push_str(&format!("{time}  * {body}\n")),
-                EntryKind::Error(_) => out.push_str(&format!("{time}  ! {body}\n")),
-            }
-        }
-        out
+        transcript::to_text(&self.rows())
     }
 
-    /// CSV with a header `time,from,to,text`, quoted by RFC 4180 and with CRLF line ends.
-    /// Notices and errors have an empty sender and `notice`/`error` as recipient.
+    /// CSV for spreadsheets (byte order mark, header `time,from,to,text`, RFC 4180 quoting,
+    /// CRLF, formulas neutralised). Notices and errors have an empty sender and
+    /// `notice`/`error` as recipient.
     pub fn to_csv(&self) -> String {
-        let mut out = String::from("time,from,to,text\r\n");
-        for entry in &self.entries {
-            let time = local_time(entry.ts, "%Y-%m-%d %H:%M:%S");
-            let (from, to, text) = columns(entry);
-            let fields = [time.as_str(), from.as_str(), to.as_str(), text];
-            let row: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
-            out.push_str(&row.join(","));
-            out.push_str("\r\n");
-        }
-        out
+        transcript::to_csv(&self.rows())
+    }
+
+    fn rows(&self) -> Vec<transcript::Row> {
+        self.entries
+            .iter()
+            .map(|entry| {
+                let (from, to, text) = columns(entry);
+                transcript::Row {
+                    time: local_time(entry.ts, "%Y-%m-%d %H:%M:%S"),
+                    kind: JournalEntry::from(entry).kind,
+                    from,
+                    to,
+                    text: text.to_owned(),
+                }
+            })
+            .collect()
     }
 }
 
@@ -220,18 +226,6 @@ fn columns(entry: &Entry) -> (String, String, &str) {
         ),
         EntryKind::Notice(text) => (String::new(), "notice".to_owned(), text),
         EntryKind::Error(text) => (String::new(), "error".to_owned(), text),
-    }
-}
-
-/// One CSV field: quoted when it holds a comma, quote, CR or LF (or leading/trailing spaces),
-/// with inner quotes doubled.
-pub fn csv_field(field: &str) -> String {
-    let needs_quotes =
-        field.contains([',', '"', '\n', '\r']) || field.starts_with(' ') || field.ends_with(' ');
-    if needs_quotes {
-        format!("\"{}\"", field.replace('"', "\"\""))
-    } else {
-        field.to_owned()
     }
 }
 
@@ -271,18 +265,6 @@ mod tests {
     }
 
     #[test]
-    fn csv_quotes_commas_quotes_newlines() {
-        assert_eq!(csv_field("plain"), "plain");
-        assert_eq!(csv_field("a,b"), "\"a,b\"");
-        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(csv_field("two\nlines"), "\"two\nlines\"");
-        assert_eq!(csv_field("cr\rhere"), "\"cr\rhere\"");
-        assert_eq!(csv_field("こんにちは、世界"), "こんにちは、世界");
-        assert_eq!(csv_field("日本語,カンマ"), "\"日本語,カンマ\"");
-        assert_eq!(csv_field(""), "");
-    }
-
-    #[test]
     fn csv_export_has_header_and_one_record_per_entry() {
         let mut log = Log::default();
         log.push(message(
@@ -293,7 +275,10 @@ mod tests {
         log.push(message("Taro", Recipient::Client("花子".into()), "hi"));
         let csv = log.to_csv();
         let lines: Vec<&str> = csv.split("\r\n").collect();
-        assert_eq!(lines[0], "time,from,to,text");
+        assert_eq!(
+            lines[0], "\u{feff}time,from,to,text",
+            "a byte order mark for Excel"
+        );
         assert!(lines[1].ends_with(",花子,*,\"おはよう, \"\"先生\"\"\n二行目\""));
         assert!(lines[2].ends_with(",Taro,花子,hi"));
         assert_eq!(lines[3], "");
@@ -344,7 +329,7 @@ mod tests {
             },
         ];
         for row in rows {
-            assert_eq!(Entry::from(journal::Entry::from(&row)), row);
+            assert_eq!(Entry::from(JournalEntry::from(&row)), row);
         }
     }
 

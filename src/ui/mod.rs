@@ -3,27 +3,46 @@
 //! roster, status bar.
 //!
 //! [`App`] holds the state and splits each frame into `logic` (drain network events, poll
-//! promises) and `ui` (lay out panels, which return commands applied after layout). The log and
-//! the message box are modelled in egui-free modules ([`log`], [`composer`]) that are unit
-//! tested; `tests/ui.rs` drives the whole window with egui_kittest against a real relay.
+//! promises) and `ui` (lay out panels, which return `Command`s, user actions as data, applied after
+//! layout). Everything network goes through [`crate::bridge`].
+//!
+//! Modules, from the bottom:
+//! - shared, egui-free: `command` (user actions), `i18n` (every sentence), `composer` (the
+//!   message box's rules), [`log`] (rows and transcripts), [`state`] (settings and the chats'
+//!   plain state);
+//! - shared widgets: `widgets`, `log_view` (a log as the central panel), [`share`] (join link
+//!   and QR code), `nearby` (chats found on the network), `fonts`;
+//! - panels, each built on the shared modules only: `start_screen`, `host_panel`,
+//!   `messages_panel`, `roster_panel`, `status_bar`, `top_bar`, `previous`;
+//! - `mode` ([`Launch`], [`ModeKind`]) and `app`: [`App`], the only module that knows every
+//!   panel.
+//!
+//! `tests/ui.rs` and `tests/ui_window.rs` drive the whole window with egui_kittest against real
+//! relays.
 //!
 //! Try it: `cargo run` (or `cargo run -- --host --port 30005`).
 
-pub mod app;
-pub mod composer;
-pub mod fonts;
-pub mod host_panel;
-pub mod i18n;
+mod app;
+mod command;
+mod composer;
+mod fonts;
+mod host_panel;
+mod i18n;
 pub mod log;
-pub mod messages_panel;
-pub mod previous;
-pub mod rooms;
-pub mod roster_panel;
+mod log_view;
+mod messages_panel;
+mod mode;
+mod nearby;
+mod previous;
+mod roster_panel;
 pub mod share;
-pub mod start_screen;
+mod start_screen;
 pub mod state;
-pub mod status_bar;
+mod status_bar;
+mod top_bar;
+mod widgets;
 
-pub use app::{APP_ID, App, Command, Launch, ModeKind};
+pub use app::{APP_ID, App};
 pub use i18n::Lang;
+pub use mode::{Launch, ModeKind};
 pub use state::Settings;

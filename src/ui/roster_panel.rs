@@ -1,10 +1,10 @@
 //! Who is connected: one row per client with the time they joined; the own entry is marked.
 //! Clicking a name puts `id/` in the message box. The host also gets mute and kick buttons.
 
-use super::app::Command;
+use super::command::Command;
 use super::i18n::Lang;
 use super::log::local_time;
-use super::state::Session;
+use super::state::Chat;
 use crate::bridge::RosterEntry;
 
 /// Lays out the roster as a right panel. `host_roster` is the relay's view (with mute flags)
@@ -12,7 +12,7 @@ use crate::bridge::RosterEntry;
 pub fn ui(
     ui: &mut egui::Ui,
     lang: Lang,
-    session: &Session,
+    chat: &Chat,
     host_roster: Option<&[RosterEntry]>,
     commands: &mut Vec<Command>,
 ) {
@@ -22,7 +22,7 @@ pub fn ui(
         .default_size(250.0)
         .show(ui, |ui| {
             ui.add_space(6.0);
-            let Some(roster) = &session.roster else {
+            let Some(roster) = &chat.roster else {
                 ui.heading(s.roster);
                 ui.label(egui::RichText::new(s.no_roster).weak());
                 return;
@@ -33,7 +33,7 @@ pub fn ui(
                 .auto_shrink(false)
                 .show(ui, |ui| {
                     for client in roster {
-                        let own = session.own_id.as_deref() == Some(client.id.as_str());
+                        let own = chat.own_id.as_deref() == Some(client.id.as_str());
                         let muted = host_roster
                             .and_then(|r| r.iter().find(|e| e.info.id == client.id))
                             .is_some_and(|e| e.muted);

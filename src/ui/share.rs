@@ -1,14 +1,11 @@
-//! Sharing a hosted chat with the class: the browser join link (with the join code in it),
-//! its QR code drawn with egui's painter, and a projector view where the code fills the
-//! window so it can be scanned from the back of the room.
+//! Sharing a hosted chat with the class: the browser join link (with the join code in it) and
+//! its QR code drawn with egui's painter (the host panel shows it small, and large in the
+//! projector view).
 //!
 //! [`join_link`] and [`QrCode`] are plain data and unit-tested; `tests/ui.rs` checks that the
 //! host window shows both.
 
 use egui::emath::GuiRounding as _;
-
-use super::app::Command;
-use super::i18n::Lang;
 
 /// Light modules around the code, as the QR specification asks for.
 const QUIET_ZONE: usize = 4;
@@ -88,46 +85,6 @@ impl QrCode {
         }
         response
     }
-}
-
-/// The projector view: the QR code as large as the window allows, the link in large text
-/// under it, and a way back (button or Escape).
-pub fn projector_ui(
-    ui: &mut egui::Ui,
-    lang: Lang,
-    code: Option<&QrCode>,
-    link: &str,
-    commands: &mut Vec<Command>,
-) {
-    let s = lang.s();
-    egui::CentralPanel::default().show(ui, |ui| {
-        if ui.input(|i| i.key_pressed(egui::Key::Escape)) {
-            commands.push(Command::ShowProjector(false));
-        }
-        ui.horizontal(|ui| {
-            if ui.button(s.close_projector).clicked() {
-                commands.push(Command::ShowProjector(false));
-            }
-            if ui.button(s.copy_link).clicked() {
-                commands.push(Command::Copy(link.to_owned()));
-            }
-        });
-        ui.vertical_centered(|ui| {
-            let link_height = 64.0;
-            let available = ui.available_size();
-            let side = available.x.min(available.y - link_height).max(120.0);
-            match code {
-                Some(code) => {
-                    code.ui(ui, side, &lang.qr_label(link));
-                }
-                None => {
-                    ui.label(s.qr_too_long);
-                }
-            }
-            let text = egui::RichText::new(link).monospace().size(36.0).strong();
-            ui.add(egui::Label::new(text).selectable(true).wrap());
-        });
-    });
 }
 
 #[cfg(test)]

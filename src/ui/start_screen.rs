@@ -2,11 +2,11 @@
 //! each needs, the chats found on the network, and the previous session's transcript. It edits
 //! [`Settings`] in place and returns [`Command`]s.
 
-use super::app::{Command, language_ui};
-use super::previous::{self, PreviousSession};
-use super::rooms::{self, Rooms};
-use super::state::Settings;
-use super::status_bar;
+use super::command::Command;
+use super::i18n::Lang;
+use super::nearby::{self, Nearby};
+use super::state::{PreviousChat, Settings};
+use super::widgets;
 
 /// Width of a text field on the start screen.
 const FIELD_WIDTH: f32 = 260.0;
@@ -19,9 +19,9 @@ pub struct StartInfo<'a> {
     /// A sentence while hosting or joining starts: disables the fields and offers Cancel.
     pub busy: Option<String>,
     /// Chats found on the network.
-    pub rooms: &'a Rooms,
+    pub nearby: &'a Nearby,
     /// The previous session, if its journal was found.
-    pub previous: Option<&'a PreviousSession>,
+    pub previous: Option<&'a PreviousChat>,
     /// A transcript is being saved.
     pub saving: bool,
     /// The latest status message (where the previous session was saved, or why not).
@@ -43,7 +43,7 @@ pub fn ui(
     let StartInfo {
         error,
         busy,
-        rooms,
+        nearby,
         previous,
         saving,
         status,
@@ -53,7 +53,7 @@ pub fn ui(
     egui::CentralPanel::default().show(ui, |ui| {
         ui.horizontal(|ui| {
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                language_ui(ui, lang, commands);
+                widgets::language_ui(ui, lang, commands);
                 ui.label(s.language);
             });
         });
@@ -70,7 +70,7 @@ pub fn ui(
                     ui.add_enabled_ui(enabled, |ui| host_card_ui(ui, settings, commands));
                 });
                 card_ui(right, |ui| {
-                    ui.add_enabled_ui(enabled, |ui| join_card_ui(ui, settings, rooms, commands));
+                    ui.add_enabled_ui(enabled, |ui| join_card_ui(ui, settings, nearby, commands));
                 });
             }
         });
@@ -102,10 +102,10 @@ pub fn ui(
                 ui.add_space(8.0);
             }
             if let Some(previous) = previous {
-                previous::offer_ui(ui, lang, previous, saving, commands);
+                previous_offer_ui(ui, lang, previous, saving, commands);
             }
             if let Some(status) = status {
-                status_bar::message_ui(ui, status);
+                widgets::status_message_ui(ui, status);
             }
         });
     });
@@ -170,9 +170,7 @@ fn host_card_ui(ui: &mut egui::Ui, settings: &mut Settings, commands: &mut Vec<C
             ui.end_row();
         });
     ui.add_space(10.0);
-    let start = egui::Button::new(egui::RichText::new(s.start_hosting).size(17.0).strong())
-        .min_size(egui::vec2(180.0, 34.0));
-    if ui.add(start).clicked() || submit {
+    if big_button_ui(ui, s.start_hosting) || submit {
         commands.push(Command::StartHosting);
     }
 }
@@ -180,14 +178,14 @@ fn host_card_ui(ui: &mut egui::Ui, settings: &mut Settings, commands: &mut Vec<C
 fn join_card_ui(
     ui: &mut egui::Ui,
     settings: &mut Settings,
-    rooms: &Rooms,
+    nearby: &Nearby,
     commands: &mut Vec<Command>,
 ) {
     let s = settings.lang.s();
     ui.heading(s.join_title);
     ui.label(egui::RichText::new(s.join_help).color(ui.visuals().weak_text_color()));
     ui.add_space(8.0);
-    rooms::ui(ui, settings.lang, rooms, commands);
+    nearby::ui(ui, settings.lang, nearby, commands);
     ui.add_space(8.0);
     let mut submit = false;
     egui::Grid::new("join_fields")
@@ -211,14 +209,42 @@ fn join_card_ui(
             ui.end_row();
         });
     ui.add_space(10.0);
-    let join = egui::Button::new(egui::RichText::new(s.join).size(17.0).strong())
-        .min_size(egui::vec2(180.0, 34.0));
-    if ui.add(join).clicked() || submit {
+    if big_button_ui(ui, s.join) || submit {
         commands.push(Command::Join);
     }
 }
 
 /// Enter pressed in this field.
+/// A card's main button; whether it was clicked.
+fn big_button_ui(ui: &mut egui::Ui, text: &str) -> bool {
+    let button = egui::Button::new(egui::RichText::new(text).size(17.0).strong())
+        .min_size(egui::vec2(180.0, 34.0));
+    ui.add(button).clicked()
+}
+
 fn enter(response: &egui::Response) -> bool {
     response.lost_focus() && response.ctx.input(|i| i.key_pressed(egui::Key::Enter))
+}
+
+/// The offer on the start screen: when, how many lines, View and Save buttons.
+fn previous_offer_ui(
+    ui: &mut egui::Ui,
+    lang: Lang,
+    previous: &PreviousChat,
+    saving: bool,
+    commands: &mut Vec<Command>,
+) {
+    let s = lang.s();
+    egui::Frame::group(ui.style())
+        .corner_radius(6.0)
+        .inner_margin(10.0)
+        .show(ui, |ui| {
+            ui.horizontal_wrapped(|ui| {
+                ui.label(lang.previous_session(&previous.when(), previous.log.len()));
+                if ui.button(s.view_previous).clicked() {
+                    commands.push(Command::ViewPrevious);
+                }
+                widgets::save_button_ui(ui, lang, saving, commands);
+            });
+        });
 }

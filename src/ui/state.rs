@@ -1,16 +1,19 @@
 //! Plain state of the window: settings, the chat session and its connection state. No egui
-//! widgets here; [`Session::handle`] turns network events into state and log rows.
+//! widgets here; [`Chat::handle`] turns network events into state and log rows.
 
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc::UnboundedReceiver;
 
-use super::composer::InputError;
+use super::composer::{self, InputError};
 use super::i18n::Lang;
-use super::log::{Entry, Log};
+use super::log::{Entry, Log, local_time};
+use super::share::{self, QrCode};
 use crate::bridge::{
-    Announcement, ClientHandle, ClientInfo, Disconnect, Event, Journal, RosterEntry, Stats,
+    AddressError, Announcement, ClientHandle, ClientInfo, Disconnect, Event, HostEvent, HostHandle,
+    HostNote, HostRequest, HostStarted, JoinConfig, Journal, RosterEntry, Stats,
 };
 
 /// What the start screen remembers between runs (eframe persistence).
@@ -42,25 +45,57 @@ impl Default for Settings {
 }
 
 impl Settings {
+    /// What Start hosting asks for; `None` when the port is not a number from 0 to 65535.
+    pub fn host_request(&self, journal_dir: Option<PathBuf>) -> Option<HostRequest> {
+        Some(HostRequest {
+            port: self.port.trim().parse().ok()?,
+            join_code: self.host_join_code(),
+            name: non_empty(&self.host_name),
+            room_name: Some(self.room_name.clone()),
+            journal_dir,
+        })
+    }
+
+    /// The join code the host asks for, if any.
+    pub fn host_join_code(&self) -> Option<String> {
+        non_empty(&self.host_code)
+    }
+
+    /// What Join connects to, or why the address cannot be joined.
+    pub fn join_config(&self) -> Result<JoinConfig, AddressError> {
+        crate::bridge::join_config(
+            &self.address,
+            non_empty(&self.name),
+            non_empty(&self.join_code),
+        )
+    }
+
+    /// Makes a random six-digit join code for hosting.
+    pub fn generate_code(&mut self) {
+        use rand::Rng as _;
+        let code: u32 = rand::rng().random_range(0..1_000_000);
+        self.host_code = format!("{code:06}");
+    }
+
     /// First-run settings in `lang` (the host's default name depends on it).
     pub fn for_lang(lang: Lang) -> Self {
         Self {
-            port: crate::protocol::DEFAULT_PORT.to_string(),
+            port: crate::bridge::DEFAULT_PORT.to_string(),
             host_code: String::new(),
-            host_name: match lang {
-                Lang::Ja => "先生".to_owned(),
-                Lang::En => "Teacher".to_owned(),
-            },
-            room_name: match lang {
-                Lang::Ja => "教室のチャット".to_owned(),
-                Lang::En => "Class chat".to_owned(),
-            },
+            host_name: lang.s().default_host_name.to_owned(),
+            room_name: lang.s().default_room_name.to_owned(),
             address: String::new(),
             name: String::new(),
             join_code: String::new(),
             lang,
         }
     }
+}
+
+/// The trimmed text, if there is any.
+fn non_empty(text: &str) -> Option<String> {
+    let text = text.trim();
+    (!text.is_empty()).then(|| text.to_owned())
 }
 
 /// Where the connection stands.
@@ -149,7 +184,7 @@ impl Default for LogView {
 
 /// One joined chat (as host or student): connection, roster, log and message box.
 #[derive(Debug)]
-pub struct Session {
+pub struct Chat {
     client: ClientHandle,
     events: UnboundedReceiver<Event>,
     /// This client's ID, once the relay told it.
@@ -177,7 +212,7 @@ pub enum Outcome {
     Failed(Disconnect),
 }
 
-impl Session {
+impl Chat {
     /// A session for a client that is starting to connect.
     pub fn new(client: ClientHandle, events: UnboundedReceiver<Event>) -> Self {
         Self {
@@ -203,6 +238,31 @@ impl Session {
         self.roster
             .as_ref()
             .map(|r| r.iter().map(|c| c.id.clone()).collect())
+    }
+
+    /// Sends what is in the message box, or keeps it with a hint saying why not; whether it
+    /// was sent.
+    pub fn send_composed(&mut self) -> bool {
+        let roster = self.roster_ids();
+        let line = self.composer.text.clone();
+        match composer::check(&line, roster.as_deref()) {
+            Ok(addressed) => {
+                // The client library decides what shows as sent: a relay and the seed's
+                // broadcast server echo the line back, and for the seed's addressed server
+                // (which echoes nothing) the client emits it itself.
+                self.client
+                    .send(addressed.to.clone(), addressed.text.to_owned());
+                // Cleared like the seed page's field: every line names its recipient.
+                self.composer.text.clear();
+                self.composer.hint = None;
+                self.view.jump_to_bottom = true;
+                true
+            }
+            Err(error) => {
+                self.composer.hint = Some((error, line));
+                false
+            }
+        }
     }
 
     /// Drains pending events for at most `budget`; `attentive` says whether the user sees
@@ -296,32 +356,23 @@ impl Session {
     }
 }
 
-/// Something that did not start with hosting, shown quietly on the host panel.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum HostNote {
-    /// The chat is not announced on the local network, for this reason.
-    NotAnnounced(String),
-    /// No session journal is kept, for this reason.
-    NoJournal(String),
-}
-
 /// Hosting: the relay, what students type, and the host's own session.
 #[derive(Debug)]
-pub struct HostSession {
+pub struct HostChat {
     /// The host's own chat session. Declared first so it is dropped (and leaves) first.
-    pub session: Session,
-    /// The relay; dropping it closes every client with "the host stopped the chat" (the
-    /// backend's counter watcher holds only a weak reference).
-    pub relay: std::sync::Arc<crate::bridge::RelayHandle>,
+    pub chat: Chat,
+    /// The relay, through the bridge; dropping it closes every client with "the host stopped
+    /// the chat".
+    pub host: HostHandle,
     /// The port the relay listens on.
     pub port: u16,
     /// What students type.
     pub addresses: Vec<String>,
     /// The join code, if any.
     pub join_code: Option<String>,
-    /// The relay's roster as of the last frame (for mute flags and the count).
+    /// The relay's roster as the bridge last sent it (for mute flags and the count).
     pub relay_roster: Vec<RosterEntry>,
-    /// The relay's counters as of the last frame.
+    /// The relay's counters as the bridge last sent them.
     pub stats: Stats,
     /// The announcement on the local network; dropping it (with the session) withdraws it.
     pub announcement: Option<Announcement>,
@@ -334,20 +385,106 @@ pub struct HostSession {
     /// The browser join link shown, copied and encoded in the QR code.
     pub link: String,
     /// The link as a QR code (`None` if it is too long to encode).
-    pub qr: Option<super::share::QrCode>,
+    pub qr: Option<QrCode>,
     /// The QR code fills the window (for the projector).
     pub projector: bool,
 }
 
-impl HostSession {
+impl HostChat {
+    /// The host's state once the relay runs; `join_code` goes into the join link.
+    pub fn new(hosted: HostStarted, join_code: Option<String>) -> Self {
+        let address = hosted.addresses.first().map_or("localhost", String::as_str);
+        let link = share::join_link(address, join_code.as_deref());
+        Self {
+            chat: Chat::new(hosted.client, hosted.events),
+            host: hosted.host,
+            port: hosted.port,
+            qr: QrCode::new(&link),
+            link,
+            addresses: hosted.addresses,
+            join_code,
+            relay_roster: Vec::new(),
+            stats: Stats::default(),
+            announcement: hosted.announcement,
+            journal: hosted.journal,
+            journaled: 0,
+            notes: hosted.notes,
+            projector: false,
+        }
+    }
+
+    /// Takes the roster and counter changes the bridge sent. The bridge wakes the window when
+    /// they change, so an idle host window sleeps.
+    pub fn relay_news(&mut self) {
+        while let Some(event) = self.host.try_event() {
+            match event {
+                HostEvent::Roster(roster) => self.relay_roster = roster,
+                HostEvent::Stats(stats) => self.stats = stats,
+            }
+        }
+    }
+
     /// Appends the log rows that arrived since the last call to the journal.
     pub fn journal_new_rows(&mut self) {
-        let rows = self.session.log.entries();
+        let rows = self.chat.log.entries();
         if let (Some(journal), Some(new)) = (&self.journal, rows.get(self.journaled..)) {
             for row in new {
                 journal.append(row.into());
             }
         }
         self.journaled = rows.len();
+        self.note_journal_health();
+    }
+
+    /// Keeps the host panel's journal notes true: a failing write shows while it fails, and
+    /// trimming shows once it happened.
+    fn note_journal_health(&mut self) {
+        let Some(journal) = &self.journal else {
+            return;
+        };
+        let failing = journal.health().map(HostNote::JournalFailing);
+        let trimmed = journal.rotations() > 0;
+        self.notes
+            .retain(|note| !matches!(note, HostNote::JournalFailing(_)));
+        self.notes.extend(failing);
+        if trimmed && !self.notes.contains(&HostNote::JournalTrimmed) {
+            self.notes.push(HostNote::JournalTrimmed);
+        }
+    }
+}
+
+/// A finished session loaded from its journal.
+#[derive(Debug)]
+pub struct PreviousChat {
+    /// When its first line was written (Unix ms).
+    pub started: u64,
+    /// Its lines.
+    pub log: Log,
+    /// Scroll state while it is viewed.
+    pub view: LogView,
+}
+
+impl PreviousChat {
+    /// Reads a journal (blocking: run it off the UI thread). `None` if it cannot be read or
+    /// holds no line.
+    pub fn load(path: &Path) -> Option<Self> {
+        let entries = crate::bridge::read_journal(path)
+            .inspect_err(|e| tracing::warn!("{e}"))
+            .ok()?;
+        let started = entries.first()?.ts;
+        let mut log = Log::default();
+        for entry in entries {
+            log.push(Entry::from(entry));
+        }
+        Some(Self {
+            started,
+            log,
+            view: LogView::default(),
+        })
+    }
+
+    /// The start time as `2026-11-29 10:42`, in local time.
+    pub fn when(&self) -> String {
+        local_time(self.started, "%Y-%m-%d %H:%M")
     }
 }

@@ -4,19 +4,20 @@
 use egui::Color32;
 
 use super::i18n::Lang;
-use super::state::{ConnState, Session};
+use super::state::{Chat, ConnState};
+use super::widgets;
 
 /// Lays out the status bar as the lowest bottom panel.
 pub fn ui(
     ui: &mut egui::Ui,
     lang: Lang,
-    session: &Session,
+    chat: &Chat,
     connected_count: Option<usize>,
     status: Option<&(String, bool)>,
 ) {
     egui::Panel::bottom("status_bar").show(ui, |ui| {
         ui.horizontal(|ui| {
-            let color = match &session.state {
+            let color = match &chat.state {
                 ConnState::Connected { legacy: false } => Color32::from_rgb(22, 163, 74),
                 ConnState::Connected { legacy: true } => Color32::from_rgb(202, 138, 4),
                 ConnState::Connecting { .. } | ConnState::Waiting { .. } => {
@@ -26,24 +27,17 @@ pub fn ui(
             };
             let (rect, _) = ui.allocate_exact_size(egui::vec2(12.0, 12.0), egui::Sense::hover());
             ui.painter().circle_filled(rect.center(), 5.0, color);
-            ui.label(egui::RichText::new(session.state.describe(lang)).strong());
+            ui.label(egui::RichText::new(chat.state.describe(lang)).strong());
             if let Some(count) = connected_count {
                 ui.separator();
                 ui.label(lang.connected_count(count));
             }
             if let Some(status) = status {
                 ui.separator();
-                message_ui(ui, status);
+                widgets::status_message_ui(ui, status);
             }
         });
     });
 }
 
-/// The latest status message (red when it is an error).
-pub fn message_ui(ui: &mut egui::Ui, (text, error): &(String, bool)) {
-    let mut text = egui::RichText::new(text);
-    if *error {
-        text = text.color(ui.visuals().error_fg_color);
-    }
-    ui.label(text);
-}
+//END

@@ -36,8 +36,11 @@ pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 /// Long enough for a loaded two-core machine, short enough that a hang fails quickly.
 pub const PATIENCE: Duration = Duration::from_secs(10);
 
-pub const LIST: &str = "/ws_multi_client";
-pub const DICT: &str = "/ws_multi_client_dict";
+/// The seed's paths and broadcast echo, under the short names the tests use.
+#[allow(unused_imports)] // Each test binary uses a different subset.
+pub use classchat::protocol::{
+    BROADCAST_PATH as LIST, BROADCAST_PREFIX as ECHO, DIRECT_PATH as DICT,
+};
 
 /// Test defaults: no rate limit (tests that need one set it), everything else as shipped.
 pub fn config() -> RelayConfig {
@@ -49,7 +52,21 @@ pub fn config() -> RelayConfig {
 
 /// Starts a relay on a free port of 127.0.0.1.
 pub async fn start_relay(config: RelayConfig) -> RelayHandle {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    start_relay_at(SocketAddr::from(([127, 0, 0, 1], 0)), config).await
+}
+
+/// Starts a relay that asks for the join code `code`.
+pub async fn start_relay_with_code(code: &str) -> RelayHandle {
+    start_relay(RelayConfig {
+        join_code: Some(code.to_owned()),
+        ..config()
+    })
+    .await
+}
+
+/// Starts a relay on `addr`: a restart on the port an earlier relay had.
+pub async fn start_relay_at(addr: SocketAddr, config: RelayConfig) -> RelayHandle {
+    let listener = TcpListener::bind(addr).await.unwrap();
     relay::start(listener, config)
 }
 
@@ -115,7 +132,7 @@ pub async fn legacy_dict(addr: SocketAddr) -> (Ws, String) {
 pub async fn extended_dict(addr: SocketAddr, query: &str) -> (Ws, String, Vec<String>) {
     let mut ws = extended(addr, &format!("{DICT}{query}")).await;
     match json(&mut ws).await {
-        ServerMessage::Welcome { id, clients } => {
+        ServerMessage::Welcome { id, clients, .. } => {
             let roster = clients.into_iter().map(|c| c.id).collect();
             (ws, id, roster)
         }
@@ -216,6 +233,7 @@ where
     let frame = ClientMessage::Send {
         to: Recipient::from_wire(to),
         text: text.to_owned(),
+        id: None,
     }
     .encode();
     send(ws, &frame).await;

@@ -4,8 +4,9 @@
 
 use std::time::{Duration, Instant};
 
-use classchat::ui::App;
+use classchat::ui::{App, ModeKind};
 use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable as _;
 
 /// How long a network step may take before a test fails.
 pub const TIMEOUT: Duration = Duration::from_secs(20);
@@ -54,4 +55,20 @@ pub fn step_until(
 #[allow(dead_code)] // Not every suite needs it.
 pub fn step_until_app(harness: &mut Harness<'_, App>, what: &str, done: impl Fn(&App) -> bool) {
     step_until(harness, what, |h| done(h.state()));
+}
+
+/// Rows in the log of the window's chat (0 outside a chat).
+#[allow(dead_code)] // Not every suite needs it.
+pub fn log_len(app: &App) -> usize {
+    app.chat().map_or(0, |chat| chat.log.len())
+}
+
+/// Clicks Start hosting on the start screen and waits until the host is connected to its own
+/// relay; returns the port the relay listens on.
+pub fn start_hosting(harness: &mut Harness<'_, App>) -> u16 {
+    harness.get_by_label("Start hosting").click();
+    step_until_app(harness, "hosting", |app| {
+        app.mode() == ModeKind::Hosting && app.chat().is_some_and(|c| c.state.connected())
+    });
+    harness.state().hosting_port().expect("hosting")
 }

@@ -1,19 +1,19 @@
 //! Chats announced on the local network, listed on the Join card: one click fills the address.
 //!
-//! [`Rooms`] starts a [`Browser`] off the UI thread while the start screen shows and drops it
+//! [`Nearby`] starts a [`Browser`] off the UI thread while the start screen shows and drops it
 //! when the window hosts or joins. The browser wakes the window when the list changes, so
 //! nothing polls. When discovery cannot start (no multicast), a quiet line says so and the
 //! address is typed as before.
 
 use poll_promise::Promise;
 
-use super::app::Command;
+use super::command::Command;
 use super::i18n::Lang;
 use crate::bridge::{Backend, Browser, DiscoveryError, Waker};
 
 /// Local network discovery as the start screen sees it.
 #[derive(Default)]
-pub enum Rooms {
+pub enum Nearby {
     /// Not browsing (the window hosts or is in a chat).
     #[default]
     Off,
@@ -25,7 +25,7 @@ pub enum Rooms {
     Unavailable(String),
 }
 
-impl std::fmt::Debug for Rooms {
+impl std::fmt::Debug for Nearby {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             Self::Off => "Off",
@@ -36,7 +36,7 @@ impl std::fmt::Debug for Rooms {
     }
 }
 
-impl Rooms {
+impl Nearby {
     /// Browses while `wanted`, stops otherwise; moves a finished start on. `wake` repaints.
     pub fn update(&mut self, wanted: bool, backend: &Backend, wake: &Waker) {
         match self {
@@ -66,39 +66,39 @@ impl Rooms {
     }
 }
 
-/// The list on the Join card: a button per room, or a quiet line.
-pub fn ui(ui: &mut egui::Ui, lang: Lang, rooms: &Rooms, commands: &mut Vec<Command>) {
+/// The list on the Join card: a button per chat found, or a quiet line.
+pub fn ui(ui: &mut egui::Ui, lang: Lang, nearby: &Nearby, commands: &mut Vec<Command>) {
     let s = lang.s();
     let weak = ui.visuals().weak_text_color();
-    ui.label(egui::RichText::new(s.rooms_nearby).strong());
-    let found = match rooms {
-        Rooms::Browsing(browser) => browser.rooms(),
-        Rooms::Off | Rooms::Starting(_) => Vec::new(),
-        Rooms::Unavailable(why) => {
-            let text = format!("{} ({why})", s.rooms_unavailable);
+    ui.label(egui::RichText::new(s.nearby_title).strong());
+    let found = match nearby {
+        Nearby::Browsing(browser) => browser.rooms(),
+        Nearby::Off | Nearby::Starting(_) => Vec::new(),
+        Nearby::Unavailable(why) => {
+            let text = format!("{} ({why})", s.nearby_unavailable);
             ui.label(egui::RichText::new(text).color(weak).small());
             return;
         }
     };
     if found.is_empty() {
-        ui.label(egui::RichText::new(s.rooms_none).color(weak));
+        ui.label(egui::RichText::new(s.nearby_none).color(weak));
         return;
     }
     egui::ScrollArea::vertical()
         .max_height(110.0)
         .show(ui, |ui| {
-            for room in &found {
-                let address = room.address();
-                let mut text = format!("{}  —  {address}", room.name);
-                if room.join_code_required {
+            for chat in &found {
+                let address = chat.address();
+                let mut text = format!("{}  —  {address}", chat.name);
+                if chat.join_code_required {
                     text.push_str(&format!("  ({})", s.code_needed));
                 }
                 let button =
                     egui::Button::new(text).min_size(egui::vec2(ui.available_width(), 0.0));
-                if ui.add(button).on_hover_text(s.room_hint).clicked() {
-                    commands.push(Command::PickRoom {
+                if ui.add(button).on_hover_text(s.nearby_hint).clicked() {
+                    commands.push(Command::PickNearby {
                         address,
-                        join_code_required: room.join_code_required,
+                        join_code_required: chat.join_code_required,
                     });
                 }
             }

@@ -1,4 +1,5 @@
-//! The client's background task: connect, run one session, wait, reconnect.
+//! The client's background task: connect, run one [`Link`] (one open connection) until it
+//! ends, wait, reconnect.
 
 use std::time::Duration;
 
@@ -18,9 +19,9 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
-use super::{Command, Disconnect, Event, Incoming, JoinConfig, Waker};
+use super::{Disconnect, Event, Incoming, JoinConfig, Request, Waker};
 use crate::protocol::{
-    self, BROADCAST_PATH, ClientMessage, ErrorCode, Recipient, SUBPROTOCOL, ServerMessage,
+    self, ClientMessage, Close, Dialect, Endpoint, ErrorCode, Recipient, SUBPROTOCOL, ServerMessage,
 };
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -55,8 +56,8 @@ impl Emitter {
 
 /// Why opening a connection failed.
 enum OpenError {
-    /// The server does not speak `classchat.v1`: try again in plain text.
-    NeedsLegacy,
+    /// The server does not speak `classchat.v1`: try again in the seed's plain text.
+    NeedsSeed,
     /// Anything else.
     Failed(Disconnect),
 }
@@ -64,41 +65,40 @@ enum OpenError {
 /// Runs until the handle closes the client or a reconnect is not wanted or cannot help.
 pub(super) async fn run(
     config: JoinConfig,
-    mut commands: mpsc::UnboundedReceiver<Command>,
+    mut requests: mpsc::UnboundedReceiver<Request>,
     events: Emitter,
     cancel: CancellationToken,
 ) {
     let mut attempt = 0;
     let mut backoff = FIRST_RETRY;
-    let mut legacy = false;
+    let mut dialect = Dialect::V1;
     let reason = loop {
         attempt += 1;
         events.emit(Event::Connecting { attempt });
         let opened = tokio::select! {
-            opened = open(&config, legacy) => opened,
+            opened = open(&config, dialect) => opened,
             () = cancel.cancelled() => break Disconnect::Closed,
         };
         let reason = match opened {
             Ok(ws) => {
                 attempt = 0;
                 backoff = FIRST_RETRY;
-                let broadcast = config.url.path() == BROADCAST_PATH;
-                let mut session = Session {
-                    legacy,
-                    broadcast,
+                let mut link = Link {
+                    dialect,
+                    endpoint: Endpoint::from_path(config.url.path()),
                     own_id: None,
                     connected: false,
                     events: &events,
                 };
-                session.run(ws, &mut commands, &cancel).await
+                link.run(ws, &mut requests, &cancel).await
             }
-            Err(OpenError::NeedsLegacy) if !legacy => {
+            Err(OpenError::NeedsSeed) if dialect == Dialect::V1 => {
                 tracing::debug!("server has no classchat.v1; using the seed's plain text");
-                legacy = true;
+                dialect = Dialect::Seed;
                 attempt -= 1;
                 continue;
             }
-            Err(OpenError::NeedsLegacy) => Disconnect::NotAChat(host_port(&config.url)),
+            Err(OpenError::NeedsSeed) => Disconnect::NotAChat(host_port(&config.url)),
             Err(OpenError::Failed(reason)) => reason,
         };
         if !config.reconnect || !reason.retryable() {
@@ -117,8 +117,8 @@ pub(super) async fn run(
                     events.emit(Event::Disconnected { reason: Disconnect::Closed, retry_in: None });
                     return;
                 }
-                command = commands.recv() => match command {
-                    Some(Command::Send { to, text }) => events.emit(Event::NotSent { to, text }),
+                request = requests.recv() => match request {
+                    Some(Request::Send { to, text }) => events.emit(Event::NotSent { to, text }),
                     None => {
                         events.emit(Event::Disconnected { reason: Disconnect::Closed, retry_in: None });
                         return;
@@ -164,13 +164,13 @@ fn request_url(config: &JoinConfig) -> Url {
     url
 }
 
-async fn open(config: &JoinConfig, legacy: bool) -> Result<Socket, OpenError> {
+async fn open(config: &JoinConfig, dialect: Dialect) -> Result<Socket, OpenError> {
     let where_ = host_port(&config.url);
     let mut request = request_url(config)
         .as_str()
         .into_client_request()
         .map_err(|e| OpenError::Failed(Disconnect::BadAddress(e.to_string())))?;
-    if !legacy {
+    if dialect == Dialect::V1 {
         request.headers_mut().insert(
             SEC_WEBSOCKET_PROTOCOL,
             HeaderValue::from_static(SUBPROTOCOL),
@@ -200,7 +200,7 @@ async fn open(config: &JoinConfig, legacy: bool) -> Result<Socket, OpenError> {
         }
         Err(tungstenite::Error::Protocol(WsProtocolError::SecWebSocketSubProtocolError(
             SubProtocolError::NoSubProtocol,
-        ))) => Err(OpenError::NeedsLegacy),
+        ))) => Err(OpenError::NeedsSeed),
         Err(tungstenite::Error::Io(e)) => {
             tracing::debug!("connect to {where_} failed: {e}");
             Err(OpenError::Failed(Disconnect::Unreachable(where_)))
@@ -234,24 +234,25 @@ fn refusal_text(response: &tungstenite::http::Response<Option<Vec<u8>>>) -> Stri
     }
 }
 
-/// One connected session.
-struct Session<'a> {
-    legacy: bool,
-    /// Connected to the seed's broadcast path.
-    broadcast: bool,
+/// One open connection to a relay or a seed server.
+struct Link<'a> {
+    dialect: Dialect,
+    /// The seed path connected to, if the URL names one; on the broadcast path the seed's
+    /// server echoes everything back, the sender included.
+    endpoint: Option<Endpoint>,
     own_id: Option<String>,
     connected: bool,
     events: &'a Emitter,
 }
 
-impl Session<'_> {
+impl Link<'_> {
     async fn run(
         &mut self,
         mut ws: Socket,
-        commands: &mut mpsc::UnboundedReceiver<Command>,
+        requests: &mut mpsc::UnboundedReceiver<Request>,
         cancel: &CancellationToken,
     ) -> Disconnect {
-        if self.legacy && self.broadcast {
+        if self.dialect == Dialect::Seed && self.on_broadcast() {
             self.announce(None, None);
         }
         let mut ping = tokio::time::interval_at(Instant::now() + PING_EVERY, PING_EVERY);
@@ -260,16 +261,12 @@ impl Session<'_> {
             tokio::select! {
                 frame = ws.next() => {
                     last_heard = Instant::now();
-                    match frame {
-                        Some(Ok(Message::Text(text))) => self.on_text(&text),
-                        Some(Ok(Message::Close(frame))) => return from_close(frame.as_ref()),
-                        Some(Ok(_)) => {}
-                        Some(Err(e)) => return Disconnect::Lost(e.to_string()),
-                        None => return Disconnect::Lost("the connection closed".to_owned()),
+                    if let Some(reason) = self.on_frame(frame) {
+                        return reason;
                     }
                 }
-                command = commands.recv() => {
-                    let Some(Command::Send { to, text }) = command else {
+                request = requests.recv() => {
+                    let Some(Request::Send { to, text }) = request else {
                         close(&mut ws).await;
                         return Disconnect::Closed;
                     };
@@ -294,26 +291,43 @@ impl Session<'_> {
         }
     }
 
+    /// Handles one read from the socket; `Some` once the connection has ended.
+    fn on_frame(&mut self, frame: Option<tungstenite::Result<Message>>) -> Option<Disconnect> {
+        match frame {
+            Some(Ok(Message::Text(text))) => self.on_text(&text),
+            Some(Ok(Message::Close(frame))) => return Some(from_close(frame.as_ref())),
+            Some(Ok(_)) => {}
+            Some(Err(e)) => return Some(Disconnect::Lost(e.to_string())),
+            None => return Some(Disconnect::Lost("the connection closed".to_owned())),
+        }
+        None
+    }
+
+    fn on_broadcast(&self) -> bool {
+        self.endpoint == Some(Endpoint::Broadcast)
+    }
+
     fn announce(&mut self, id: Option<String>, clients: Option<Vec<protocol::ClientInfo>>) {
         self.own_id.clone_from(&id);
         self.connected = true;
         self.events.emit(Event::Connected {
             id,
             clients,
-            legacy: self.legacy,
+            legacy: self.dialect.is_legacy(),
         });
     }
 
     async fn send(&self, ws: &mut Socket, to: &Recipient, text: &str) -> tungstenite::Result<()> {
-        if !self.legacy {
+        if self.dialect == Dialect::V1 {
             let frame = ClientMessage::Send {
                 to: to.clone(),
                 text: text.to_owned(),
+                id: None,
             }
             .encode();
             return ws.send(Message::text(frame)).await;
         }
-        if self.broadcast {
+        if self.on_broadcast() {
             // The seed's broadcast server echoes it back to everyone, this client included.
             return ws.send(Message::text(text)).await;
         }
@@ -329,7 +343,7 @@ impl Session<'_> {
     }
 
     fn on_text(&mut self, text: &str) {
-        if !self.legacy {
+        if self.dialect == Dialect::V1 {
             match ServerMessage::parse(text) {
                 Ok(message) => self.on_server_message(message),
                 Err(e) => tracing::debug!("ignored a frame that is not classchat.v1: {e}"),
@@ -344,7 +358,7 @@ impl Session<'_> {
             self.announce(None, None);
         }
         let now = protocol::now_ms();
-        let (to, text) = if self.broadcast {
+        let (to, text) = if self.on_broadcast() {
             let body = protocol::strip_legacy_broadcast(text).unwrap_or(text);
             (Some(Recipient::Everyone), body)
         } else {
@@ -367,7 +381,7 @@ impl Session<'_> {
 
     fn on_server_message(&mut self, message: ServerMessage) {
         let event = match message {
-            ServerMessage::Welcome { id, clients } => {
+            ServerMessage::Welcome { id, clients, .. } => {
                 self.announce(Some(id), Some(clients));
                 return;
             }
@@ -387,8 +401,8 @@ impl Session<'_> {
 
 async fn close(ws: &mut Socket) {
     let frame = CloseFrame {
-        code: CloseCode::Normal,
-        reason: Utf8Bytes::from_static("bye"),
+        code: CloseCode::from(Close::Left.code()),
+        reason: Utf8Bytes::from_static(Close::Left.reason()),
     };
     // The server may already be gone; leaving is done either way.
     tokio::time::timeout(CLOSE_TIMEOUT, ws.close(Some(frame)))
@@ -400,9 +414,9 @@ fn from_close(frame: Option<&CloseFrame>) -> Disconnect {
     let Some(frame) = frame else {
         return Disconnect::Lost("the host closed the connection".to_owned());
     };
-    match frame.code {
-        CloseCode::Policy => Disconnect::Kicked,
-        CloseCode::Away | CloseCode::Restart => Disconnect::HostStopped,
+    match Close::from_code(u16::from(frame.code)) {
+        Some(Close::Kicked) => Disconnect::Kicked,
+        Some(Close::HostStopped) => Disconnect::HostStopped,
         _ if frame.reason.is_empty() => {
             Disconnect::ClosedByRelay(format!("code {}", u16::from(frame.code)))
         }

@@ -1,11 +1,80 @@
-//! Per-address defences at the handshake: a cap on connections from one address that have not
-//! finished their handshake yet, and a cool-down for an address that keeps guessing the join
-//! code. Both tables forget an address once it has nothing left to count, so they stay small.
+//! Every limit the relay enforces, in one place:
+//! - at the handshake, per address ([`AddressGuard`]): a cap on connections that have not
+//!   finished their handshake yet, and a cool-down for an address that keeps guessing the join
+//!   code. Both tables forget an address once it has nothing left to count, so they stay small;
+//! - at the handshake, for everyone ([`Slot`]): at most `max_clients` WebSockets at once;
+//! - per connection ([`RateLimit`]): messages per second, with a burst.
+//!
+//! The slow-reader cut-off lives with the outbox it watches (`outbox.rs`).
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::{Mutex, PoisonError};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
+
+use super::state::Shared;
+
+/// Token bucket: `burst` messages at once, refilled at `rate` per second.
+pub(super) struct RateLimit {
+    rate: f64,
+    burst: f64,
+    tokens: f64,
+    last: tokio::time::Instant,
+}
+
+impl RateLimit {
+    /// A full bucket; a `rate` of zero or less means no limit.
+    pub(super) fn new(rate: f64, burst: u32) -> Self {
+        let burst = f64::from(burst.max(1));
+        Self {
+            rate,
+            burst,
+            tokens: burst,
+            last: tokio::time::Instant::now(),
+        }
+    }
+
+    /// Takes a token if there is one.
+    pub(super) fn allow(&mut self) -> bool {
+        if self.rate <= 0.0 {
+            return true;
+        }
+        let now = tokio::time::Instant::now();
+        let refill = now.duration_since(self.last).as_secs_f64() * self.rate;
+        self.tokens = (self.tokens + refill).min(self.burst);
+        self.last = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// One of the relay's `max_clients` places, given back when dropped.
+pub(super) struct Slot(Arc<Shared>);
+
+impl Slot {
+    /// A place, if the relay is not full.
+    pub(super) fn take(shared: &Arc<Shared>) -> Option<Self> {
+        let max = shared.config.max_clients;
+        shared
+            .live
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < max).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| Self(Arc::clone(shared)))
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.live.fetch_sub(1, Ordering::AcqRel);
+    }
+}
 
 /// Wrong join codes allowed from one address within [`GUESS_WINDOW`].
 pub(super) const MAX_WRONG_CODES: u32 = 5;

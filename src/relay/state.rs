@@ -1,0 +1,209 @@
+//! What every connection task of one relay shares: the config, the peer registry, the limits
+//! and the health counters, plus the counters' two outside forms ([`Stats`] for the host's
+//! window and the log, [`metrics_text`] for `/metrics`).
+
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use super::RelayConfig;
+use super::limits::AddressGuard;
+use super::peers::{Delivery, Peers};
+
+/// A snapshot of the relay's health counters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Clients connected now.
+    pub clients: usize,
+    /// Connections accepted since start.
+    pub connections: u64,
+    /// Chat messages accepted for delivery.
+    pub messages: u64,
+    /// Frames queued to recipients (one message to 30 clients counts 30).
+    pub deliveries: u64,
+    /// Handshakes refused (wrong code, full, bad origin, bad request).
+    pub refused: u64,
+    /// Clients cut off because they did not read.
+    pub dropped_slow: u64,
+    /// Messages refused by the rate limit.
+    pub rate_limited: u64,
+}
+
+/// The relay's health counters. Every count goes through one of these methods.
+#[derive(Debug, Default)]
+pub(super) struct Counters {
+    connections: AtomicU64,
+    messages: AtomicU64,
+    deliveries: AtomicU64,
+    refused: AtomicU64,
+    dropped_slow: AtomicU64,
+    rate_limited: AtomicU64,
+}
+
+impl Counters {
+    /// A WebSocket connection joined.
+    pub(super) fn connected(&self) {
+        self.connections.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A connection was refused before it became a WebSocket.
+    pub(super) fn refused(&self) {
+        self.refused.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A message was refused by the rate limit.
+    pub(super) fn rate_limited(&self) {
+        self.rate_limited.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A client whose socket accepted nothing for a heartbeat was dropped.
+    pub(super) fn stalled(&self) {
+        self.dropped_slow.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A chat message was accepted and routed.
+    pub(super) fn routed(&self, delivery: Delivery) {
+        self.messages.fetch_add(1, Ordering::Relaxed);
+        self.delivered(delivery);
+    }
+
+    /// Frames were queued (a chat message, a join or a leave).
+    pub(super) fn delivered(&self, delivery: Delivery) {
+        self.deliveries
+            .fetch_add(delivery.delivered, Ordering::Relaxed);
+        if delivery.dropped_slow > 0 {
+            self.dropped_slow
+                .fetch_add(delivery.dropped_slow, Ordering::Relaxed);
+            tracing::warn!(
+                count = delivery.dropped_slow,
+                "cut off clients that stopped reading"
+            );
+        }
+    }
+}
+
+/// State every connection task shares.
+#[derive(Debug)]
+pub(super) struct Shared {
+    /// Limits and options.
+    pub(super) config: RelayConfig,
+    /// The registry. A plain mutex: it is held only for lookups and `try_send`s, never across
+    /// an `.await`.
+    peers: Mutex<Peers>,
+    /// Live WebSocket connections, counted at the handshake so the limit is exact.
+    pub(super) live: AtomicUsize,
+    /// The health counters.
+    pub(super) counters: Counters,
+    /// Cancelled when the relay stops.
+    pub(super) shutdown: CancellationToken,
+    /// Every task of the relay, so stopping can wait for them.
+    pub(super) tasks: TaskTracker,
+    /// Per-address limits at the handshake.
+    pub(super) guard: AddressGuard,
+}
+
+impl Shared {
+    pub(super) fn new(config: RelayConfig) -> Arc<Self> {
+        Arc::new(Self {
+            config,
+            peers: Mutex::default(),
+            live: AtomicUsize::new(0),
+            counters: Counters::default(),
+            shutdown: CancellationToken::new(),
+            tasks: TaskTracker::new(),
+            guard: AddressGuard::default(),
+        })
+    }
+
+    pub(super) fn peers(&self) -> MutexGuard<'_, Peers> {
+        // A panic while holding the lock cannot leave the map half-updated in a way that
+        // matters more than stopping the relay would.
+        self.peers.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(super) fn stats(&self) -> Stats {
+        let c = &self.counters;
+        Stats {
+            clients: self.peers().len(),
+            connections: c.connections.load(Ordering::Relaxed),
+            messages: c.messages.load(Ordering::Relaxed),
+            deliveries: c.deliveries.load(Ordering::Relaxed),
+            refused: c.refused.load(Ordering::Relaxed),
+            dropped_slow: c.dropped_slow.load(Ordering::Relaxed),
+            rate_limited: c.rate_limited.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// The counters in the Prometheus text exposition format.
+pub fn metrics_text(stats: &Stats) -> String {
+    let rows: [(&str, &str, &str, u64); 7] = [
+        (
+            "classchat_clients",
+            "gauge",
+            "Clients connected now.",
+            stats.clients as u64,
+        ),
+        (
+            "classchat_connections_total",
+            "counter",
+            "Connections accepted.",
+            stats.connections,
+        ),
+        (
+            "classchat_messages_total",
+            "counter",
+            "Chat messages accepted for delivery.",
+            stats.messages,
+        ),
+        (
+            "classchat_deliveries_total",
+            "counter",
+            "Frames queued to recipients.",
+            stats.deliveries,
+        ),
+        (
+            "classchat_refused_total",
+            "counter",
+            "Connections refused at the handshake.",
+            stats.refused,
+        ),
+        (
+            "classchat_dropped_slow_total",
+            "counter",
+            "Clients cut off for not reading.",
+            stats.dropped_slow,
+        ),
+        (
+            "classchat_rate_limited_total",
+            "counter",
+            "Messages refused by the rate limit.",
+            stats.rate_limited,
+        ),
+    ];
+    let mut out = String::new();
+    for (name, kind, help, value) in rows {
+        out.push_str(&format!(
+            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"
+        ));
+    }
+    out
+}
+
+impl std::fmt::Display for Stats {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} clients, {} connections, {} messages, {} deliveries, {} refused, {} dropped for slowness, {} rate-limited",
+            self.clients,
+            self.connections,
+            self.messages,
+            self.deliveries,
+            self.refused,
+            self.dropped_slow,
+            self.rate_limited
+        )
+    }
+}

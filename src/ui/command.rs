@@ -1,0 +1,49 @@
+//! [`Command`]: what the user did, as data. Panels push commands while they lay out;
+//! [`App`](super::App) applies them after layout, sending network work to the bridge.
+
+use super::i18n::Lang;
+
+/// A user action, produced during layout and applied after it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[must_use]
+pub enum Command {
+    /// Start hosting with the start screen's settings.
+    StartHosting,
+    /// Join with the start screen's settings.
+    Join,
+    /// Give up a join or host attempt that has not finished.
+    Cancel,
+    /// Stop hosting or leave; back to the start screen.
+    Leave,
+    /// Send what is in the message box.
+    Send,
+    /// Put `id/` in the message box.
+    WriteTo(String),
+    /// Complete the ID in the message box (Tab).
+    Complete,
+    /// Host: remove a client.
+    Kick(String),
+    /// Host: mute or unmute a client.
+    SetMuted(String, bool),
+    /// Save the log to a file.
+    SaveTranscript,
+    /// Switch the language.
+    SetLang(Lang),
+    /// Make a random six-digit join code.
+    GenerateCode,
+    /// Put text on the clipboard.
+    Copy(String),
+    /// Scroll the log to the end.
+    JumpToBottom,
+    /// Fill the address with a chat found on the local network.
+    PickNearby {
+        /// The chat's `ip:port`.
+        address: String,
+        /// Whether it asks for a join code (focus goes to that field).
+        join_code_required: bool,
+    },
+    /// Host: show or hide the QR code filling the window.
+    ShowProjector(bool),
+    /// Show the previous session's transcript.
+    ViewPrevious,
+}
