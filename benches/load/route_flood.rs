@@ -278,9 +278,13 @@ pub async fn scenario(args: &Args, target: &Target, rss: &RssPeak) -> anyhow::Re
             k as f64 / 1024.0
         ))
     );
+    let hwm = args
+        .server_pid
+        .and_then(|pid| crate::metrics::status_kib(pid, "VmHWM"));
     crate::result_line(&json!({
         "label": label,
         "scenario": "route-flood",
+        "server_vmhwm_kib": hwm,
         "route_flood": {
             "clients": n,
             "messages_per_client": max,
