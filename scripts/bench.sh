@@ -109,8 +109,8 @@ trap stop_servers EXIT
 
 start_servers() {
     relay_port=$(free_port)
-    "$relay_bin" serve --bind 127.0.0.1 --port "$relay_port" --rate 0 --max-clients 20000 --no-announce \
-        "$@" >>"$results_dir/relay.log" 2>&1 &
+    "$relay_bin" serve --bind 127.0.0.1 --port "$relay_port" --rate 0 --rate-bytes 0 --max-per-address 0 \
+        --max-clients 20000 --no-announce "$@" >>"$results_dir/relay.log" 2>&1 &
     relay_pid=$!
     seed_port=$(free_port)
     python3 scripts/seed_both_server.py --port "$seed_port" >>"$results_dir/seed.log" 2>&1 &

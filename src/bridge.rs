@@ -341,6 +341,10 @@ async fn write_transcript(path: PathBuf, render: Render) -> SaveOutcome {
 async fn host(runtime: &Handle, request: HostRequest, wake: Waker) -> Result<Hosted, HostError> {
     let mut config = HostConfig::new(request.port);
     config.relay.join_code = request.join_code.clone();
+    // The window's own client is the host: only it may take the host's name.
+    let host_key = hosting::new_host_key();
+    config.relay.host_token = Some(host_key.clone());
+    config.relay.host_name = request.name.clone();
     config.announce_as = request.room_name;
     let Hosting {
         relay,
@@ -354,6 +358,7 @@ async fn host(runtime: &Handle, request: HostRequest, wake: Waker) -> Result<Hos
         url,
         name: request.name,
         join_code: request.join_code,
+        host_key: Some(host_key),
         reconnect: true,
     };
     let (client, events) = client::connect(runtime, config, Some(wake));
@@ -427,6 +432,7 @@ pub fn join_config(
         url: parse_address(address)?,
         name,
         join_code,
+        host_key: None,
         reconnect: true,
     })
 }

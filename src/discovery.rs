@@ -10,6 +10,10 @@
 //! | `code` | `1` if a join code is needed, else `0` |
 //!
 //! Networks that block multicast simply find nothing; typing the address still works.
+//!
+//! Anyone on the LAN can announce, so the browser lists at most [`MAX_ROOMS`] rooms and marks
+//! each with [`FoundRoom::on_my_subnet`]: a room announced from outside this machine's own
+//! subnets is suspicious (or at least not the classroom's).
 //! Try it: host in the app, then `avahi-browse -r _classchat._tcp` on another machine.
 
 use std::collections::BTreeMap;
@@ -22,6 +26,9 @@ use crate::protocol::DIRECT_PATH;
 
 /// The DNS-SD service type classchat hosts announce.
 pub const SERVICE_TYPE: &str = "_classchat._tcp.local.";
+
+/// Most rooms the browser keeps; announcements beyond it are ignored until one goes.
+pub const MAX_ROOMS: usize = 50;
 
 /// Why discovery could not start.
 #[derive(Debug, thiserror::Error)]
@@ -90,6 +97,9 @@ pub struct FoundRoom {
     pub port: u16,
     /// Whether a join code is needed.
     pub join_code_required: bool,
+    /// Whether one of its addresses is on a subnet of this machine (or is this machine).
+    /// A room that is not may be announced by someone else to lure students away.
+    pub on_my_subnet: bool,
 }
 
 impl FoundRoom {
@@ -133,9 +143,11 @@ impl Browser {
             .spawn(move || {
                 // Ends when the daemon shuts down and closes the channel.
                 while let Ok(event) = events.recv() {
+                    // Read per event: the machine may change networks while the window is open.
+                    let nets = local_networks();
                     let changed = {
                         let mut rooms = found.lock().unwrap_or_else(PoisonError::into_inner);
-                        apply(&mut rooms, event)
+                        apply(&mut rooms, event, &nets)
                     };
                     if changed {
                         wake();
@@ -172,7 +184,52 @@ fn instance_name(fullname: &str) -> String {
     name.replace("\\.", ".").replace("\\\\", "\\")
 }
 
-fn apply(rooms: &mut BTreeMap<String, FoundRoom>, event: ServiceEvent) -> bool {
+/// One network of this machine: an address and its netmask.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LocalNet {
+    /// The machine's address on it.
+    pub ip: IpAddr,
+    /// Its netmask (same family as `ip`).
+    pub netmask: IpAddr,
+}
+
+/// This machine's networks, from its interfaces.
+pub fn local_networks() -> Vec<LocalNet> {
+    let Ok(interfaces) = if_addrs::get_if_addrs() else {
+        return Vec::new();
+    };
+    interfaces
+        .into_iter()
+        .map(|iface| match iface.addr {
+            if_addrs::IfAddr::V4(v4) => LocalNet {
+                ip: IpAddr::V4(v4.ip),
+                netmask: IpAddr::V4(v4.netmask),
+            },
+            if_addrs::IfAddr::V6(v6) => LocalNet {
+                ip: IpAddr::V6(v6.ip),
+                netmask: IpAddr::V6(v6.netmask),
+            },
+        })
+        .collect()
+}
+
+/// Whether `addr` is this machine or on one of `nets`.
+pub fn on_subnet(addr: IpAddr, nets: &[LocalNet]) -> bool {
+    if addr.is_loopback() {
+        return true;
+    }
+    nets.iter().any(|net| match (addr, net.ip, net.netmask) {
+        (IpAddr::V4(a), IpAddr::V4(ip), IpAddr::V4(mask)) => {
+            u32::from(a) & u32::from(mask) == u32::from(ip) & u32::from(mask)
+        }
+        (IpAddr::V6(a), IpAddr::V6(ip), IpAddr::V6(mask)) => {
+            u128::from(a) & u128::from(mask) == u128::from(ip) & u128::from(mask)
+        }
+        _ => false,
+    })
+}
+
+fn apply(rooms: &mut BTreeMap<String, FoundRoom>, event: ServiceEvent, nets: &[LocalNet]) -> bool {
     match event {
         ServiceEvent::ServiceResolved(service) => {
             let mut addresses: Vec<IpAddr> =
@@ -185,7 +242,14 @@ fn apply(rooms: &mut BTreeMap<String, FoundRoom>, event: ServiceEvent) -> bool {
                 addresses,
                 port: service.port,
                 join_code_required: service.get_property_val_str("code") == Some("1"),
+                on_my_subnet: service
+                    .addresses
+                    .iter()
+                    .any(|a| on_subnet(a.to_ip_addr(), nets)),
             };
+            if rooms.len() >= MAX_ROOMS && !rooms.contains_key(service.fullname.as_str()) {
+                return false;
+            }
             rooms.insert(service.fullname.clone(), room.clone()) != Some(room)
         }
         ServiceEvent::ServiceRemoved(_, fullname) => rooms.remove(&fullname).is_some(),
@@ -218,7 +282,74 @@ mod tests {
             ],
             port: 30005,
             join_code_required: false,
+            on_my_subnet: true,
         };
         assert_eq!(room.address(), "192.168.1.20:30005");
+    }
+
+    fn nets() -> Vec<LocalNet> {
+        vec![
+            LocalNet {
+                ip: "192.168.1.7".parse().unwrap(),
+                netmask: "255.255.255.0".parse().unwrap(),
+            },
+            LocalNet {
+                ip: "fd00:1:2:3::7".parse().unwrap(),
+                netmask: "ffff:ffff:ffff:ffff::".parse().unwrap(),
+            },
+        ]
+    }
+
+    #[test]
+    fn rooms_off_the_subnet_are_told_apart() {
+        let nets = nets();
+        assert!(on_subnet("192.168.1.200".parse().unwrap(), &nets));
+        assert!(on_subnet("127.0.0.1".parse().unwrap(), &nets));
+        assert!(on_subnet("fd00:1:2:3::99".parse().unwrap(), &nets));
+        assert!(!on_subnet("192.168.2.1".parse().unwrap(), &nets));
+        assert!(!on_subnet("10.0.0.1".parse().unwrap(), &nets));
+        assert!(!on_subnet("fd00:1:2:4::1".parse().unwrap(), &nets));
+    }
+
+    fn resolved(name: &str, ip: &str) -> ServiceEvent {
+        let info = ServiceInfo::new(
+            SERVICE_TYPE,
+            name,
+            "h.local.",
+            ip,
+            30005,
+            &[("code", "0")][..],
+        )
+        .unwrap();
+        ServiceEvent::ServiceResolved(Box::new(info.as_resolved_service()))
+    }
+
+    #[test]
+    fn the_list_is_capped_and_marks_the_subnet() {
+        let nets = nets();
+        let mut rooms = BTreeMap::new();
+        assert!(apply(&mut rooms, resolved("near", "192.168.1.20"), &nets));
+        assert!(apply(&mut rooms, resolved("far", "10.9.8.7"), &nets));
+        let near = rooms.values().find(|r| r.name == "near").unwrap();
+        let far = rooms.values().find(|r| r.name == "far").unwrap();
+        assert!(near.on_my_subnet);
+        assert!(!far.on_my_subnet);
+        for i in 0..MAX_ROOMS + 20 {
+            apply(
+                &mut rooms,
+                resolved(&format!("room {i}"), "192.168.1.30"),
+                &nets,
+            );
+        }
+        assert_eq!(rooms.len(), MAX_ROOMS);
+        // A room already listed still gets its updates.
+        assert!(apply(&mut rooms, resolved("far", "192.168.1.99"), &nets));
+        assert!(
+            rooms
+                .values()
+                .find(|r| r.name == "far")
+                .unwrap()
+                .on_my_subnet
+        );
     }
 }

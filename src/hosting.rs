@@ -65,10 +65,23 @@ pub enum HostError {
     /// The background task ended without an answer (the runtime is shutting down).
     #[error("the background runtime stopped")]
     Stopped,
+    /// The relay's limits cannot work (see [`RelayConfig::validate`]).
+    #[error("{0}")]
+    Config(#[from] relay::ConfigError),
+}
+
+/// A fresh, unguessable host key for [`RelayConfig::host_token`].
+pub fn new_host_key() -> String {
+    use rand::Rng as _;
+    let mut rng = rand::rng();
+    (0..32)
+        .map(|_| char::from_digit(rng.random_range(0..16), 16).unwrap_or('0'))
+        .collect()
 }
 
 /// Binds, starts the relay on the current runtime, and announces it when asked.
 pub async fn host(config: HostConfig) -> Result<Hosting, HostError> {
+    config.relay.validate()?;
     raise_file_limit();
     let listener = match tokio::net::TcpListener::bind((config.bind, config.port)).await {
         Ok(listener) => listener,
@@ -107,8 +120,9 @@ pub async fn host(config: HostConfig) -> Result<Hosting, HostError> {
     })
 }
 
-/// A relay for a whole school needs more sockets than the usual soft limit of 1024.
-fn raise_file_limit() {
+/// A relay for a whole school needs more sockets than the usual soft limit of 1024. Both
+/// `serve` and the window host through [`host`], so both get it.
+pub fn raise_file_limit() {
     #[cfg(unix)]
     if let Err(e) = rlimit::increase_nofile_limit(u64::MAX) {
         tracing::warn!("could not raise the open-file limit: {e}");

@@ -93,26 +93,58 @@ struct ServeArgs {
     /// Require this join code (clients pass `?code=`).
     #[arg(long)]
     join_code: Option<String>,
-    /// Accept browsers only from this Origin (repeatable; default: any).
+    /// Also accept browser pages from this Origin, e.g. `https://school.example`
+    /// (repeatable). The relay's own join page is always accepted, and so are programs that
+    /// send no Origin; any other web page is refused (403).
     #[arg(long = "allow-origin", value_name = "ORIGIN")]
     allow_origins: Vec<String>,
-    /// Most clients connected at once.
+    /// Also answer to this host name, e.g. behind a reverse proxy (repeatable). IP
+    /// addresses, `localhost`, this machine's name and `.local` names always work; any other
+    /// name in `Host` is refused (403), which stops DNS rebinding.
+    #[arg(long = "allow-host", value_name = "NAME")]
+    allow_hosts: Vec<String>,
+    /// Most clients connected at once. The app and the join page are let in only while
+    /// fewer than 5440 are connected: their welcome frame lists everyone and must fit in
+    /// 1 MiB. Seed clients (no subprotocol) get no welcome, so this alone limits them.
     #[arg(long, default_value_t = RelayConfig::default().max_clients)]
     max_clients: usize,
+    /// Most connections from one address (an IPv6 /64 counts as one); more get 429. Leave
+    /// room for a classroom behind one NAT (0: no limit).
+    #[arg(long, default_value_t = RelayConfig::default().max_per_address)]
+    max_per_address: u32,
     /// Largest message in bytes; larger ones close the connection (1009).
     #[arg(long, default_value_t = RelayConfig::default().max_message_bytes)]
     max_message_bytes: usize,
     /// Messages per second each client may send (0: unlimited).
-    #[arg(long, default_value_t = RelayConfig::default().rate_per_sec)]
+    #[arg(long, default_value_t = RelayConfig::default().rate_per_sec, value_parser = parse_rate,
+          allow_negative_numbers = true)]
     rate: f64,
     /// Messages a client may send in a burst.
     #[arg(long, default_value_t = RelayConfig::default().rate_burst)]
     burst: u32,
-    /// Frames queued for one client before it counts as not reading and is cut off.
+    /// Bytes of text per second each client may send (0: unlimited); over it, messages are
+    /// refused like over --rate.
+    #[arg(long, value_name = "BYTES", default_value_t = RelayConfig::default().rate_bytes_per_sec)]
+    rate_bytes: u64,
+    /// Bytes a client may send in a burst before --rate-bytes applies.
+    #[arg(long, value_name = "BYTES", default_value_t = RelayConfig::default().rate_bytes_burst)]
+    burst_bytes: u64,
+    /// Frames queued for one client beyond which those writing to it are paused.
     #[arg(long, default_value_t = RelayConfig::default().outbox_len)]
     outbox: usize,
-    /// Seconds between pings; a client silent for two intervals is dropped.
-    #[arg(long, default_value_t = RelayConfig::default().heartbeat.as_secs())]
+    /// Seconds a client's socket may take no bytes at all, while messages wait for it, before
+    /// it is cut off (1013). Also the longest a stopped reader delays those writing to it.
+    #[arg(long, default_value_t = RelayConfig::default().stall.as_secs(), value_parser = clap::value_parser!(u64).range(1..=3600))]
+    stall_secs: u64,
+    /// Messages each room keeps for late joiners and resuming clients (0: no history).
+    #[arg(long, default_value_t = RelayConfig::default().history)]
+    history: usize,
+    /// Bytes of message text each room's history keeps at most.
+    #[arg(long, default_value_t = RelayConfig::default().history_bytes)]
+    history_bytes: usize,
+    /// Seconds between pings, 1 to 86400; a client silent for two intervals is dropped.
+    #[arg(long, default_value_t = RelayConfig::default().heartbeat.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
     heartbeat_secs: u64,
     /// Read buffer per connection, in bytes.
     #[arg(long, default_value_t = RelayConfig::default().read_buffer_bytes)]
@@ -126,8 +158,8 @@ struct ServeArgs {
     /// Serve the health counters at /metrics (Prometheus text format).
     #[arg(long)]
     metrics: bool,
-    /// Seconds between summary lines in the log (0: none).
-    #[arg(long, default_value_t = 60)]
+    /// Seconds between summary lines in the log, up to 86400 (0: none).
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(0..=86_400))]
     summary_secs: u64,
 }
 
@@ -266,11 +298,18 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         max_message_bytes: args.max_message_bytes,
         rate_per_sec: args.rate,
         rate_burst: args.burst,
+        rate_bytes_per_sec: args.rate_bytes,
+        rate_bytes_burst: args.burst_bytes,
         max_clients: args.max_clients,
+        max_per_address: args.max_per_address,
         outbox_len: args.outbox,
+        stall: Duration::from_secs(args.stall_secs),
+        history: args.history,
+        history_bytes: args.history_bytes,
         heartbeat: Duration::from_secs(args.heartbeat_secs.max(1)),
         join_code: args.join_code.filter(|c| !c.is_empty()),
         allowed_origins: args.allow_origins,
+        allowed_hosts: args.allow_hosts,
         read_buffer_bytes: args.read_buffer.max(256),
         metrics: args.metrics,
         ..RelayConfig::default()
@@ -333,6 +372,17 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `--rate`: a finite number of messages per second, 0 or more.
+fn parse_rate(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(rate) if rate.is_finite() && rate >= 0.0 => Ok(rate),
+        _ => Err(format!(
+            "`{text}` is not a rate: give messages per second as a number, 0 or more (0: \
+             unlimited)"
+        )),
+    }
+}
+
 fn join(runtime: &tokio::runtime::Runtime, args: JoinArgs) -> ExitCode {
     let url = match parse_address(&args.address) {
         Ok(url) => url,
@@ -345,6 +395,7 @@ fn join(runtime: &tokio::runtime::Runtime, args: JoinArgs) -> ExitCode {
         url,
         name: args.name,
         join_code: args.code,
+        host_key: None,
         reconnect: !args.no_reconnect,
     };
     let outcome = runtime.block_on(terminal::run(config));

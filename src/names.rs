@@ -27,8 +27,7 @@ pub const MAX_NAME_CHARS: usize = protocol::MAX_NAME_CHARS;
 /// everyone but the host's own client.
 pub const TEACHER_NAMES: [&str; 2] = ["先生", "Teacher"];
 
-/// Why a requested nickname was refused. The first four keep the meaning of
-/// [`protocol::NameError`]; the others say more precisely what was wrong.
+/// Why a requested nickname was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NameError {
     /// Empty after trimming and after removing invisible characters.
@@ -50,19 +49,6 @@ pub enum NameError {
     /// `*`, `host`, `clientN` or a teacher's default name, or a look-alike of one.
     #[error("the name is reserved")]
     Reserved,
-}
-
-impl From<NameError> for protocol::NameError {
-    fn from(e: NameError) -> Self {
-        match e {
-            NameError::Empty => Self::Empty,
-            NameError::TooLong => Self::TooLong,
-            NameError::BadCharacter | NameError::Invisible(_) | NameError::BidiControl(_) => {
-                Self::BadCharacter
-            }
-            NameError::Reserved => Self::Reserved,
-        }
-    }
 }
 
 /// Checks a requested name and returns it in NFC, the form the relay keeps and shows.
@@ -311,17 +297,5 @@ mod tests {
         assert!(same("ﾊﾅｺ", "ハナコ"));
         assert!(same("❤\u{FE0F}", "❤"));
         assert!(!same("花子", "太郎"));
-    }
-
-    #[test]
-    fn wire_error_keeps_the_old_meaning() {
-        assert_eq!(
-            protocol::NameError::from(NameError::Invisible(0x200B)),
-            protocol::NameError::BadCharacter
-        );
-        assert_eq!(
-            protocol::NameError::from(NameError::Reserved),
-            protocol::NameError::Reserved
-        );
     }
 }

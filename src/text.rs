@@ -12,6 +12,9 @@
 
 use std::fmt::Write as _;
 
+/// What the relay tells a sender whose text it refused for its control characters.
+pub const BAD_TEXT_MESSAGE: &str = "the message contains control characters (only tab and line feed are allowed); it was not delivered";
+
 /// What starts each continuation line of a multi-line message.
 pub const CONTINUATION_INDENT: &str = "    ";
 

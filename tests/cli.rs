@@ -9,7 +9,10 @@ mod common;
 use std::process::{Child, ExitStatus};
 use std::time::{Duration, Instant};
 
-use common::{CHILD_PATIENCE as PATIENCE, classchat, join_process as join, serve, wait_for_line};
+use common::{
+    CHILD_PATIENCE as PATIENCE, classchat, join_process as join, serve, serve_command,
+    wait_for_line,
+};
 
 fn wait_with_timeout(child: &mut Child) -> ExitStatus {
     let deadline = Instant::now() + PATIENCE;
@@ -61,4 +64,51 @@ fn help_and_version() {
     assert!(version.status.success());
     let version = String::from_utf8(version.stdout).unwrap();
     assert!(version.contains(env!("CARGO_PKG_VERSION")), "{version}");
+}
+
+/// Runs `classchat serve` with `args` and expects clap to refuse them at once.
+fn refused_at_start(args: &[&str]) -> String {
+    let out = serve_command(0, args).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{args:?} was accepted");
+    String::from_utf8(out.stderr).unwrap()
+}
+
+#[test]
+fn serve_refuses_a_rate_that_is_not_a_number() {
+    for rate in ["NaN", "inf", "-1", "-0.5", "fast"] {
+        let err = refused_at_start(&["--rate", rate]);
+        assert!(
+            err.contains("--rate") && err.contains("0 or more"),
+            "{rate}: {err}"
+        );
+    }
+}
+
+#[test]
+fn serve_refuses_a_heartbeat_that_would_overflow() {
+    for secs in ["99999999999999", "18446744073709551615", "0"] {
+        let err = refused_at_start(&["--heartbeat-secs", secs]);
+        assert!(
+            err.contains("--heartbeat-secs") && err.contains("1..=86400"),
+            "{secs}: {err}"
+        );
+    }
+    let err = refused_at_start(&["--summary-secs", "18446744073709551615"]);
+    assert!(err.contains("--summary-secs"), "{err}");
+}
+
+#[test]
+fn serve_help_lists_the_hardening_options() {
+    let help = classchat().args(["serve", "--help"]).output().unwrap();
+    assert!(help.status.success());
+    let help = String::from_utf8(help.stdout).unwrap();
+    for flag in [
+        "--allow-origin",
+        "--allow-host",
+        "--max-per-address",
+        "--rate-bytes",
+        "--burst-bytes",
+    ] {
+        assert!(help.contains(flag), "{flag} missing from:\n{help}");
+    }
 }

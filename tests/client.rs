@@ -27,6 +27,7 @@ fn join_config(addr: SocketAddr, name: Option<&str>, code: Option<&str>) -> Join
         url: Url::parse(&format!("ws://{addr}{DICT}")).unwrap(),
         name: name.map(str::to_owned),
         join_code: code.map(str::to_owned),
+        host_key: None,
         reconnect: false,
     }
 }

@@ -36,6 +36,10 @@ fn announced_room_is_found_and_withdrawn() {
         .find(|r| r.name == name)
         .unwrap();
     assert!(found.address().ends_with(":41234"), "{}", found.address());
+    assert!(
+        found.on_my_subnet,
+        "a room on this machine is on its subnet: {found:?}"
+    );
     drop(announcement);
     assert!(
         wait_for(&browser, |rooms| !rooms.iter().any(|r| r.name == name)),

@@ -706,7 +706,7 @@ async fn after_a_restart_a_nickname_someone_else_took_gives_a_generated_id_and_s
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn library_and_terminal_clients_reconnect_after_the_relay_process_is_killed() {
-    let (mut relay, url, _relay_out) = serve(&["--no-announce"]);
+    let (mut relay, url, _relay_out) = serve(&[]);
     let addr: SocketAddr = url
         .strip_prefix("ws://")
         .and_then(|rest| rest.strip_suffix(DICT))
@@ -738,7 +738,7 @@ async fn library_and_terminal_clients_reconnect_after_the_relay_process_is_kille
     let line = wait_for_line(&out, |l| l.starts_with("Disconnected:"));
     assert!(line.contains("Reconnecting in"), "{line}");
 
-    let (_relay, _, _relay_out) = serve_on(addr.port(), &["--no-announce"]);
+    let (_relay, _, _relay_out) = serve_on(addr.port(), &[]);
     event_where(&mut events, |e| connected_as(e, "taro")).await;
     wait_for_line(&out, |l| l == "Connected. Your ID is: 花子");
     library.send(Recipient::Client("花子".to_owned()), "無事？");

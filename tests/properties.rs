@@ -6,7 +6,7 @@
 use classchat::client::parse_address;
 use classchat::protocol::{
     Addressed, ChatMessage, ClientInfo, ClientMessage, ErrorCode, ProtocolError, Recipient,
-    ServerMessage, validate_name,
+    ServerMessage,
 };
 use proptest::prelude::*;
 
@@ -110,7 +110,7 @@ proptest! {
 
     #[test]
     fn valid_names_can_be_addressed(name in any::<String>()) {
-        if validate_name(&name).is_ok() {
+        if let Ok(name) = classchat::names::normalize(&name) {
             let line = format!("{name}/hi");
             let a = Addressed::parse(&line).expect("a valid name is addressable");
             prop_assert_eq!(a.to, Recipient::Client(name.clone()));

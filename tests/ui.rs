@@ -89,6 +89,10 @@ fn host_and_student_chat_over_a_real_relay() {
     let rt = runtime();
     let (mut host, port) = host(&rt, "Sensei");
     host.get_by_label("Your ID: Sensei");
+    // Roster and counters arrive as separate events from the relay's watcher.
+    step_until_app(&mut host, "the counters show the host", |app| {
+        app.relay_stats().is_some_and(|s| s.clients == 1)
+    });
     assert!(
         host.query_all_by_label_contains("1 person connected")
             .count()

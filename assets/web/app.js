@@ -89,6 +89,7 @@ function addLine(kind, parts, ts) {
   }
   li.append(document.createTextNode(parts.text));
   log.append(li);
+  trimLog();
   if (stick) {
     log.scrollTop = log.scrollHeight;
   } else if (kind !== 'notice') {
@@ -185,6 +186,7 @@ function onMessage(msg) {
       state.myId = msg.id;
       state.roster = new Map((msg.clients || []).map((c) => [c.id, c]));
       $('my-id').textContent = msg.id;
+      dropCodeFromAddress();
       $('join-form').hidden = true;
       $('chat').hidden = false;
       setStatus(t('online'), 'connected');
@@ -251,7 +253,7 @@ window.addEventListener('DOMContentLoaded', () => {
     $('join-error').textContent = '';
     localStorage.setItem('classchat.name', $('name').value.trim());
     state.everConnected = false;
-    connect();
+    joinAfterCheck();
   });
   $('leave').addEventListener('click', () => {
     state.wantOpen = false;
@@ -274,3 +276,71 @@ window.addEventListener('DOMContentLoaded', () => {
     $('log').scrollTop = $('log').scrollHeight;
   });
 });
+
+// --- Issue 12: refusals a person can tell apart, a bounded log, no code in the address bar ---
+
+const REFUSAL = {
+  ja: {
+    tooMany: '参加コードの間違いが多すぎます。しばらく待ってからもう一度試してください',
+    notAllowed: 'このページからは参加できません', crowded: 'この端末からの接続が多すぎます',
+  },
+  en: {
+    tooMany: 'Too many wrong join codes. Wait a moment and try again',
+    notAllowed: 'This page may not join the chat', crowded: 'Too many connections from this device',
+  },
+};
+
+// The page keeps at most this many rows; older ones are removed.
+const LOG_LIMIT = 2000;
+
+function trimLog() {
+  const log = $('log');
+  while (log.childElementCount > LOG_LIMIT) log.firstElementChild.remove();
+}
+
+// After joining, the join code is no longer shown in the address bar (or kept in history).
+function dropCodeFromAddress() {
+  const url = new URL(location.href);
+  if (!url.searchParams.has('code')) return;
+  url.searchParams.delete('code');
+  history.replaceState(history.state, '', `${url.pathname}${url.search}${url.hash}`);
+}
+
+// A browser only sees a failed WebSocket, never its HTTP status, so before connecting the
+// page asks the relay what a handshake with this join code would get (POST /api/check).
+// It counts as a guess exactly like the handshake would.
+async function checkJoin() {
+  const q = new URLSearchParams();
+  const code = $('code').value.trim();
+  if (code) q.set('code', code);
+  try {
+    const res = await fetch(`/api/check?${q}`, { method: 'POST', cache: 'no-store' });
+    let reason = '';
+    try { reason = (await res.json()).reason || ''; } catch { /* an older relay */ }
+    return { status: res.status, reason };
+  } catch {
+    return { status: 0, reason: '' };
+  }
+}
+
+function refusalText(reason) {
+  const r = REFUSAL[state.lang];
+  switch (reason) {
+    case 'wrong_code': return t('wrongCode');
+    case 'cooling_down': return r.tooMany;
+    case 'origin': return r.notAllowed;
+    case 'per_address': return r.crowded;
+    case 'full': return t('full');
+    default: return t('unreachable');
+  }
+}
+
+async function joinAfterCheck() {
+  const { status, reason } = await checkJoin();
+  // 404/405: a relay without the check; let the handshake decide.
+  if (status === 200 || status === 404 || status === 405) {
+    connect();
+    return;
+  }
+  $('join-error').textContent = refusalText(reason);
+}

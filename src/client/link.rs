@@ -157,6 +157,11 @@ fn request_url(config: &JoinConfig) -> Url {
         {
             query.append_pair("code", code);
         }
+        if let Some(key) = config.host_key.as_deref().filter(|k| !k.is_empty())
+            && !present.iter().any(|k| k == "host")
+        {
+            query.append_pair("host", key);
+        }
     }
     if url.query() == Some("") {
         url.set_query(None);

@@ -31,6 +31,9 @@ pub struct JoinConfig {
     pub name: Option<String>,
     /// The host's join code, if it set one.
     pub join_code: Option<String>,
+    /// The host key (`?host=`): the relay then treats this client as the host, who may use
+    /// the teacher's reserved names.
+    pub host_key: Option<String>,
     /// Reconnect after a lost connection (1 s doubling to 30 s).
     pub reconnect: bool,
 }
@@ -42,6 +45,7 @@ impl JoinConfig {
             url,
             name: None,
             join_code: None,
+            host_key: None,
             reconnect: true,
         }
     }

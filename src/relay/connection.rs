@@ -1,5 +1,10 @@
 //! One task per WebSocket: reads the client's frames, writes its outbox in batches, pings it,
 //! and closes it with the right code when it misbehaves, is kicked, or the relay stops.
+//!
+//! Back-pressure lives here: after routing a message that left some recipient's queue over its
+//! bounds, the task stops reading this client's socket until those queues have drained, while
+//! it keeps writing this client's own queue. And the stall check: a write that moves no byte
+//! for the stall timeout ends the connection; one that moves bytes slowly never does.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -7,19 +12,22 @@ use std::time::Duration;
 use futures_util::{SinkExt as _, StreamExt as _};
 use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
-use tokio::sync::mpsc;
+use std::sync::Arc;
+
 use tokio::time::Instant;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::{self, Message};
 
 use super::limits::RateLimit;
-use super::outbox::{Outbox, close_frame};
+use super::outbox::{Inbox, Outbox, close_frame};
+use super::peers::{Arrival, Resume};
+use super::progress::{Metered, Progress};
 use super::state::Shared;
 use crate::protocol::{
     Addressed, ClientMessage, Close, Dialect, Endpoint, ErrorCode, ProtocolError, Recipient, now_ms,
 };
 
-type Socket = WebSocketStream<TokioIo<Upgraded>>;
+type Socket = WebSocketStream<Metered<TokioIo<Upgraded>>>;
 
 /// How long a closing handshake may take before the socket is simply dropped.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -33,8 +41,14 @@ pub(super) struct Accepted {
     pub dialect: Dialect,
     /// Nickname it asked for.
     pub name: Option<String>,
+    /// The session it asks to continue.
+    pub resume: Option<Resume>,
+    /// It showed the host key.
+    pub host: bool,
     /// Remote address, for logs.
     pub peer_addr: SocketAddr,
+    /// Stamped whenever its socket accepts bytes.
+    pub progress: Arc<Progress>,
 }
 
 /// Why a connection ended.
@@ -47,7 +61,7 @@ enum End {
     Silent,
     /// Kicked, or cut off for not reading.
     Killed,
-    /// Its socket accepted nothing for a whole heartbeat interval.
+    /// Its socket accepted nothing for the stall timeout.
     Stalled,
     /// The relay is stopping.
     Shutdown,
@@ -63,19 +77,34 @@ struct Connection<'a> {
     peer_id: String,
     outbox: Outbox,
     rate: RateLimit,
+    /// Queues this client's last message left over their bounds; its socket is not read until
+    /// they drain.
+    waiting: Vec<Outbox>,
 }
 
 /// Runs one client's connection to its end and removes it from the room.
 pub(super) async fn run(mut ws: Socket, accepted: Accepted, shared: &Shared) {
-    let (outbox, mut inbox) = Outbox::new(shared.config.outbox_len);
-    let (joined, delivery) = shared.peers().join(
-        accepted.endpoint,
-        accepted.dialect,
-        accepted.name.as_deref(),
-        outbox.clone(),
-        now_ms(),
-    );
-    shared.counters.delivered(delivery);
+    let config = &shared.config;
+    let (outbox, mut inbox) = Outbox::new(config.outbox_len, config.outbox_bytes);
+    let token = accepted.resume.as_ref().map(|r| r.token.as_str());
+    if shared.peers().is_removed(accepted.name.as_deref(), token) {
+        tracing::info!(addr = %accepted.peer_addr, "refused: removed by the host");
+        tokio::time::timeout(CLOSE_TIMEOUT, ws.close(Some(close_frame(Close::Kicked))))
+            .await
+            .ok();
+        return;
+    }
+    let resuming = accepted.resume.is_some();
+    let (joined, delivery) = shared.peers().join(Arrival {
+        endpoint: accepted.endpoint,
+        dialect: accepted.dialect,
+        name: accepted.name.as_deref(),
+        host: accepted.host,
+        resume: accepted.resume,
+        outbox: outbox.clone(),
+        now_ms: now_ms(),
+    });
+    shared.counters.delivered(&delivery);
     shared.counters.connected();
     let peer_id = joined.peer_id;
     tracing::info!(
@@ -83,8 +112,12 @@ pub(super) async fn run(mut ws: Socket, accepted: Accepted, shared: &Shared) {
         addr = %accepted.peer_addr,
         endpoint = ?accepted.endpoint,
         dialect = ?accepted.dialect,
+        recovered = ?joined.recovered,
         "joined"
     );
+    if resuming && joined.recovered == Some(false) {
+        tracing::info!(peer = %peer_id, "could not resume its session; joined as new");
+    }
     if let Some((code, _)) = joined.name_refused {
         tracing::info!(peer = %peer_id, ?code, "requested name refused");
     }
@@ -97,17 +130,21 @@ pub(super) async fn run(mut ws: Socket, accepted: Accepted, shared: &Shared) {
         dialect: accepted.dialect,
         peer_id,
         outbox,
-        rate: RateLimit::new(shared.config.rate_per_sec, shared.config.rate_burst),
+        rate: RateLimit::new(&shared.config),
+        waiting: Vec::new(),
     };
     let end = tokio::select! {
-        end = connection.pump(&mut ws, &mut inbox) => end,
+        end = connection.pump(&mut ws, &mut inbox, &accepted.progress) => end,
         () = kill.kill().fired() => End::Killed,
         () = shared.shutdown.cancelled() => End::Shutdown,
     };
-    let delivery = shared
-        .peers()
-        .leave(connection.endpoint, &connection.peer_id);
-    shared.counters.delivered(delivery);
+    let delivery = shared.peers().leave(
+        connection.endpoint,
+        &connection.peer_id,
+        joined.conn,
+        now_ms(),
+    );
+    shared.counters.delivered(&delivery);
 
     let peer = &connection.peer_id;
     let close = match end {
@@ -150,14 +187,16 @@ pub(super) async fn run(mut ws: Socket, accepted: Accepted, shared: &Shared) {
 
 impl Connection<'_> {
     /// Reads, writes and pings until the connection should end.
-    async fn pump(&mut self, ws: &mut Socket, inbox: &mut mpsc::Receiver<Message>) -> End {
-        let heartbeat = self.shared.config.heartbeat;
+    async fn pump(&mut self, ws: &mut Socket, inbox: &mut Inbox, progress: &Progress) -> End {
+        let config = &self.shared.config;
+        let (heartbeat, stall) = (config.heartbeat, config.stall);
         let mut ping = tokio::time::interval_at(Instant::now() + heartbeat, heartbeat);
         let mut last_heard = Instant::now();
-        let batch_max = self.shared.config.outbox_len.max(1);
+        let batch_max = config.outbox_len.max(1);
         loop {
+            let paused = !self.waiting.is_empty();
             tokio::select! {
-                frame = ws.next() => {
+                frame = ws.next(), if !paused => {
                     last_heard = Instant::now();
                     match frame {
                         Some(Ok(Message::Text(text))) => self.on_text(&text),
@@ -172,22 +211,26 @@ impl Connection<'_> {
                     }
                 }
                 Some(first) = inbox.recv() => {
-                    // A peer that accepts nothing for a whole heartbeat is as good as gone; the
-                    // timer only starts if the write cannot finish at once.
-                    match tokio::time::timeout(heartbeat, write_batch(ws, first, inbox, batch_max)).await {
-                        Ok(Ok(())) => {}
-                        Ok(Err(e)) => return ended(e),
-                        Err(_) => return End::Stalled,
+                    let written = watched(write_batch(ws, first, inbox, batch_max), progress, stall).await;
+                    inbox.wake_senders();
+                    match written {
+                        Some(Ok(())) => {}
+                        Some(Err(e)) => return ended(e),
+                        None => return End::Stalled,
                     }
                 }
+                () = drained(&mut self.waiting, stall), if paused => {
+                    // Time spent waiting for others is not this client's silence.
+                    last_heard = Instant::now();
+                }
                 _ = ping.tick() => {
-                    if last_heard.elapsed() >= heartbeat * 2 {
+                    if !paused && last_heard.elapsed() >= heartbeat * 2 {
                         return End::Silent;
                     }
-                    match tokio::time::timeout(heartbeat, ws.send(Message::Ping(bytes::Bytes::new()))).await {
-                        Ok(Ok(())) => {}
-                        Ok(Err(e)) => return ended(e),
-                        Err(_) => return End::Stalled,
+                    match watched(ws.send(Message::Ping(bytes::Bytes::new())), progress, stall).await {
+                        Some(Ok(())) => {}
+                        Some(Err(e)) => return ended(e),
+                        None => return End::Stalled,
                     }
                 }
             }
@@ -207,44 +250,101 @@ impl Connection<'_> {
                 Endpoint::Direct => Addressed::parse(text).map(|a| (a.to, a.text)),
             },
             Dialect::V1 => match ClientMessage::parse(text) {
-                Ok(ClientMessage::Send { to, text, .. }) => {
-                    return self.deliver(to, &text);
+                Ok(ClientMessage::Send { to, text, id }) => {
+                    return self.deliver(to, &text, id.as_deref());
                 }
                 Err(e) => Err(e),
             },
         };
         match parsed {
-            Ok((to, body)) => self.deliver(to, body),
+            Ok((to, body)) => self.deliver(to, body, None),
             Err(e) => self.reply_error(e.code(), &e.to_string()),
         }
     }
 
-    fn deliver(&mut self, to: Recipient, text: &str) {
+    fn deliver(&mut self, to: Recipient, text: &str, client_id: Option<&str>) {
         let shared = self.shared;
-        if !self.rate.allow() {
-            shared.counters.rate_limited();
-            tracing::info!(peer = %self.peer_id, "rate limit hit");
+        if !self.rate.allow(text.len()) {
+            shared.rate_limited(&self.peer_id);
             self.reply_error(
                 ErrorCode::RateLimited,
                 "too many messages too fast; this one was not delivered",
             );
             return;
         }
+        // Control characters never reach anyone's screen.
+        if crate::text::has_forbidden_controls(text) {
+            self.reply_error(ErrorCode::BadText, crate::text::BAD_TEXT_MESSAGE);
+            return;
+        }
         tracing::debug!(peer = %self.peer_id, to = %to, text, "message");
-        let routed = shared
-            .peers()
-            .route(self.endpoint, &self.peer_id, to, text, now_ms());
+        let routed =
+            shared
+                .peers()
+                .route(self.endpoint, &self.peer_id, to, text, client_id, now_ms());
         match routed {
-            Ok(delivery) => shared.counters.routed(delivery),
+            Ok(routed) => {
+                if !routed.duplicate {
+                    shared.counters.routed(&routed.delivery);
+                }
+                self.wait_for(routed.delivery.congested);
+            }
             Err(e) => self.reply_error(e.code(), &e.to_string()),
+        }
+    }
+
+    /// Remembers queues to wait for before reading this client's next frame. Its own queue is
+    /// among them when it does not read its echoes; the loop keeps writing it meanwhile.
+    fn wait_for(&mut self, congested: Vec<Outbox>) {
+        for outbox in congested {
+            if !self.waiting.iter().any(|w| w.same(&outbox)) {
+                self.waiting.push(outbox);
+            }
         }
     }
 
     /// Tells this client its frame was refused: `Error: …` or an extended error frame.
     fn reply_error(&self, code: ErrorCode, message: &str) {
-        // A full outbox cuts this client off; the cut-off is not counted as a slow reader's.
+        // Its own queue is drained by this task; going over its bounds by one frame is fine.
         self.outbox
             .offer(Message::text(self.dialect.error_frame(code, message)));
+    }
+}
+
+/// Waits until every queue in `waiting` is within its bounds again (or its client gone). A
+/// recipient that stops reading is cut by its own connection after the stall timeout; should
+/// that not happen (its task is stuck elsewhere), it is cut from here after twice as long.
+async fn drained(waiting: &mut Vec<Outbox>, stall: std::time::Duration) {
+    while let Some(outbox) = waiting.last() {
+        if tokio::time::timeout(stall * 2, outbox.uncongested())
+            .await
+            .is_err()
+        {
+            outbox.kill().fire(Close::TooSlow);
+        }
+        waiting.pop();
+    }
+}
+
+/// Runs a write, ending it (`None`) once the socket has accepted no byte for `stall`. A write
+/// that moves bytes, however slowly, runs to its end.
+async fn watched<T>(
+    write: impl std::future::Future<Output = T>,
+    progress: &Progress,
+    stall: std::time::Duration,
+) -> Option<T> {
+    progress.mark();
+    tokio::pin!(write);
+    loop {
+        let deadline = progress.last() + stall;
+        tokio::select! {
+            done = &mut write => return Some(done),
+            () = tokio::time::sleep_until(deadline) => {
+                if progress.last() + stall <= Instant::now() {
+                    return None;
+                }
+            }
+        }
     }
 }
 
@@ -252,12 +352,12 @@ impl Connection<'_> {
 async fn write_batch(
     ws: &mut Socket,
     first: Message,
-    inbox: &mut mpsc::Receiver<Message>,
+    inbox: &mut Inbox,
     max: usize,
 ) -> Result<(), tungstenite::Error> {
     ws.feed(first).await?;
     for _ in 1..max {
-        let Ok(next) = inbox.try_recv() else { break };
+        let Some(next) = inbox.try_recv() else { break };
         ws.feed(next).await?;
     }
     ws.flush().await

@@ -12,10 +12,12 @@
 //! Try it: `cargo run -- serve --port 30005`, then `cargo run -- join localhost`.
 
 mod connection;
+mod history;
 mod http;
 mod limits;
 mod outbox;
 mod peers;
+mod progress;
 mod state;
 mod web;
 
@@ -34,7 +36,7 @@ pub use state::{Stats, metrics_text};
 
 use state::Shared;
 
-use crate::protocol::{HOST_ID, Recipient, now_ms};
+use crate::protocol::{CLIENT_MAX_FRAME_BYTES, HOST_ID, Recipient, now_ms};
 
 /// Limits and options of a relay. `Default` gives the documented defaults.
 #[derive(Clone, Debug)]
@@ -45,17 +47,59 @@ pub struct RelayConfig {
     pub rate_per_sec: f64,
     /// How many messages a client may send in a burst before the rate applies.
     pub rate_burst: u32,
+    /// Bytes of chat text per second each client may send on average (0 = unlimited);
+    /// refused like the message rate (`rate_limited`).
+    pub rate_bytes_per_sec: u64,
+    /// How many bytes a client may send in a burst before the byte rate applies.
+    pub rate_bytes_burst: u64,
     /// Most clients connected at once; more are refused with HTTP 503.
     pub max_clients: usize,
-    /// Frames waiting for one client before it counts as not reading and is cut off.
+    /// Most clients connected at once when a `classchat.v1` client asks to join; beyond it
+    /// that client is refused with HTTP 503. Its `welcome` lists everyone in the room and must
+    /// fit in [`CLIENT_MAX_FRAME_BYTES`]; seed clients get no welcome, so only `max_clients`
+    /// limits them. At most [`max_clients_limit`].
+    pub max_listed_clients: usize,
+    /// Most live WebSockets from one address (an IPv6 /64 counts as one); more are refused
+    /// with HTTP 429 (0 = no limit).
+    pub max_per_address: u32,
+    /// Frames waiting for one client beyond which whoever writes to it is paused.
     pub outbox_len: usize,
-    /// Ping interval. A peer silent for two intervals is dropped, and so is one that accepts
-    /// none of its pending frames for a whole interval.
+    /// Bytes waiting for one client beyond which whoever writes to it is paused.
+    pub outbox_bytes: usize,
+    /// A client whose socket accepts no bytes at all for this long while frames wait for it
+    /// is cut off with 1013. It is also the longest a stopped reader delays its senders.
+    pub stall: Duration,
+    /// Messages each room keeps for late joiners and resuming clients.
+    pub history: usize,
+    /// Bytes of message text (and IDs) each room's history keeps at most.
+    pub history_bytes: usize,
+    /// Ping interval. A peer silent for two intervals is dropped.
     pub heartbeat: Duration,
     /// If set, clients must pass `?code=` with this value (else HTTP 401).
     pub join_code: Option<String>,
-    /// If not empty, browsers must send one of these `Origin`s (else HTTP 403).
+    /// If set, a client passing `?host=` with this value is the host: it may take the
+    /// teacher's reserved names. A wrong value is refused like a wrong join code.
+    pub host_token: Option<String>,
+    /// The host's name, reserved for the host while the relay runs.
+    pub host_name: Option<String>,
+    /// Origins accepted besides the relay's own (an `Origin` whose host and port equal the
+    /// request's `Host`); any other `Origin` is refused with HTTP 403. No `Origin` at all
+    /// (native clients) is accepted.
     pub allowed_origins: Vec<String>,
+    /// Host names accepted in `Host` besides IP literals, `localhost`, this machine's name and
+    /// `.local` names (for a reverse proxy); any other is refused with HTTP 403, which stops
+    /// DNS rebinding.
+    pub allowed_hosts: Vec<String>,
+    /// Wrong join codes in a row from one address that start its cool-down.
+    pub wrong_codes_per_address: u32,
+    /// How long an address waits (HTTP 429) after that many wrong codes.
+    pub code_cooldown: Duration,
+    /// Wrong join codes per minute from all addresses together before each further wrong
+    /// code waits a second for its answer (0 = no budget).
+    pub wrong_code_budget: u32,
+    /// Refusals and rate-limited frames are logged once per address (or client) per interval,
+    /// with a count of the rest.
+    pub log_interval: Duration,
     /// tungstenite's read buffer per connection, in bytes.
     pub read_buffer_bytes: usize,
     /// The kernel's send buffer per connection, in bytes (0 = the system's automatic sizing).
@@ -76,17 +120,89 @@ impl Default for RelayConfig {
             max_message_bytes: 64 * 1024,
             rate_per_sec: 5.0,
             rate_burst: 20,
+            rate_bytes_per_sec: 64 * 1024,
+            rate_bytes_burst: 256 * 1024,
             max_clients: 5_000,
+            max_listed_clients: max_clients_limit(),
+            max_per_address: 64,
             outbox_len: 128,
+            outbox_bytes: 256 * 1024,
+            stall: Duration::from_secs(5),
+            history: 1_000,
+            history_bytes: 4 * 1024 * 1024,
             heartbeat: Duration::from_secs(15),
             join_code: None,
+            host_token: None,
+            host_name: None,
             allowed_origins: Vec::new(),
+            allowed_hosts: Vec::new(),
+            wrong_codes_per_address: limits::MAX_WRONG_CODES,
+            code_cooldown: Duration::from_secs(30),
+            wrong_code_budget: 100,
+            log_interval: Duration::from_secs(10),
             read_buffer_bytes: 1024,
             send_buffer_bytes: 64 * 1024,
             handshake_timeout: Duration::from_secs(10),
             max_pending_per_address: 64,
             metrics: false,
         }
+    }
+}
+
+/// The most bytes one client takes in the `welcome` frame's `clients` list: a 32-character
+/// ID of 4-byte characters, a 20-digit time and the JSON around them.
+pub const WELCOME_BYTES_PER_CLIENT: usize = 192;
+/// Room in the `welcome` frame for everything but the `clients` list.
+const WELCOME_OVERHEAD: usize = 4 * 1024;
+/// The longest heartbeat interval accepted: a day.
+pub const MAX_HEARTBEAT: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// The largest `max_listed_clients` whose `welcome` frame still fits the clients' frame limit.
+pub const fn max_clients_limit() -> usize {
+    (CLIENT_MAX_FRAME_BYTES - WELCOME_OVERHEAD) / WELCOME_BYTES_PER_CLIENT
+}
+
+/// A [`RelayConfig`] the relay cannot run with.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum ConfigError {
+    /// So many listed clients that the `welcome` frame, which lists them all, could exceed
+    /// the clients' frame limit.
+    #[error(
+        "at most {limit} listed clients: the welcome frame lists every client and must fit \
+         in 1 MiB (asked for {max_listed_clients})"
+    )]
+    TooManyListed {
+        /// What was asked for.
+        max_listed_clients: usize,
+        /// The largest that fits.
+        limit: usize,
+    },
+    /// A rate that is not a finite number of zero or more.
+    #[error("the message rate must be a number of messages per second, 0 or more (got {0})")]
+    BadRate(f64),
+    /// A heartbeat of zero, or longer than a day.
+    #[error("the heartbeat must be between 1 second and 1 day (got {0:?})")]
+    BadHeartbeat(Duration),
+}
+
+impl RelayConfig {
+    /// Checks the values a relay cannot run with: `max_listed_clients` above
+    /// [`max_clients_limit`], a NaN, infinite or negative rate, a heartbeat of zero or over
+    /// [`MAX_HEARTBEAT`].
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.max_listed_clients > max_clients_limit() {
+            return Err(ConfigError::TooManyListed {
+                max_listed_clients: self.max_listed_clients,
+                limit: max_clients_limit(),
+            });
+        }
+        if !self.rate_per_sec.is_finite() || self.rate_per_sec < 0.0 {
+            return Err(ConfigError::BadRate(self.rate_per_sec));
+        }
+        if self.heartbeat.is_zero() || self.heartbeat > MAX_HEARTBEAT {
+            return Err(ConfigError::BadHeartbeat(self.heartbeat));
+        }
+        Ok(())
     }
 }
 
@@ -146,6 +262,7 @@ async fn serve(
 ) -> Result<(), RelayError> {
     let result = tokio::select! {
         result = accept(listener, Arc::clone(&shared)) => result,
+        () = shared.housekeeping() => Ok(()),
         () = shutdown => Ok(()),
     };
     shared.shutdown.cancel();
@@ -160,13 +277,23 @@ async fn accept(listener: TcpListener, shared: Arc<Shared>) -> Result<(), RelayE
         .local_addr()
         .map_or_else(|_| "?".to_owned(), |a| a.to_string());
     tracing::info!(%addr, "relay listening");
+    let mut backoff = limits::Backoff::default();
     loop {
         let (stream, peer_addr) = match listener.accept().await {
-            Ok(accepted) => accepted,
-            // Out of file descriptors and similar: wait a moment instead of spinning.
+            Ok(accepted) => {
+                if let Some(failures) = backoff.succeeded() {
+                    tracing::info!(failures, "accepting connections again");
+                }
+                accepted
+            }
+            // Out of file descriptors and similar: wait, longer each time, instead of
+            // spinning, and say so once per episode rather than once per attempt.
             Err(e) if is_transient(&e) => {
-                tracing::warn!("accept failed, retrying: {e}");
-                tokio::time::sleep(Duration::from_millis(100)).await;
+                let (wait, first) = backoff.failed();
+                if first {
+                    tracing::warn!("accept failed ({e}); retrying with a back-off of up to 1 s");
+                }
+                tokio::time::sleep(wait).await;
                 continue;
             }
             Err(source) => return Err(RelayError::Accept { addr, source }),
@@ -217,13 +344,23 @@ impl RelayHandle {
         self.shared.peers().roster()
     }
 
-    /// Disconnects a client (close code 1008). Returns whether it was connected.
+    /// Disconnects a client (close code 1008) and keeps them out, by name and by session, until
+    /// [`readmit`](Self::readmit). Returns whether it was connected.
     pub fn kick(&self, peer_id: &str) -> bool {
         let kicked = self.shared.peers().kick(peer_id);
         if kicked {
             tracing::info!(peer = peer_id, "kicked by the host");
         }
         kicked
+    }
+
+    /// Lets someone the host removed join again. Returns whether they were removed.
+    pub fn readmit(&self, peer_id: &str) -> bool {
+        let readmitted = self.shared.peers().readmit(peer_id);
+        if readmitted {
+            tracing::info!(peer = peer_id, "let back in by the host");
+        }
+        readmitted
     }
 
     /// Mutes or unmutes a client. Returns whether it was connected.
@@ -237,11 +374,13 @@ impl RelayHandle {
 
     /// Sends `text` into the addressed room as `host`.
     pub fn send_as_host(&self, to: Recipient, text: &str) -> Result<(), RouteError> {
-        let delivery = self
-            .shared
-            .peers()
-            .route(Endpoint::Direct, HOST_ID, to, text, now_ms())?;
-        self.shared.counters.routed(delivery);
+        // The host's window never waits: a queue it congests is drained by its reader, and the
+        // stall check cuts a reader that stops.
+        let routed =
+            self.shared
+                .peers()
+                .route(Endpoint::Direct, HOST_ID, to, text, None, now_ms())?;
+        self.shared.counters.routed(&routed.delivery);
         Ok(())
     }
 
@@ -269,5 +408,65 @@ impl RelayHandle {
 impl Drop for RelayHandle {
     fn drop(&mut self) {
         self.shared.shutdown.cancel();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::{ClientInfo, ServerMessage};
+
+    #[test]
+    fn the_largest_welcome_fits_the_clients_frame_limit() {
+        let widest = "\u{20bb7}".repeat(crate::protocol::MAX_NAME_CHARS);
+        assert_eq!(widest.len(), 128);
+        let clients = (0..max_clients_limit())
+            .map(|_| ClientInfo {
+                id: widest.clone(),
+                since: u64::MAX,
+                legacy: false,
+            })
+            .collect();
+        let welcome = ServerMessage::Welcome {
+            id: widest.clone(),
+            clients,
+            seq: Some(u64::MAX),
+            epoch: Some("f".repeat(8)),
+            resume: Some("f".repeat(32)),
+            recovered: Some(false),
+        }
+        .encode();
+        assert!(welcome.len() <= CLIENT_MAX_FRAME_BYTES, "{}", welcome.len());
+    }
+
+    #[test]
+    fn validate_refuses_what_cannot_work() {
+        let ok = RelayConfig::default();
+        assert_eq!(ok.validate(), Ok(()));
+        let seed_scale = RelayConfig {
+            max_clients: 20_000,
+            ..RelayConfig::default()
+        };
+        assert_eq!(seed_scale.validate(), Ok(()), "seed clients get no welcome");
+        let too_many = RelayConfig {
+            max_listed_clients: max_clients_limit() + 1,
+            ..RelayConfig::default()
+        };
+        assert!(matches!(
+            too_many.validate(),
+            Err(ConfigError::TooManyListed { .. })
+        ));
+        for rate in [f64::NAN, f64::INFINITY, -1.0] {
+            let bad = RelayConfig {
+                rate_per_sec: rate,
+                ..RelayConfig::default()
+            };
+            assert!(matches!(bad.validate(), Err(ConfigError::BadRate(_))));
+        }
+        let huge = RelayConfig {
+            heartbeat: Duration::MAX,
+            ..RelayConfig::default()
+        };
+        assert!(matches!(huge.validate(), Err(ConfigError::BadHeartbeat(_))));
     }
 }

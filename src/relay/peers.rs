@@ -1,20 +1,39 @@
-//! Who is connected, and where each message goes.
+//! Who is connected, where each message goes, and what each room said lately.
 //!
 //! [`Peers`] assigns IDs, keeps both rooms and routes a message to the right outboxes. It does
-//! no I/O and never waits: a delivery is a `try_send` into the recipient's bounded queue, and a
-//! recipient whose queue is full is cut off through its [`KillSwitch`] rather than slowing the
-//! sender. Each outgoing frame is encoded once per wire form and shared by reference count.
+//! no I/O and never waits: routing offers each frame to the recipient's [`Outbox`], which
+//! always takes it and says when it is over its bounds, so that the sender's connection can
+//! pause (see `outbox`). Each outgoing frame is encoded once per wire form and shared by
+//! reference count.
+//!
+//! Every chat message gets its room's next `seq` and goes into the room's [`History`]. A
+//! `classchat.v1` client has a session, named by an unguessable token, that outlives a dropped
+//! connection: resuming it gives back the ID and replays what the client missed, and the
+//! session remembers which send ids it accepted, so a resent message is confirmed but not
+//! delivered twice.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
+use rand::Rng as _;
 use tokio_tungstenite::tungstenite::Message;
 
+use super::history::{History, Record};
 use super::outbox::{Offered, Outbox};
+use crate::names;
 use crate::protocol::{
-    self, ChatRef, ClientInfo, Close, Dialect, Endpoint, ErrorCode, ID_PREFIX, Recipient,
+    ChatMessage, ChatRef, ClientInfo, Close, Dialect, Endpoint, ErrorCode, ID_PREFIX, Recipient,
     ServerMessage,
 };
+
+/// How long a session can be resumed after its connection ended.
+const RESUME_WINDOW_MS: u64 = 10 * 60 * 1000;
+/// Sessions remembered at most; past it, the ones gone longest are forgotten first.
+const MAX_SESSIONS: usize = 20_000;
+/// Send ids remembered per session, so that a resent one is recognised.
+const SENT_IDS: usize = 1_000;
+/// How often gone sessions are looked for, at most.
+const PRUNE_EVERY_MS: u64 = 60 * 1000;
 
 /// A connected client as the registry holds it.
 #[derive(Debug)]
@@ -23,16 +42,57 @@ struct Peer {
     /// What it speaks; `info.legacy` is the same on the wire.
     dialect: Dialect,
     /// Arrival order, for a stable roster.
-    seq: u64,
+    arrival: u64,
     outbox: Outbox,
     muted: bool,
+    /// The connection that holds this ID now; a resumed session replaces it.
+    conn: u64,
+    /// Its session's token (`classchat.v1` clients only).
+    token: Option<Arc<str>>,
 }
 
-/// The clients of one endpoint. State kept per room (a history, a sequence counter) belongs
-/// here.
-#[derive(Debug, Default)]
+/// The clients of one endpoint and what was said there.
+#[derive(Debug)]
 struct Room {
     members: HashMap<Arc<str>, Peer>,
+    history: History,
+}
+
+/// A `classchat.v1` client's session, which outlives a dropped connection.
+#[derive(Debug)]
+struct Session {
+    peer_id: Arc<str>,
+    endpoint: Endpoint,
+    /// The connection that holds it now, or held it last.
+    conn: u64,
+    /// When its last connection ended (ms), while no connection holds it.
+    gone_since: Option<u64>,
+    sent: SentIds,
+}
+
+/// The send ids a session's messages carried, newest last, with the `seq` each got.
+#[derive(Debug, Default)]
+struct SentIds {
+    order: VecDeque<Arc<str>>,
+    seqs: HashMap<Arc<str>, u64>,
+}
+
+impl SentIds {
+    fn get(&self, id: &str) -> Option<u64> {
+        self.seqs.get(id).copied()
+    }
+
+    fn insert(&mut self, id: &str, seq: u64) {
+        let id: Arc<str> = Arc::from(id);
+        if self.seqs.insert(Arc::clone(&id), seq).is_none() {
+            self.order.push_back(id);
+        }
+        while self.order.len() > SENT_IDS {
+            if let Some(old) = self.order.pop_front() {
+                self.seqs.remove(&old);
+            }
+        }
+    }
 }
 
 /// A roster line for the host.
@@ -67,54 +127,171 @@ impl RouteError {
     }
 }
 
+/// A request to continue a session: `?resume=TOKEN&since=SEQ[&epoch=EPOCH]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Resume {
+    /// The session's token, from its `welcome`.
+    pub token: String,
+    /// The highest `seq` the client received.
+    pub since: u64,
+    /// The relay epoch the client knew, if it says.
+    pub epoch: Option<String>,
+}
+
+/// Everything [`Peers::join`] needs about a new connection.
+#[derive(Debug)]
+pub(crate) struct Arrival<'a> {
+    /// The path it connected to.
+    pub endpoint: Endpoint,
+    /// What it speaks.
+    pub dialect: Dialect,
+    /// The nickname it asked for.
+    pub name: Option<&'a str>,
+    /// It showed the host key, so it may take the host's and the teacher's names.
+    pub host: bool,
+    /// The session it asks to continue.
+    pub resume: Option<Resume>,
+    /// Its queue.
+    pub outbox: Outbox,
+    /// The relay's clock, ms since the Unix epoch.
+    pub now_ms: u64,
+}
+
 /// What [`Peers::join`] decided.
 #[derive(Debug)]
 pub(crate) struct Joined {
     /// The ID given.
     pub peer_id: String,
+    /// This connection's number, to leave with.
+    pub conn: u64,
     /// Set when the requested name could not be used.
     pub name_refused: Option<(ErrorCode, String)>,
+    /// Set when the client asked to resume: whether it did.
+    pub recovered: Option<bool>,
 }
 
-/// Counts of what routing did, for the relay's health counters.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+/// What routing or joining queued, for the relay's counters and for back-pressure.
+#[derive(Debug, Default)]
 pub(crate) struct Delivery {
     /// Frames put into outboxes.
     pub delivered: u64,
-    /// Recipients cut off because their outbox was full.
-    pub dropped_slow: u64,
+    /// Outboxes that are over their bounds after this: the sender waits for them to drain.
+    pub congested: Vec<Outbox>,
 }
 
-/// Both rooms and the ID counter. Pure: no I/O, no waiting.
-#[derive(Debug, Default)]
+/// What [`Peers::route`] did with an accepted message.
+#[derive(Debug)]
+pub(crate) struct Routed {
+    /// The frames it queued.
+    pub delivery: Delivery,
+    /// The send id was already accepted in this session: only the confirmation was repeated.
+    pub duplicate: bool,
+}
+
+/// Both rooms, the sessions and the ID counter. Pure: no I/O, no waiting.
+#[derive(Debug)]
 pub(crate) struct Peers {
     next_number: u64,
-    next_seq: u64,
+    next_arrival: u64,
+    next_conn: u64,
     broadcast: Room,
     direct: Room,
+    /// Comparison keys ([`names::key`]) of every connected ID, so that a name differing only
+    /// in case, width or normal form is taken too.
+    keys: HashSet<String>,
+    sessions: HashMap<Arc<str>, Session>,
+    /// Random per relay start: a client's `seq` from another epoch means nothing here.
+    epoch: String,
+    last_prune_ms: u64,
+    /// The host's name: nobody else may take it while the relay runs.
+    host_name: Option<String>,
+    /// People the host muted, for the rest of the session: by name and by session.
+    muted: People,
+    /// People the host removed, until the host lets them back: by name and by session.
+    removed: People,
+}
+
+/// People recognised across reconnects: by the comparison key of their name, and by their
+/// session's token where they have one. A seed client without a name cannot be recognised
+/// once it reconnects with a new generated ID.
+#[derive(Debug, Default)]
+struct People {
+    names: HashSet<String>,
+    tokens: HashSet<Arc<str>>,
+}
+
+impl People {
+    fn add(&mut self, peer_id: &str, token: Option<&Arc<str>>) {
+        self.names.insert(names::key(peer_id));
+        self.tokens.extend(token.cloned());
+    }
+
+    fn remove(&mut self, peer_id: &str, token: Option<&Arc<str>>) {
+        self.names.remove(&names::key(peer_id));
+        if let Some(token) = token {
+            self.tokens.remove(token);
+        }
+    }
+
+    fn contains(&self, peer_id: &str, token: Option<&str>) -> bool {
+        self.names.contains(&names::key(peer_id)) || token.is_some_and(|t| self.tokens.contains(t))
+    }
+}
+
+impl Default for Peers {
+    fn default() -> Self {
+        Self::new(1_000, 4 << 20)
+    }
 }
 
 impl Peers {
-    fn room(&self, endpoint: Endpoint) -> &HashMap<Arc<str>, Peer> {
-        match endpoint {
-            Endpoint::Broadcast => &self.broadcast.members,
-            Endpoint::Direct => &self.direct.members,
+    /// Empty rooms, each keeping `history` messages and about `history_bytes` bytes of them.
+    pub(crate) fn new(history: usize, history_bytes: usize) -> Self {
+        let room = || Room {
+            members: HashMap::new(),
+            history: History::new(history, history_bytes),
+        };
+        Self {
+            next_number: 0,
+            next_arrival: 0,
+            next_conn: 0,
+            broadcast: room(),
+            direct: room(),
+            keys: HashSet::new(),
+            sessions: HashMap::new(),
+            epoch: random_hex(8),
+            last_prune_ms: 0,
+            host_name: None,
+            muted: People::default(),
+            removed: People::default(),
         }
     }
 
-    fn room_mut(&mut self, endpoint: Endpoint) -> &mut HashMap<Arc<str>, Peer> {
+    /// Keeps `name` for the host alone.
+    pub(crate) fn reserve_for_host(&mut self, name: Option<String>) {
+        self.host_name = name;
+    }
+
+    fn room(&self, endpoint: Endpoint) -> &Room {
         match endpoint {
-            Endpoint::Broadcast => &mut self.broadcast.members,
-            Endpoint::Direct => &mut self.direct.members,
+            Endpoint::Broadcast => &self.broadcast,
+            Endpoint::Direct => &self.direct,
         }
     }
 
-    fn rooms(&self) -> [&HashMap<Arc<str>, Peer>; 2] {
-        [&self.broadcast.members, &self.direct.members]
+    fn room_mut(&mut self, endpoint: Endpoint) -> &mut Room {
+        match endpoint {
+            Endpoint::Broadcast => &mut self.broadcast,
+            Endpoint::Direct => &mut self.direct,
+        }
+    }
+
+    fn rooms(&self) -> [&Room; 2] {
+        [&self.broadcast, &self.direct]
     }
 
     fn taken(&self, peer_id: &str) -> bool {
-        self.rooms().iter().any(|r| r.contains_key(peer_id))
+        self.keys.contains(&names::key(peer_id))
     }
 
     fn generated_id(&mut self) -> String {
@@ -129,108 +306,306 @@ impl Peers {
 
     /// Number of connected clients in both rooms.
     pub(crate) fn len(&self) -> usize {
-        self.rooms().iter().map(|r| r.len()).sum()
+        self.rooms().iter().map(|r| r.members.len()).sum()
     }
 
-    /// Registers a new connection, queues its welcome and tells the room.
+    /// The relay's epoch, as `welcome` carries it.
+    #[cfg(test)]
+    pub(crate) fn epoch(&self) -> &str {
+        &self.epoch
+    }
+
+    /// Registers a new connection, queues its welcome (and for `classchat.v1` clients the
+    /// history it is owed) and tells the room.
     ///
     /// Seed clients on the addressed path get the seed's `Your ID is: …`; seed clients on
-    /// the broadcast path get nothing, as in the seed.
-    pub(crate) fn join(
-        &mut self,
-        room: Endpoint,
-        dialect: Dialect,
-        requested: Option<&str>,
-        outbox: Outbox,
-        now_ms: u64,
-    ) -> (Joined, Delivery) {
-        let mut name_refused = None;
-        let peer_id = match requested {
-            Some(name) => match protocol::validate_name(name) {
-                Ok(()) if !self.taken(name) => name.to_owned(),
-                Ok(()) => {
-                    name_refused = Some((
-                        ErrorCode::NameTaken,
-                        format!("the name {name} is already in use, so you got a generated ID"),
-                    ));
-                    self.generated_id()
-                }
-                Err(e) => {
-                    name_refused = Some((
-                        ErrorCode::NameInvalid,
-                        format!("{e}, so you got a generated ID"),
-                    ));
-                    self.generated_id()
-                }
-            },
-            None => self.generated_id(),
-        };
-        let info = ClientInfo {
-            id: peer_id.clone(),
-            since: now_ms,
-            legacy: dialect.is_legacy(),
-        };
-        let seq = self.next_seq;
-        self.next_seq += 1;
-        let key: Arc<str> = Arc::from(peer_id.as_str());
-        self.room_mut(room).insert(
-            Arc::clone(&key),
-            Peer {
-                info: info.clone(),
-                dialect,
-                seq,
-                outbox,
-                muted: false,
-            },
-        );
-
+    /// the broadcast path get nothing, as in the seed; neither gets any history.
+    pub(crate) fn join(&mut self, arrival: Arrival<'_>) -> (Joined, Delivery) {
+        self.prune_sessions(arrival.now_ms);
+        let conn = self.next_conn;
+        self.next_conn += 1;
+        let Arrival {
+            endpoint,
+            dialect,
+            name,
+            host,
+            resume,
+            outbox,
+            now_ms,
+        } = arrival;
         let mut delivery = Delivery::default();
-        let welcome = dialect.welcome(room, &peer_id, || ServerMessage::Welcome {
-            id: peer_id.clone(),
-            clients: self.roster_of(room),
-            seq: None,
-            epoch: None,
-            resume: None,
-            recovered: None,
+
+        let resume = resume.filter(|_| dialect == Dialect::V1);
+        let resumable = resume.as_ref().and_then(|r| self.resumable(r, endpoint));
+        let recovered = resume.as_ref().map(|_| resumable.is_some());
+
+        let (peer_id, token, name_refused, announce) = match resumable {
+            Some(token) => {
+                let (peer_id, announce) = self.reattach(endpoint, &token, outbox, conn, now_ms);
+                (peer_id, Some(token), None, announce)
+            }
+            None => {
+                let (peer_id, name_refused) = self.assign_id(name, host);
+                let token =
+                    (dialect == Dialect::V1).then(|| self.new_session(&peer_id, endpoint, conn));
+                let arrival = NewPeer {
+                    endpoint,
+                    dialect,
+                    token: token.clone(),
+                    outbox,
+                    conn,
+                    now_ms,
+                };
+                self.insert(&peer_id, arrival);
+                (Arc::from(peer_id.as_str()), token, name_refused, true)
+            }
+        };
+
+        let room = self.room(endpoint);
+        let welcome = dialect.welcome(endpoint, &peer_id, || ServerMessage::Welcome {
+            id: peer_id.to_string(),
+            clients: roster_of(room),
+            seq: Some(room.history.latest()),
+            epoch: Some(self.epoch.clone()),
+            resume: token.as_deref().map(str::to_owned),
+            recovered,
         });
         let refusal = name_refused
             .as_ref()
             .map(|(code, sentence)| dialect.error_frame(*code, sentence));
-        let own_frames = welcome.into_iter().chain(refusal);
-        for frame in own_frames {
-            self.push_to(room, &key, Message::text(frame), &mut delivery);
+        let mut own_frames: Vec<Message> = welcome
+            .into_iter()
+            .chain(refusal)
+            .map(Message::text)
+            .collect();
+        if dialect == Dialect::V1 {
+            let history = &room.history;
+            match (recovered, &resume) {
+                (Some(true), Some(r)) => own_frames.extend(
+                    history
+                        .after(r.since)
+                        .into_iter()
+                        .flatten()
+                        .filter(|record| record.concerns(&peer_id))
+                        .map(|record| replay_frame(record, &peer_id)),
+                ),
+                _ => own_frames.extend(history.public().map(|record| replay_frame(record, ""))),
+            }
         }
-        let joined = Message::text(ServerMessage::Joined { client: info }.encode());
-        self.push_to_extended(room, Some(&key), &joined, &mut delivery);
+        if let Some(peer) = room.members.get(&peer_id) {
+            for frame in own_frames {
+                push(peer, frame, &mut delivery);
+            }
+            if announce {
+                let joined = Message::text(
+                    ServerMessage::Joined {
+                        client: peer.info.clone(),
+                    }
+                    .encode(),
+                );
+                push_to_v1(room, Some(&peer_id), &joined, &mut delivery);
+            }
+        }
+        // Joining pauses nobody: a queue goes over its bounds by at most the room's notices.
+        delivery.congested.clear();
         (
             Joined {
-                peer_id,
+                peer_id: peer_id.to_string(),
+                conn,
                 name_refused,
+                recovered,
             },
             delivery,
         )
     }
 
-    /// Removes a connection and tells the room it left.
-    pub(crate) fn leave(&mut self, room: Endpoint, peer_id: &str) -> Delivery {
-        let mut delivery = Delivery::default();
-        if self.room_mut(room).remove(peer_id).is_some() {
-            let left = Message::text(
-                ServerMessage::Left {
-                    id: peer_id.to_owned(),
-                }
-                .encode(),
-            );
-            self.push_to_extended(room, None, &left, &mut delivery);
+    /// The token of the session `resume` may continue on `endpoint`: known, from this
+    /// epoch, on the same path, with nothing it missed gone from the history, and its ID
+    /// either still its own or free.
+    fn resumable(&self, resume: &Resume, endpoint: Endpoint) -> Option<Arc<str>> {
+        if resume.epoch.as_deref().is_some_and(|e| e != self.epoch) {
+            return None;
         }
-        delivery
+        let (token, session) = self.sessions.get_key_value(resume.token.as_str())?;
+        if session.endpoint != endpoint {
+            return None;
+        }
+        // Everything after `since` must still be kept.
+        let _missed = self.room(endpoint).history.after(resume.since)?;
+        let holder = self.room(endpoint).members.get(&session.peer_id);
+        let own = holder.is_some_and(|p| p.token.as_deref() == Some(token.as_ref()));
+        (own || !self.taken(&session.peer_id)).then(|| Arc::clone(token))
     }
 
-    /// Everyone in `room`, in order of arrival.
-    fn roster_of(&self, room: Endpoint) -> Vec<ClientInfo> {
-        let mut peers: Vec<&Peer> = self.room(room).values().collect();
-        peers.sort_by_key(|p| p.seq);
-        peers.into_iter().map(|p| p.info.clone()).collect()
+    /// Gives a resumed session its ID on the new connection. Returns the ID and whether the
+    /// room must be told it joined (it had left; a takeover of a still-open connection is
+    /// silent).
+    fn reattach(
+        &mut self,
+        endpoint: Endpoint,
+        token: &Arc<str>,
+        outbox: Outbox,
+        conn: u64,
+        now_ms: u64,
+    ) -> (Arc<str>, bool) {
+        let Some(session) = self.sessions.get_mut(token) else {
+            return (Arc::from(""), false);
+        };
+        session.conn = conn;
+        session.gone_since = None;
+        let peer_id = Arc::clone(&session.peer_id);
+        if let Some(peer) = self.room_mut(endpoint).members.get_mut(&peer_id) {
+            let old = std::mem::replace(&mut peer.outbox, outbox);
+            old.kill().fire(Close::Replaced);
+            peer.conn = conn;
+            return (peer_id, false);
+        }
+        let arrival = NewPeer {
+            endpoint,
+            dialect: Dialect::V1,
+            token: Some(Arc::clone(token)),
+            outbox,
+            conn,
+            now_ms,
+        };
+        self.insert(&peer_id, arrival);
+        (peer_id, true)
+    }
+
+    /// The ID for a new client: the requested name if it is valid and free, else the next
+    /// generated one with the reason.
+    fn assign_id(
+        &mut self,
+        requested: Option<&str>,
+        host: bool,
+    ) -> (String, Option<(ErrorCode, String)>) {
+        let Some(name) = requested else {
+            return (self.generated_id(), None);
+        };
+        let normalized = if host {
+            names::normalize_host(name)
+        } else {
+            names::normalize(name).and_then(|name| match &self.host_name {
+                Some(host_name) if names::same(&name, host_name) => Err(names::NameError::Reserved),
+                _ => Ok(name),
+            })
+        };
+        match normalized {
+            Ok(name) if !self.taken(&name) => (name, None),
+            Ok(name) => (
+                self.generated_id(),
+                Some((
+                    ErrorCode::NameTaken,
+                    format!("the name {name} is already in use, so you got a generated ID"),
+                )),
+            ),
+            Err(e) => (
+                self.generated_id(),
+                Some((
+                    ErrorCode::NameInvalid,
+                    format!("{e}, so you got a generated ID"),
+                )),
+            ),
+        }
+    }
+
+    fn new_session(&mut self, peer_id: &str, endpoint: Endpoint, conn: u64) -> Arc<str> {
+        let token: Arc<str> = Arc::from(random_hex(32));
+        self.sessions.insert(
+            Arc::clone(&token),
+            Session {
+                peer_id: Arc::from(peer_id),
+                endpoint,
+                conn,
+                gone_since: None,
+                sent: SentIds::default(),
+            },
+        );
+        token
+    }
+
+    fn insert(&mut self, peer_id: &str, new: NewPeer) {
+        let arrival = self.next_arrival;
+        self.next_arrival += 1;
+        self.keys.insert(names::key(peer_id));
+        let muted = self.muted.contains(peer_id, new.token.as_deref());
+        self.room_mut(new.endpoint).members.insert(
+            Arc::from(peer_id),
+            Peer {
+                info: ClientInfo {
+                    id: peer_id.to_owned(),
+                    since: new.now_ms,
+                    legacy: new.dialect.is_legacy(),
+                },
+                dialect: new.dialect,
+                arrival,
+                outbox: new.outbox,
+                muted,
+                conn: new.conn,
+                token: new.token,
+            },
+        );
+    }
+
+    /// Forgets sessions gone longer than the resume window, and the oldest gone ones past
+    /// [`MAX_SESSIONS`]; at most once a minute.
+    fn prune_sessions(&mut self, now_ms: u64) {
+        if now_ms.saturating_sub(self.last_prune_ms) < PRUNE_EVERY_MS
+            && self.sessions.len() <= MAX_SESSIONS
+        {
+            return;
+        }
+        self.last_prune_ms = now_ms;
+        self.sessions.retain(|_, s| {
+            s.gone_since
+                .is_none_or(|gone| now_ms.saturating_sub(gone) < RESUME_WINDOW_MS)
+        });
+        if self.sessions.len() > MAX_SESSIONS {
+            let mut gone: Vec<(u64, Arc<str>)> = self
+                .sessions
+                .iter()
+                .filter_map(|(token, s)| s.gone_since.map(|g| (g, Arc::clone(token))))
+                .collect();
+            gone.sort_unstable();
+            let excess = self.sessions.len() - MAX_SESSIONS;
+            for (_, token) in gone.into_iter().take(excess) {
+                self.sessions.remove(&token);
+            }
+        }
+    }
+
+    /// Removes connection `conn` and tells the room its client left. A connection whose
+    /// session was resumed elsewhere no longer holds the ID, and leaves nothing.
+    pub(crate) fn leave(
+        &mut self,
+        endpoint: Endpoint,
+        peer_id: &str,
+        conn: u64,
+        now_ms: u64,
+    ) -> Delivery {
+        let mut delivery = Delivery::default();
+        let room = self.room_mut(endpoint);
+        if room.members.get(peer_id).is_none_or(|p| p.conn != conn) {
+            return delivery;
+        }
+        let Some(peer) = room.members.remove(peer_id) else {
+            return delivery;
+        };
+        self.keys.remove(&names::key(peer_id));
+        if let Some(session) = peer.token.as_ref().and_then(|t| self.sessions.get_mut(t))
+            && session.conn == conn
+        {
+            session.gone_since = Some(now_ms);
+        }
+        let left = Message::text(
+            ServerMessage::Left {
+                id: peer_id.to_owned(),
+            }
+            .encode(),
+        );
+        push_to_v1(self.room(endpoint), None, &left, &mut delivery);
+        delivery.congested.clear();
+        delivery
     }
 
     /// Every client in both rooms, for the host.
@@ -238,9 +613,9 @@ impl Peers {
         let mut all: Vec<(u64, RosterEntry)> = [Endpoint::Broadcast, Endpoint::Direct]
             .into_iter()
             .flat_map(|endpoint| {
-                self.room(endpoint).values().map(move |p| {
+                self.room(endpoint).members.values().map(move |p| {
                     (
-                        p.seq,
+                        p.arrival,
                         RosterEntry {
                             info: p.info.clone(),
                             endpoint,
@@ -250,7 +625,7 @@ impl Peers {
                 })
             })
             .collect();
-        all.sort_by_key(|(seq, _)| *seq);
+        all.sort_by_key(|(arrival, _)| *arrival);
         all.into_iter().map(|(_, e)| e).collect()
     }
 
@@ -260,140 +635,244 @@ impl Peers {
             .find_map(|r| r.members.get_mut(peer_id))
     }
 
-    /// Cuts a client off with close code 1008. Returns whether it was connected.
+    /// Cuts a client off with close code 1008, and keeps them out (by name, and by session)
+    /// until [`readmit`](Self::readmit). Returns whether it was connected.
     pub(crate) fn kick(&mut self, peer_id: &str) -> bool {
         let Some(peer) = self.find_mut(peer_id) else {
             return false;
         };
         peer.outbox.kill().fire(Close::Kicked);
+        let token = peer.token.clone();
+        self.removed.add(peer_id, token.as_ref());
+        if let Some(token) = &token {
+            // A removed session cannot be resumed either.
+            self.sessions.remove(token);
+        }
         true
     }
 
-    /// Mutes or unmutes a client. Returns whether it was connected.
+    /// Lets a removed person join again. Returns whether they were removed.
+    pub(crate) fn readmit(&mut self, peer_id: &str) -> bool {
+        let was = self.removed.names.contains(&names::key(peer_id));
+        self.removed.remove(peer_id, None);
+        was
+    }
+
+    /// Whether someone asking for `name`, or resuming the session `token`, was removed by
+    /// the host.
+    pub(crate) fn is_removed(&self, name: Option<&str>, token: Option<&str>) -> bool {
+        name.is_some_and(|n| self.removed.names.contains(&names::key(n)))
+            || token.is_some_and(|t| self.removed.tokens.contains(t))
+    }
+
+    /// Mutes or unmutes a client, for the rest of the session: a muted person stays muted
+    /// after reconnecting. Returns whether it was connected.
     pub(crate) fn set_muted(&mut self, peer_id: &str, muted: bool) -> bool {
         let Some(peer) = self.find_mut(peer_id) else {
             return false;
         };
         peer.muted = muted;
+        let token = peer.token.clone();
+        if muted {
+            self.muted.add(peer_id, token.as_ref());
+        } else {
+            self.muted.remove(peer_id, token.as_ref());
+        }
         true
     }
 
-    /// Routes a chat message from `from` (a client, or the host) in `room`.
+    /// Routes a chat message from `from` (a client, or the host) in `endpoint`'s room, giving
+    /// it the room's next `seq` and keeping it in the history.
     ///
     /// In the broadcast room every message goes to everyone, sender included, as in the seed.
-    /// In the addressed room it goes to the one recipient (or everyone for `*`), and an extended
-    /// sender gets it back as confirmation; a seed sender gets nothing back, as in the seed.
+    /// In the addressed room it goes to the one recipient (or everyone for `*`), and a
+    /// `classchat.v1` sender gets it back as confirmation, with its send id as `client_id`; a
+    /// seed sender gets nothing back, as in the seed. A send id this session already used is
+    /// confirmed again and not delivered.
     pub(crate) fn route(
         &mut self,
-        room: Endpoint,
+        endpoint: Endpoint,
         from: &str,
         to: Recipient,
         text: &str,
+        client_id: Option<&str>,
         now_ms: u64,
-    ) -> Result<Delivery, RouteError> {
-        let sender_dialect = match self.room(room).get(from) {
+    ) -> Result<Routed, RouteError> {
+        let (sender_dialect, token) = match self.room(endpoint).members.get(from) {
             Some(sender) if sender.muted => return Err(RouteError::Muted),
-            Some(sender) => Some(sender.dialect),
+            Some(sender) => (Some(sender.dialect), sender.token.clone()),
             // The host writes without a connection.
-            None => None,
+            None => (None, None),
         };
-        let to = match room {
+        let to = match endpoint {
             Endpoint::Broadcast => Recipient::Everyone,
             Endpoint::Direct => to,
         };
-        if let Recipient::Client(peer_id) = &to
-            && !self.room(room).contains_key(peer_id.as_str())
+        let client_id = client_id.filter(|_| token.is_some());
+        if let (Some(id), Some(token)) = (client_id, &token)
+            && let Some(seq) = self.sessions.get(token).and_then(|s| s.sent.get(id))
         {
-            return Err(RouteError::UnknownRecipient(peer_id.clone()));
-        }
-        // Each wire form is encoded at most once, and only if some recipient speaks it.
-        let mut frames = Frames {
-            endpoint: room,
-            chat: ChatRef {
+            let chat = ChatRef {
                 from,
                 to: &to,
                 text,
                 ts: now_ms,
-                seq: None,
+                seq: Some(seq),
+                replay: false,
+                client_id: Some(id),
+            };
+            return Ok(self.confirm_again(endpoint, chat));
+        }
+        if let Recipient::Client(peer_id) = &to
+            && !self.room(endpoint).members.contains_key(peer_id.as_str())
+        {
+            return Err(RouteError::UnknownRecipient(peer_id.clone()));
+        }
+        let mut message = ChatMessage::new(from, to, text, now_ms);
+        message.client_id = client_id.map(str::to_owned);
+        let record = self.room_mut(endpoint).history.push(message);
+        if let (Some(id), Some(token)) = (client_id, &token)
+            && let Some(session) = self.sessions.get_mut(token)
+        {
+            session.sent.insert(id, record.seq);
+        }
+
+        let room = self.room(endpoint);
+        let message = &record.message;
+        // Each wire form is encoded at most once, and only if some recipient speaks it.
+        let mut frames = Frames {
+            endpoint,
+            chat: ChatRef {
+                from,
+                to: &message.to,
+                text,
+                ts: now_ms,
+                seq: Some(record.seq),
                 replay: false,
                 client_id: None,
             },
+            own_id: client_id,
             seed: None,
             v1: None,
+            own: None,
         };
         let mut delivery = Delivery::default();
-        let peers = self.room(room);
-        match &to {
+        let members = &room.members;
+        match &message.to {
             Recipient::Everyone => {
                 // A seed sender in the addressed room does not get its own `*` back.
-                let skip = (room == Endpoint::Direct && sender_dialect == Some(Dialect::Seed))
+                let skip = (endpoint == Endpoint::Direct && sender_dialect == Some(Dialect::Seed))
                     .then_some(from);
-                for (key, peer) in peers {
+                for (key, peer) in members {
                     if skip != Some(key.as_ref()) {
-                        push(peer, frames.get(peer.dialect), &mut delivery);
+                        let own = key.as_ref() == from;
+                        push(peer, frames.get(peer.dialect, own), &mut delivery);
                     }
                 }
             }
             Recipient::Client(peer_id) => {
-                if let Some(peer) = peers.get(peer_id.as_str()) {
-                    push(peer, frames.get(peer.dialect), &mut delivery);
+                if let Some(peer) = members.get(peer_id.as_str()) {
+                    let own = peer_id == from;
+                    push(peer, frames.get(peer.dialect, own), &mut delivery);
                 }
-                // An extended sender gets its message back as confirmation.
+                // A `classchat.v1` sender gets its message back as confirmation.
                 if sender_dialect == Some(Dialect::V1)
                     && peer_id != from
-                    && let Some(sender) = peers.get(from)
+                    && let Some(sender) = members.get(from)
                 {
-                    push(sender, frames.get(Dialect::V1), &mut delivery);
+                    push(sender, frames.get(Dialect::V1, true), &mut delivery);
                 }
             }
         }
-        Ok(delivery)
+        Ok(Routed {
+            delivery,
+            duplicate: false,
+        })
     }
 
-    /// Queues one frame for one client; a full queue cuts the client off.
-    pub(crate) fn push_to(
-        &self,
-        room: Endpoint,
-        peer_id: &str,
-        frame: Message,
-        delivery: &mut Delivery,
-    ) {
-        let Some(peer) = self.room(room).get(peer_id) else {
-            return;
-        };
-        push(peer, frame, delivery);
-    }
-
-    fn push_to_extended(
-        &self,
-        room: Endpoint,
-        except: Option<&str>,
-        frame: &Message,
-        delivery: &mut Delivery,
-    ) {
-        for (key, peer) in self.room(room) {
-            if peer.dialect == Dialect::V1 && except != Some(key.as_ref()) {
-                push(peer, frame.clone(), delivery);
-            }
+    /// Repeats the confirmation of a send the session already made, delivering nothing.
+    fn confirm_again(&self, endpoint: Endpoint, chat: ChatRef<'_>) -> Routed {
+        let mut delivery = Delivery::default();
+        if let Some(sender) = self.room(endpoint).members.get(chat.from) {
+            let frame = Message::text(Dialect::V1.encode_chat(endpoint, chat));
+            push(sender, frame, &mut delivery);
+        }
+        Routed {
+            delivery,
+            duplicate: true,
         }
     }
+}
+
+/// What [`Peers::insert`] needs besides the ID.
+struct NewPeer {
+    endpoint: Endpoint,
+    dialect: Dialect,
+    token: Option<Arc<str>>,
+    outbox: Outbox,
+    conn: u64,
+    now_ms: u64,
+}
+
+/// Everyone in `room`, in order of arrival.
+fn roster_of(room: &Room) -> Vec<ClientInfo> {
+    let mut peers: Vec<&Peer> = room.members.values().collect();
+    peers.sort_by_key(|p| p.arrival);
+    peers.into_iter().map(|p| p.info.clone()).collect()
+}
+
+/// Queues `frame` for every `classchat.v1` client of `room` but `except`.
+fn push_to_v1(room: &Room, except: Option<&str>, frame: &Message, delivery: &mut Delivery) {
+    for (key, peer) in &room.members {
+        if peer.dialect == Dialect::V1 && except != Some(key.as_ref()) {
+            push(peer, frame.clone(), delivery);
+        }
+    }
+}
+
+/// A kept message sent again, marked `replay`; `client_id` only on the sender's own copy.
+fn replay_frame(record: &Record, peer_id: &str) -> Message {
+    let message = &record.message;
+    let own = message.from == peer_id;
+    let chat = ChatRef {
+        from: &message.from,
+        to: &message.to,
+        text: &message.text,
+        ts: message.ts,
+        seq: Some(record.seq),
+        replay: true,
+        client_id: message.client_id.as_deref().filter(|_| own),
+    };
+    Message::text(Dialect::V1.encode_chat(Endpoint::Direct, chat))
 }
 
 /// One chat message's outgoing frames, encoded on first use and then shared.
 struct Frames<'a> {
     endpoint: Endpoint,
     chat: ChatRef<'a>,
+    /// The sender's send id, for its own copy.
+    own_id: Option<&'a str>,
     seed: Option<Message>,
     v1: Option<Message>,
+    own: Option<Message>,
 }
 
 impl Frames<'_> {
-    fn get(&mut self, dialect: Dialect) -> Message {
-        let slot = match dialect {
-            Dialect::Seed => &mut self.seed,
-            Dialect::V1 => &mut self.v1,
+    /// The frame for a recipient speaking `dialect`; `own` for the sender's own copy.
+    fn get(&mut self, dialect: Dialect, own: bool) -> Message {
+        let (slot, chat) = match (dialect, own && self.own_id.is_some()) {
+            (Dialect::Seed, _) => (&mut self.seed, self.chat),
+            (Dialect::V1, false) => (&mut self.v1, self.chat),
+            (Dialect::V1, true) => (
+                &mut self.own,
+                ChatRef {
+                    client_id: self.own_id,
+                    ..self.chat
+                },
+            ),
         };
-        slot.get_or_insert_with(|| Message::text(dialect.encode_chat(self.endpoint, self.chat)))
+        let endpoint = self.endpoint;
+        slot.get_or_insert_with(|| Message::text(dialect.encode_chat(endpoint, chat)))
             .clone()
     }
 }
@@ -401,54 +880,105 @@ impl Frames<'_> {
 fn push(peer: &Peer, frame: Message, delivery: &mut Delivery) {
     match peer.outbox.offer(frame) {
         Offered::Queued => delivery.delivered += 1,
-        Offered::CutOff => delivery.dropped_slow += 1,
+        Offered::Congested => {
+            delivery.delivered += 1;
+            delivery.congested.push(peer.outbox.clone());
+        }
         Offered::Ending => {}
     }
+}
+
+/// `len` random hexadecimal digits.
+fn random_hex(len: usize) -> String {
+    let mut rng = rand::rng();
+    (0..len)
+        .map(|_| char::from_digit(rng.random_range(0..16), 16).unwrap_or('0'))
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    use tokio::sync::mpsc;
-
-    use crate::protocol::ChatMessage;
+    use crate::relay::outbox::Inbox;
 
     struct Client {
-        rx: mpsc::Receiver<Message>,
+        inbox: Inbox,
         outbox: Outbox,
         peer_id: String,
+        conn: u64,
+        welcome: Option<ServerMessage>,
     }
 
     impl Client {
         fn texts(&mut self) -> Vec<String> {
             let mut out = Vec::new();
-            while let Ok(m) = self.rx.try_recv() {
+            while let Some(m) = self.inbox.try_recv() {
                 out.push(m.into_text().unwrap().to_string());
             }
             out
         }
+
+        fn messages(&mut self) -> Vec<ChatMessage> {
+            self.texts()
+                .iter()
+                .filter_map(|t| match ServerMessage::parse(t) {
+                    Ok(ServerMessage::Message(m)) => Some(m),
+                    _ => None,
+                })
+                .collect()
+        }
+
+        fn token(&self) -> String {
+            match &self.welcome {
+                Some(ServerMessage::Welcome {
+                    resume: Some(token),
+                    ..
+                }) => token.clone(),
+                other => panic!("no resume token in {other:?}"),
+            }
+        }
     }
 
     fn join(peers: &mut Peers, room: Endpoint, legacy: bool, name: Option<&str>) -> Client {
-        join_with_queue(peers, room, legacy, name, 16)
+        arrive(peers, room, Dialect::from_legacy(legacy), name, None)
     }
 
-    fn join_with_queue(
+    fn arrive(
         peers: &mut Peers,
-        room: Endpoint,
-        legacy: bool,
+        endpoint: Endpoint,
+        dialect: Dialect,
         name: Option<&str>,
-        queue: usize,
+        resume: Option<Resume>,
     ) -> Client {
-        let (outbox, rx) = Outbox::new(queue);
-        let dialect = Dialect::from_legacy(legacy);
-        let (joined, _) = peers.join(room, dialect, name, outbox.clone(), 7);
-        Client {
-            rx,
+        let (outbox, inbox) = Outbox::new(16, 1 << 20);
+        let (joined, _) = peers.join(Arrival {
+            endpoint,
+            dialect,
+            name,
+            host: false,
+            resume,
+            outbox: outbox.clone(),
+            now_ms: 7,
+        });
+        let mut client = Client {
+            inbox,
             outbox,
             peer_id: joined.peer_id,
+            conn: joined.conn,
+            welcome: None,
+        };
+        if dialect == Dialect::V1 {
+            // Keep the welcome aside and leave the rest (replays, refusals) to the test.
+            let first = client.inbox.try_recv().expect("welcome");
+            client.welcome = ServerMessage::parse(first.to_text().unwrap()).ok();
         }
+        client
+    }
+
+    fn say(peers: &mut Peers, endpoint: Endpoint, from: &str, to: Recipient, text: &str) -> u64 {
+        peers.route(endpoint, from, to, text, None, 1).unwrap();
+        peers.room(endpoint).history.latest()
     }
 
     #[test]
@@ -459,7 +989,7 @@ mod tests {
         assert_eq!(a.peer_id, "client0");
         assert_eq!(b.peer_id, "client1");
         assert_eq!(a.texts(), ["Your ID is: client0"]);
-        peers.leave(Endpoint::Direct, "client0");
+        peers.leave(Endpoint::Direct, "client0", a.conn, 8);
         let c = join(&mut peers, Endpoint::Direct, true, None);
         assert_eq!(c.peer_id, "client2");
     }
@@ -471,15 +1001,13 @@ mod tests {
         let mut b = join(&mut peers, Endpoint::Direct, true, None);
         a.texts();
         b.texts();
-        peers
-            .route(
-                Endpoint::Direct,
-                "client0",
-                Recipient::Client("client1".into()),
-                "a/b",
-                1,
-            )
-            .unwrap();
+        say(
+            &mut peers,
+            Endpoint::Direct,
+            "client0",
+            Recipient::Client("client1".into()),
+            "a/b",
+        );
         assert_eq!(b.texts(), ["a/b"]);
         assert!(a.texts().is_empty());
     }
@@ -488,25 +1016,32 @@ mod tests {
     fn unknown_recipient_and_muted_are_errors() {
         let mut peers = Peers::default();
         let _a = join(&mut peers, Endpoint::Direct, true, None);
+        let routed = peers.route(
+            Endpoint::Direct,
+            "client0",
+            Recipient::Client("x".into()),
+            "t",
+            None,
+            1,
+        );
         assert_eq!(
-            peers.route(
-                Endpoint::Direct,
-                "client0",
-                Recipient::Client("x".into()),
-                "t",
-                1
-            ),
+            routed.map(|_| ()),
             Err(RouteError::UnknownRecipient("x".into()))
         );
         assert!(peers.set_muted("client0", true));
-        assert_eq!(
-            peers.route(Endpoint::Direct, "client0", Recipient::Everyone, "t", 1),
-            Err(RouteError::Muted)
+        let routed = peers.route(
+            Endpoint::Direct,
+            "client0",
+            Recipient::Everyone,
+            "t",
+            None,
+            1,
         );
+        assert_eq!(routed.map(|_| ()), Err(RouteError::Muted));
     }
 
     #[test]
-    fn broadcast_reaches_everyone_in_each_form() {
+    fn broadcast_reaches_everyone_in_each_form_with_a_seq_for_v1() {
         let mut peers = Peers::default();
         let mut legacy = join(&mut peers, Endpoint::Broadcast, true, None);
         let mut modern = join(&mut peers, Endpoint::Broadcast, false, Some("花子"));
@@ -515,15 +1050,19 @@ mod tests {
         modern.texts();
         other_room.texts();
         peers
-            .route(Endpoint::Broadcast, "client0", Recipient::Everyone, "hi", 5)
+            .route(
+                Endpoint::Broadcast,
+                "client0",
+                Recipient::Everyone,
+                "hi",
+                None,
+                5,
+            )
             .unwrap();
         assert_eq!(legacy.texts(), ["The server return anyone's message: hi"]);
-        let got = modern.texts();
-        assert_eq!(got.len(), 1);
-        assert_eq!(
-            ServerMessage::parse(&got[0]).unwrap(),
-            ServerMessage::Message(ChatMessage::new("client0", Recipient::Everyone, "hi", 5))
-        );
+        let mut expected = ChatMessage::new("client0", Recipient::Everyone, "hi", 5);
+        expected.seq = Some(1);
+        assert_eq!(modern.messages(), [expected]);
         assert!(other_room.texts().is_empty());
     }
 
@@ -531,12 +1070,14 @@ mod tests {
     fn extended_sender_gets_confirmation_and_roster_events() {
         let mut peers = Peers::default();
         let mut a = join(&mut peers, Endpoint::Direct, false, Some("a"));
-        let welcome = a.texts();
-        assert!(welcome[0].contains(r#""type":"welcome""#));
-        let mut b = join(&mut peers, Endpoint::Direct, false, Some("a"));
-        assert_eq!(b.peer_id, "client0");
+        a.texts();
+        let mut b = join(&mut peers, Endpoint::Direct, false, Some("A"));
+        assert_eq!(
+            b.peer_id, "client0",
+            "a name differing only in case is taken"
+        );
         let b_frames = b.texts();
-        assert!(b_frames[1].contains("name_taken"), "{b_frames:?}");
+        assert!(b_frames[0].contains("name_taken"), "{b_frames:?}");
         assert!(a.texts()[0].contains(r#""type":"joined""#));
         peers
             .route(
@@ -544,29 +1085,295 @@ mod tests {
                 "a",
                 Recipient::Client("client0".into()),
                 "x",
+                Some("m1"),
                 1,
             )
             .unwrap();
-        assert_eq!(a.texts().len(), 1);
-        assert_eq!(b.texts().len(), 1);
-        peers.leave(Endpoint::Direct, "client0");
+        let confirmation = a.messages();
+        assert_eq!(confirmation.len(), 1);
+        assert_eq!(confirmation[0].client_id.as_deref(), Some("m1"));
+        let received = b.messages();
+        assert_eq!(received.len(), 1);
+        assert_eq!(
+            received[0].client_id, None,
+            "only the sender sees its send id"
+        );
+        peers.leave(Endpoint::Direct, "client0", b.conn, 2);
         assert!(a.texts()[0].contains(r#""type":"left""#));
     }
 
     #[test]
-    fn full_outbox_cuts_off_only_that_client() {
+    fn a_resent_send_id_is_confirmed_again_but_not_delivered_twice() {
         let mut peers = Peers::default();
-        let mut fast = join(&mut peers, Endpoint::Broadcast, true, None);
-        let slow = join_with_queue(&mut peers, Endpoint::Broadcast, true, None, 2);
-        for i in 0..3 {
-            let d = peers
-                .route(Endpoint::Broadcast, "client0", Recipient::Everyone, "m", i)
+        let mut a = join(&mut peers, Endpoint::Direct, false, Some("a"));
+        let mut b = join(&mut peers, Endpoint::Direct, false, Some("b"));
+        a.texts();
+        b.texts();
+        for _ in 0..2 {
+            peers
+                .route(
+                    Endpoint::Direct,
+                    "a",
+                    Recipient::Everyone,
+                    "once",
+                    Some("m7"),
+                    1,
+                )
                 .unwrap();
-            assert_eq!(d.dropped_slow, u64::from(i == 2));
-            assert_eq!(fast.texts().len(), 1);
         }
-        assert!(slow.outbox.kill().reason().is_some());
-        assert_eq!(slow.outbox.kill().reason(), Some(Close::TooSlow));
+        assert_eq!(b.messages().len(), 1);
+        let confirmations = a.messages();
+        assert_eq!(confirmations.len(), 2);
+        assert_eq!(
+            confirmations[0].seq, confirmations[1].seq,
+            "the same message"
+        );
+        assert_eq!(peers.direct.history.latest(), 1);
+    }
+
+    #[test]
+    fn a_late_joiner_gets_the_public_history_and_no_private_messages() {
+        let mut peers = Peers::default();
+        let _a = join(&mut peers, Endpoint::Direct, false, Some("a"));
+        let _b = join(&mut peers, Endpoint::Direct, false, Some("b"));
+        say(
+            &mut peers,
+            Endpoint::Direct,
+            "a",
+            Recipient::Everyone,
+            "assignment: page 12",
+        );
+        say(
+            &mut peers,
+            Endpoint::Direct,
+            "a",
+            Recipient::Client("b".into()),
+            "secret",
+        );
+        say(
+            &mut peers,
+            Endpoint::Direct,
+            "b",
+            Recipient::Everyone,
+            "thanks",
+        );
+        let mut late = join(&mut peers, Endpoint::Direct, false, Some("late"));
+        let replayed = late.messages();
+        let texts: Vec<&str> = replayed.iter().map(|m| m.text.as_str()).collect();
+        assert_eq!(texts, ["assignment: page 12", "thanks"]);
+        assert!(replayed.iter().all(|m| m.replay));
+        let mut seed = join(&mut peers, Endpoint::Direct, true, None);
+        assert_eq!(
+            seed.texts(),
+            ["Your ID is: client0"],
+            "seed clients see no change"
+        );
+    }
+
+    #[test]
+    fn resume_replays_what_was_missed_once_with_the_same_id() {
+        let mut peers = Peers::default();
+        let mut a = join(&mut peers, Endpoint::Direct, false, Some("a"));
+        let _b = join(&mut peers, Endpoint::Direct, false, Some("b"));
+        let since = say(
+            &mut peers,
+            Endpoint::Direct,
+            "b",
+            Recipient::Everyone,
+            "before",
+        );
+        a.texts();
+        let token = a.token();
+        peers.leave(Endpoint::Direct, "a", a.conn, 9);
+        say(
+            &mut peers,
+            Endpoint::Direct,
+            "b",
+            Recipient::Everyone,
+            "gap 1",
+        );
+        say(
+            &mut peers,
+            Endpoint::Direct,
+            "b",
+            Recipient::Client("b".into()),
+            "not for a",
+        );
+        say(
+            &mut peers,
+            Endpoint::Direct,
+            "b",
+            Recipient::Everyone,
+            "gap 2",
+        );
+        let resume = Resume {
+            token,
+            since,
+            epoch: Some(peers.epoch().to_owned()),
+        };
+        let mut back = arrive(
+            &mut peers,
+            Endpoint::Direct,
+            Dialect::V1,
+            None,
+            Some(resume),
+        );
+        assert_eq!(back.peer_id, "a");
+        assert!(matches!(
+            back.welcome,
+            Some(ServerMessage::Welcome {
+                recovered: Some(true),
+                ..
+            })
+        ));
+        let texts: Vec<String> = back.messages().into_iter().map(|m| m.text).collect();
+        assert_eq!(texts, ["gap 1", "gap 2"]);
+    }
+
+    #[test]
+    fn resume_takes_over_a_connection_still_open_without_a_left() {
+        let mut peers = Peers::default();
+        let a = join(&mut peers, Endpoint::Direct, false, Some("a"));
+        let mut b = join(&mut peers, Endpoint::Direct, false, Some("b"));
+        b.texts();
+        let resume = Resume {
+            token: a.token(),
+            since: 0,
+            epoch: None,
+        };
+        let back = arrive(
+            &mut peers,
+            Endpoint::Direct,
+            Dialect::V1,
+            None,
+            Some(resume),
+        );
+        assert_eq!(back.peer_id, "a");
+        assert_eq!(a.outbox.kill().reason(), Some(Close::Replaced));
+        // The old connection's end changes nothing: the new one holds the ID.
+        peers.leave(Endpoint::Direct, "a", a.conn, 9);
+        assert_eq!(peers.len(), 2);
+        assert!(b.texts().is_empty(), "nobody saw a leave or a join");
+    }
+
+    #[test]
+    fn resume_fails_plainly_when_the_gap_fell_out_or_the_epoch_changed() {
+        let mut peers = Peers::new(2, 1 << 20);
+        let a = join(&mut peers, Endpoint::Direct, false, Some("a"));
+        let token = a.token();
+        peers.leave(Endpoint::Direct, "a", a.conn, 9);
+        for text in ["1", "2", "3"] {
+            say(
+                &mut peers,
+                Endpoint::Direct,
+                "host",
+                Recipient::Everyone,
+                text,
+            );
+        }
+        let overflowed = Resume {
+            token: token.clone(),
+            since: 0,
+            epoch: None,
+        };
+        let back = arrive(
+            &mut peers,
+            Endpoint::Direct,
+            Dialect::V1,
+            Some("a"),
+            Some(overflowed),
+        );
+        assert!(matches!(
+            back.welcome,
+            Some(ServerMessage::Welcome {
+                recovered: Some(false),
+                ..
+            })
+        ));
+        let restarted = Resume {
+            token,
+            since: 3,
+            epoch: Some("another".to_owned()),
+        };
+        let again = arrive(
+            &mut peers,
+            Endpoint::Direct,
+            Dialect::V1,
+            None,
+            Some(restarted),
+        );
+        assert!(matches!(
+            again.welcome,
+            Some(ServerMessage::Welcome {
+                recovered: Some(false),
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn a_congested_outbox_is_reported_and_nothing_is_dropped() {
+        let mut peers = Peers::default();
+        let _sender = join(&mut peers, Endpoint::Broadcast, true, None);
+        let (outbox, mut inbox) = Outbox::new(2, 1 << 20);
+        peers.join(Arrival {
+            endpoint: Endpoint::Broadcast,
+            dialect: Dialect::Seed,
+            name: None,
+            host: false,
+            resume: None,
+            outbox: outbox.clone(),
+            now_ms: 1,
+        });
+        let mut congested = 0;
+        for i in 0..5 {
+            let routed = peers
+                .route(
+                    Endpoint::Broadcast,
+                    "client0",
+                    Recipient::Everyone,
+                    "m",
+                    None,
+                    i,
+                )
+                .unwrap();
+            congested += routed
+                .delivery
+                .congested
+                .iter()
+                .filter(|o| o.same(&outbox))
+                .count();
+        }
+        assert_eq!(congested, 3, "every message past the bound says so");
+        assert_eq!(
+            outbox.kill().reason(),
+            None,
+            "nobody is cut for a full queue"
+        );
+        let mut received = 0;
+        while inbox.try_recv().is_some() {
+            received += 1;
+        }
+        assert_eq!(received, 5);
+    }
+
+    #[test]
+    fn names_are_compared_by_their_normal_form() {
+        let mut peers = Peers::default();
+        let _a = join(&mut peers, Endpoint::Direct, false, Some("が"));
+        let mut b = join(
+            &mut peers,
+            Endpoint::Direct,
+            false,
+            Some("\u{304b}\u{3099}"),
+        );
+        assert_eq!(
+            b.peer_id, "client0",
+            "the decomposed spelling is the same name"
+        );
+        assert!(b.texts()[0].contains("name_taken"));
+        let mut c = join(&mut peers, Endpoint::Direct, false, Some("ｈｏｓｔ"));
+        assert!(c.texts()[0].contains("name_invalid"));
     }
 
     #[test]

@@ -2,14 +2,16 @@
 //! and the health counters, plus the counters' two outside forms ([`Stats`] for the host's
 //! window and the log, [`metrics_text`] for `/metrics`).
 
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::RelayConfig;
-use super::limits::AddressGuard;
+use super::limits::{AddressGuard, LogThrottle, address_key};
 use super::peers::{Delivery, Peers};
 
 /// A snapshot of the relay's health counters.
@@ -58,29 +60,21 @@ impl Counters {
         self.rate_limited.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// A client whose socket accepted nothing for a heartbeat was dropped.
+    /// A client whose socket accepted nothing for the stall timeout was dropped.
     pub(super) fn stalled(&self) {
         self.dropped_slow.fetch_add(1, Ordering::Relaxed);
     }
 
     /// A chat message was accepted and routed.
-    pub(super) fn routed(&self, delivery: Delivery) {
+    pub(super) fn routed(&self, delivery: &Delivery) {
         self.messages.fetch_add(1, Ordering::Relaxed);
         self.delivered(delivery);
     }
 
     /// Frames were queued (a chat message, a join or a leave).
-    pub(super) fn delivered(&self, delivery: Delivery) {
+    pub(super) fn delivered(&self, delivery: &Delivery) {
         self.deliveries
             .fetch_add(delivery.delivered, Ordering::Relaxed);
-        if delivery.dropped_slow > 0 {
-            self.dropped_slow
-                .fetch_add(delivery.dropped_slow, Ordering::Relaxed);
-            tracing::warn!(
-                count = delivery.dropped_slow,
-                "cut off clients that stopped reading"
-            );
-        }
     }
 }
 
@@ -102,19 +96,70 @@ pub(super) struct Shared {
     pub(super) tasks: TaskTracker,
     /// Per-address limits at the handshake.
     pub(super) guard: AddressGuard,
+    /// Log lines about refused handshakes, one per address and interval.
+    pub(super) refusal_log: LogThrottle,
+    /// Log lines about rate-limited frames, one per client and interval.
+    pub(super) rate_log: LogThrottle,
 }
 
 impl Shared {
     pub(super) fn new(config: RelayConfig) -> Arc<Self> {
+        let mut peers = Peers::new(config.history, config.history_bytes);
+        peers.reserve_for_host(config.host_name.clone());
         Arc::new(Self {
+            guard: AddressGuard::new(&config),
+            refusal_log: LogThrottle::new(config.log_interval),
+            rate_log: LogThrottle::new(config.log_interval),
             config,
-            peers: Mutex::default(),
+            peers: Mutex::new(peers),
             live: AtomicUsize::new(0),
             counters: Counters::default(),
             shutdown: CancellationToken::new(),
             tasks: TaskTracker::new(),
-            guard: AddressGuard::default(),
         })
+    }
+
+    /// A message from `peer` was refused by the rate limit: counted, and logged at most once
+    /// per client and interval (the rest are summed up by [`Shared::housekeeping`]).
+    pub(super) fn rate_limited(&self, peer: &str) {
+        self.counters.rate_limited();
+        if self.rate_log.note(peer, Instant::now()) {
+            tracing::info!(peer, "rate limit hit (further hits are summed up)");
+        }
+    }
+
+    /// A connection from `peer_addr` was refused before it became a WebSocket: counted, and
+    /// logged at most once per address and interval.
+    pub(super) fn refused(&self, peer_addr: SocketAddr, why: &str) {
+        self.counters.refused();
+        let key = address_key(peer_addr.ip()).to_string();
+        if self.refusal_log.note(&key, Instant::now()) {
+            tracing::info!(%peer_addr, "refused: {why} (more from this address are summed up)");
+        }
+    }
+
+    /// Work on a schedule, until the relay stops: forgets addresses the join-code guard no
+    /// longer needs, and logs the counts the log throttles held back.
+    pub(super) async fn housekeeping(&self) {
+        // Each key's interval ends at its own time: look every second, so a summary comes at
+        // most a second late.
+        let every = self
+            .config
+            .log_interval
+            .clamp(Duration::from_millis(100), Duration::from_secs(1));
+        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let now = Instant::now();
+            self.guard.prune(now);
+            for (address, count) in self.refusal_log.flush(now) {
+                tracing::info!(%address, count, "refused {count} more handshakes from this address");
+            }
+            for (peer, count) in self.rate_log.flush(now) {
+                tracing::info!(peer, count, "rate limit hit {count} more times");
+            }
+        }
     }
 
     pub(super) fn peers(&self) -> MutexGuard<'_, Peers> {

@@ -1,8 +1,9 @@
 //! The browser join page, embedded in the binary and served on the relay's own port.
 //!
-//! Everything is static and same-origin; the Content-Security-Policy forbids inline script and
-//! any other origin, so the page cannot be turned into a script-injection vector even by a
-//! message that contains HTML (the page inserts received text as text only).
+//! Everything is static and same-origin. The Content-Security-Policy that `http` puts on every
+//! answer forbids inline script and any other origin (`connect-src` is the page's own host),
+//! so the page cannot be turned into a script-injection vector even by a message that contains
+//! HTML (the page inserts received text as text only).
 
 use bytes::Bytes;
 use http_body_util::Full;
@@ -12,10 +13,6 @@ use hyper::{Response, StatusCode};
 const INDEX: &str = include_str!("../../assets/web/index.html");
 const SCRIPT: &str = include_str!("../../assets/web/app.js");
 const STYLE: &str = include_str!("../../assets/web/style.css");
-
-const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
-    connect-src 'self' ws: wss:; img-src 'self' data:; base-uri 'none'; form-action 'none'; \
-    frame-ancestors 'none'";
 
 /// The page's file at `path`, if there is one.
 pub(super) fn asset(path: &str) -> Option<Response<Full<Bytes>>> {
@@ -29,18 +26,6 @@ pub(super) fn asset(path: &str) -> Option<Response<Full<Bytes>>> {
     *response.status_mut() = StatusCode::OK;
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CSP),
-    );
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
     Some(response)
 }

@@ -393,6 +393,7 @@ impl App {
         let lang = self.lang();
         match command {
             Command::StartHosting => {
+                self.settings.code_for_new_session();
                 let Some(request) = self.settings.host_request(self.journal_dir.clone()) else {
                     self.error = Some(lang.s().bad_port.to_owned());
                     return;

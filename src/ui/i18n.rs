@@ -335,6 +335,7 @@ impl Lang {
             HostError::PortInUse(port) => self.port_in_use(*port),
             HostError::Listen { port, source } => self.cannot_listen(*port, &source.to_string()),
             HostError::Stopped => self.s().runtime_stopped.to_owned(),
+            HostError::Config(e) => e.to_string(),
         }
     }
 

@@ -30,6 +30,7 @@ impl Launch {
             Launch::Host(request) => {
                 settings.port = request.port.to_string();
                 settings.host_code = request.join_code.unwrap_or_default();
+                settings.code_typed();
                 if let Some(name) = request.name {
                     settings.host_name = name;
                 }

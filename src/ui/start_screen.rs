@@ -154,6 +154,9 @@ fn host_card_ui(ui: &mut egui::Ui, settings: &mut Settings, commands: &mut Vec<C
                     )
                     .labelled_by(label.id);
                 submit |= enter(&field);
+                if field.changed() {
+                    settings.code_typed();
+                }
                 if ui.button(s.generate).clicked() {
                     commands.push(Command::GenerateCode);
                 }

@@ -24,6 +24,11 @@ pub struct Settings {
     pub port: String,
     /// Join code the host asks for (empty: none).
     pub host_code: String,
+    /// Whether `host_code` was made by Generate rather than typed. A generated code serves
+    /// one hosting session: the next session gets a fresh one (issue 12).
+    pub host_code_generated: bool,
+    /// Whether a hosting session has started with the generated code already.
+    pub host_code_used: bool,
     /// The host's name in the chat.
     pub host_name: String,
     /// The room name announced on the local network (what students see on their Join card).
@@ -75,6 +80,24 @@ impl Settings {
         use rand::Rng as _;
         let code: u32 = rand::rng().random_range(0..1_000_000);
         self.host_code = format!("{code:06}");
+        self.host_code_generated = true;
+        self.host_code_used = false;
+    }
+
+    /// Hosting starts: a generated code that an earlier session used is replaced by a fresh
+    /// one, so a code given out in one lesson does not open the next. A typed code is kept,
+    /// and an empty one still means no code.
+    pub fn code_for_new_session(&mut self) {
+        if self.host_code_generated && self.host_code_used {
+            self.generate_code();
+        }
+        self.host_code_used = self.host_code_generated;
+    }
+
+    /// The host typed the code (or gave it on the command line): keep it for every session.
+    pub fn code_typed(&mut self) {
+        self.host_code_generated = false;
+        self.host_code_used = false;
     }
 
     /// First-run settings in `lang` (the host's default name depends on it).
@@ -82,6 +105,8 @@ impl Settings {
         Self {
             port: crate::bridge::DEFAULT_PORT.to_string(),
             host_code: String::new(),
+            host_code_generated: false,
+            host_code_used: false,
             host_name: lang.s().default_host_name.to_owned(),
             room_name: lang.s().default_room_name.to_owned(),
             address: String::new(),
@@ -486,5 +511,45 @@ impl PreviousChat {
     /// The start time as `2026-11-29 10:42`, in local time.
     pub fn when(&self) -> String {
         local_time(self.started, "%Y-%m-%d %H:%M")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_generated_code_serves_one_hosting_session() {
+        let mut settings = Settings::for_lang(Lang::En);
+        settings.generate_code();
+        let shown = settings.host_code.clone();
+        settings.code_for_new_session();
+        assert_eq!(
+            settings.host_code, shown,
+            "the code on screen is the first session's"
+        );
+        let mut codes = std::collections::HashSet::from([shown]);
+        for _ in 0..5 {
+            settings.code_for_new_session();
+            codes.insert(settings.host_code.clone());
+        }
+        // Six random six-digit codes: a repeat is a one-in-tens-of-thousands chance.
+        assert!(codes.len() >= 5, "{codes:?}");
+    }
+
+    #[test]
+    fn a_typed_code_or_none_is_kept() {
+        let mut settings = Settings::for_lang(Lang::En);
+        settings.generate_code();
+        settings.host_code = "2468".into();
+        settings.code_typed();
+        for _ in 0..3 {
+            settings.code_for_new_session();
+            assert_eq!(settings.host_code, "2468");
+        }
+        let mut none = Settings::for_lang(Lang::En);
+        none.code_for_new_session();
+        none.code_for_new_session();
+        assert_eq!(none.host_code, "");
     }
 }

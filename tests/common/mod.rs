@@ -46,6 +46,7 @@ pub use classchat::protocol::{
 pub fn config() -> RelayConfig {
     RelayConfig {
         rate_per_sec: 0.0,
+        rate_bytes_per_sec: 0,
         ..RelayConfig::default()
     }
 }
@@ -315,12 +316,20 @@ pub fn serve(extra: &[&str]) -> (Running, String, std_mpsc::Receiver<String>) {
     serve_on(0, extra)
 }
 
+/// `classchat serve` on `port` of 127.0.0.1, not announced, with `extra` options; not started.
+pub fn serve_command(port: u16, extra: &[&str]) -> Command {
+    let mut command = classchat();
+    command
+        .args(["serve", "--bind", "127.0.0.1", "--port", &port.to_string()])
+        .arg("--no-announce")
+        .args(extra)
+        .stdin(Stdio::null());
+    command
+}
+
 /// Like [`serve`], on a given port.
 pub fn serve_on(port: u16, extra: &[&str]) -> (Running, String, std_mpsc::Receiver<String>) {
-    let mut child = classchat()
-        .args(["serve", "--bind", "127.0.0.1", "--port", &port.to_string()])
-        .args(extra)
-        .stdin(Stdio::null())
+    let mut child = serve_command(port, extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

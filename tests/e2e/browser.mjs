@@ -95,7 +95,54 @@ async function main() {
   if (!/参加コードが違います|Wrong join code/.test(refusal)) fail(`unexpected refusal: ${refusal}`);
   await refused.close();
 
+  // The page says so when the chat is full, rather than "wrong code".
+  const fullPort = await freePort();
+  const fullServer = start(['serve', '--bind', '127.0.0.1', '--port', String(fullPort),
+    '--join-code', CODE, '--no-announce', '--max-clients', '0'], 'serve (full)');
+  await until('the full relay to listen', () => fullServer.output.includes('Press Ctrl-C'));
+  const crowded = await browser.newPage();
+  await crowded.goto(`http://127.0.0.1:${fullPort}/?code=${CODE}`);
+  await crowded.click('#join');
+  await until('the chat-full error', async () =>
+    (await crowded.textContent('#join-error')).length > 0);
+  const fullText = await crowded.textContent('#join-error');
+  if (!/満員|full/.test(fullText)) fail(`unexpected refusal for a full chat: ${fullText}`);
+  await crowded.close();
+  fullServer.kill('SIGINT');
+
+  // Every answer, the short error bodies included, carries the security headers, and the
+  // policy lets the page talk to its own host only.
+  for (const [path, status] of [['/', 200], ['/no-such-page', 404], ['/ws_multi_client_dict', 426]]) {
+    const res = await fetch(`${base}${path}`);
+    if (res.status !== status) fail(`${path}: status ${res.status}`);
+    const csp = res.headers.get('content-security-policy') || '';
+    if (!csp.includes("default-src 'self'")) fail(`${path}: CSP ${csp}`);
+    if (!csp.includes(`connect-src 'self' ws://127.0.0.1:${port} wss://127.0.0.1:${port}`)) {
+      fail(`${path}: connect-src ${csp}`);
+    }
+    if (res.headers.get('x-content-type-options') !== 'nosniff') fail(`${path}: no nosniff`);
+    if (res.headers.get('referrer-policy') !== 'no-referrer') fail(`${path}: referrer policy`);
+  }
+
+  // A page on another site cannot open a WebSocket to the relay.
+  const foreign = await browser.newPage();
+  await foreign.route('http://evil.test/', (route) => route.fulfill({
+    status: 200, contentType: 'text/html', body: '<!doctype html><title>evil</title>',
+  }));
+  await foreign.goto('http://evil.test/');
+  const hijack = await foreign.evaluate((url) => new Promise((resolve) => {
+    const ws = new WebSocket(url, 'classchat.v1');
+    ws.onopen = () => resolve('open');
+    ws.onerror = () => resolve('refused');
+  }), `ws://127.0.0.1:${port}/ws_multi_client_dict?code=${CODE}`);
+  if (hijack !== 'refused') fail(`a foreign page's WebSocket was ${hijack}`);
+  await foreign.close();
+
   const aiko = await openPage(base, `?name=Aiko&code=${CODE}`);
+  // After joining, the code is gone from the address bar (the name stays).
+  const address = new URL(aiko.url());
+  if (address.searchParams.has('code')) fail(`the code is still in the address bar: ${aiko.url()}`);
+  if (address.searchParams.get('name') !== 'Aiko') fail(`the name was lost: ${aiko.url()}`);
   const ben = await openPage(base, `?name=%E3%83%99%E3%83%B3&code=${CODE}`); // ベン
   if ((await aiko.textContent('#my-id')) !== 'Aiko') fail('Aiko did not get her name');
   if ((await ben.textContent('#my-id')) !== 'ベン') fail('ベン did not get his name');
@@ -139,6 +186,22 @@ async function main() {
   await aiko.fill('#message', '');
   await aiko.click('#roster li button:has-text("Term")');
   if ((await aiko.inputValue('#message')) !== 'Term/') fail('roster click did not prefill');
+
+  // The page's log is capped: the oldest rows go.
+  const rows = await aiko.evaluate(() => {
+    for (let i = 0; i < 2100; i += 1) {
+      const li = document.createElement('li');
+      li.textContent = `filler ${i}`;
+      document.getElementById('log').append(li);
+    }
+    return document.getElementById('log').childElementCount;
+  });
+  if (rows < 2100) fail('filler rows were not added');
+  await send(ben, '*/after the filler');
+  await until('Aiko to receive the message after the filler', async () =>
+    (await logTexts(aiko)).some((t) => t.includes('after the filler')));
+  const kept = await aiko.evaluate(() => document.getElementById('log').childElementCount);
+  if (kept > 2000) fail(`the log kept ${kept} rows`);
 
   if (shots) {
     await aiko.setViewportSize({ width: 1000, height: 700 });
