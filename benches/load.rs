@@ -148,6 +148,11 @@ pub struct Args {
     /// one with the slow and the stopped reader).
     #[arg(long, default_value_t = 5_000)]
     pub stall_messages: usize,
+    /// Filler bytes per message in the stall scenario, so that its floods outgrow what the
+    /// kernel buffers for the stopped reader (a server with nothing waiting for a client has
+    /// no reason to cut it).
+    #[arg(long, default_value_t = 200)]
+    pub stall_payload: usize,
     /// The server's stall timeout (`classchat serve --stall-secs`), for the report.
     #[arg(long, default_value_t = 5.0)]
     pub stall_secs: f64,

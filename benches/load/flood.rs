@@ -29,7 +29,8 @@ use tokio_tungstenite::tungstenite::Message;
 use crate::metrics::{CpuSample, CpuUse, Histogram, RssPeak, fmt_rate, round2, round3};
 use crate::{Args, BROADCAST_PATH, BROADCAST_PREFIX, Target, Ws};
 
-/// No progress for this long ends a drain; what is missing counts as late.
+/// No progress for this long ends a drain (plus the stall timeout in the stall scenario); what
+/// is missing counts as late.
 const STALL: Duration = Duration::from_secs(3);
 /// Longest wait for the last messages after sending stopped.
 const DRAIN: Duration = Duration::from_secs(20);
@@ -100,7 +101,7 @@ enum Parsed {
 /// `PREFIX w<round>:<n>` or `PREFIX f<round>:<seq>:<stamp>`.
 fn parse(text: &str) -> Option<Parsed> {
     let body = text.strip_prefix(BROADCAST_PREFIX)?;
-    let mut parts = body.splitn(3, ':');
+    let mut parts = body.splitn(4, ':');
     let head = parts.next()?;
     let round: u32 = head.get(1..)?.parse().ok()?;
     match head.as_bytes().first()? {
@@ -309,7 +310,9 @@ async fn flood_round(
     round: u32,
     messages: usize,
     drain: Duration,
+    patience: Duration,
     wait_for: &[usize],
+    filler: &str,
     name: &str,
 ) -> anyhow::Result<RoundReport> {
     let label = &args.label;
@@ -341,8 +344,12 @@ async fn flood_round(
     let sending = async {
         for seq in 0..messages {
             let stamp = crate::stamp(tally.base);
-            sink.feed(Message::text(format!("f{round}:{seq}:{stamp}")))
-                .await?;
+            let text = if filler.is_empty() {
+                format!("f{round}:{seq}:{stamp}")
+            } else {
+                format!("f{round}:{seq}:{stamp}:{filler}")
+            };
+            sink.feed(Message::text(text)).await?;
             sent.set(sent.get() + 1);
             if seq % FLUSH_EVERY == FLUSH_EVERY - 1 {
                 sink.flush().await?;
@@ -398,8 +405,8 @@ async fn flood_round(
         let p = progress();
         if p != last_progress.0 {
             last_progress = (p, now);
-        } else if now.duration_since(last_progress.1) > STALL {
-            drain_note = Some("no progress for 3 s".to_owned());
+        } else if now.duration_since(last_progress.1) > patience {
+            drain_note = Some(format!("no progress for {:.0} s", patience.as_secs_f64()));
             break;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
@@ -530,7 +537,9 @@ pub async fn scenario(args: &Args, target: &Target, rss: &RssPeak) -> anyhow::Re
         2,
         args.flood_messages,
         DRAIN,
+        STALL,
         &[],
+        "",
         "flood",
     )
     .await?;
@@ -647,6 +656,7 @@ fn watch_socket(server_port: u16, client_port: u16) -> Rc<Watch> {
 /// The stall scenario: a slow reader and a stopped reader during a flood.
 pub async fn stall_scenario(args: &Args, target: &Target, rss: &RssPeak) -> anyhow::Result<()> {
     let label = &args.label;
+    let filler = crate::filler(args.stall_payload);
     let mut room = Room::open(args, target, args.clients, 2, "stall").await?;
     room.warm_up(1).await?;
     let calibration = flood_round(
@@ -656,7 +666,9 @@ pub async fn stall_scenario(args: &Args, target: &Target, rss: &RssPeak) -> anyh
         2,
         args.stall_messages,
         DRAIN,
+        STALL,
         &[],
+        &filler,
         "stall/calibration",
     )
     .await?;
@@ -687,7 +699,10 @@ pub async fn stall_scenario(args: &Args, target: &Target, rss: &RssPeak) -> anyh
         4,
         args.stall_messages,
         drain,
+        // The server may hold everyone back for one stall timeout.
+        STALL + Duration::from_secs_f64(args.stall_secs.max(0.0)),
         &[slow],
+        &filler,
         "stall/with-slow-and-stopped",
     )
     .await?;
@@ -744,6 +759,7 @@ pub async fn stall_scenario(args: &Args, target: &Target, rss: &RssPeak) -> anyh
         "calibration": calibration.json,
         "flood": measured.json,
         "slow_read_msgs_per_sec": round2(pace),
+        "payload_bytes": args.stall_payload,
         "slow": {
             "sent": measured.sent,
             "got": slow_got,
