@@ -17,7 +17,7 @@ use tokio::runtime::Handle;
 use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
 
 pub use crate::client::{
-    AddressError, ClientHandle, Disconnect, Event, Incoming, JoinConfig, Waker,
+    AddressError, ClientHandle, Disconnect, Event, Incoming, JoinConfig, SendId, Waker,
 };
 pub use crate::discovery::{Announcement, Browser, DiscoveryError, FoundRoom};
 pub use crate::hosting::HostError;
@@ -78,6 +78,8 @@ pub enum HostEvent {
     Roster(Vec<RosterEntry>),
     /// The relay's counters.
     Stats(Stats),
+    /// The people the host removed and has not let back.
+    Removed(Vec<String>),
 }
 
 /// What the host window asks of its relay.
@@ -87,6 +89,8 @@ enum HostCommand {
     Kick(String),
     /// Mute or unmute a client.
     SetMuted(String, bool),
+    /// Let a removed person back in.
+    Readmit(String),
 }
 
 /// The window's side of a running relay: kicks and mutes go to the runtime, roster and counter
@@ -104,6 +108,14 @@ impl HostHandle {
         // Fails only once the relay stopped, when there is no one left to kick.
         self.commands
             .send(HostCommand::Kick(peer_id.to_owned()))
+            .ok();
+    }
+
+    /// Lets someone the host removed join again.
+    pub fn readmit(&self, peer_id: &str) {
+        // Fails only once the relay stopped.
+        self.commands
+            .send(HostCommand::Readmit(peer_id.to_owned()))
             .ok();
     }
 
@@ -396,6 +408,7 @@ async fn watch_relay(
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut roster_shown = None;
     let mut stats_shown = None;
+    let mut removed_shown = Vec::new();
     loop {
         tokio::select! {
             command = commands.recv() => match command {
@@ -403,6 +416,7 @@ async fn watch_relay(
                 // An unknown ID (the client just left) needs no answer: the roster shows it.
                 Some(HostCommand::Kick(peer_id)) => _ = relay.kick(&peer_id),
                 Some(HostCommand::SetMuted(peer_id, muted)) => _ = relay.set_muted(&peer_id, muted),
+                Some(HostCommand::Readmit(peer_id)) => _ = relay.readmit(&peer_id),
             },
             _ = every.tick() => {}
         }
@@ -415,6 +429,11 @@ async fn watch_relay(
         let stats = relay.stats();
         if stats_shown.replace(stats) != Some(stats) {
             changed |= events.send(HostEvent::Stats(stats)).is_ok();
+        }
+        let removed = relay.removed();
+        if removed != removed_shown {
+            removed_shown.clone_from(&removed);
+            changed |= events.send(HostEvent::Removed(removed)).is_ok();
         }
         if changed {
             wake();

@@ -93,6 +93,11 @@ struct ServeArgs {
     /// Require this join code (clients pass `?code=`).
     #[arg(long)]
     join_code: Option<String>,
+    /// The host key: a client that passes `?host=TOKEN` is a host and may steer the room
+    /// (modes, mute, remove, polls, pin). Without it a fresh key is made and printed at start,
+    /// with a join link that carries it.
+    #[arg(long, value_name = "TOKEN")]
+    host_token: Option<String>,
     /// Also accept browser pages from this Origin, e.g. `https://school.example`
     /// (repeatable). The relay's own join page is always accepted, and so are programs that
     /// send no Origin; any other web page is refused (403).
@@ -104,7 +109,7 @@ struct ServeArgs {
     #[arg(long = "allow-host", value_name = "NAME")]
     allow_hosts: Vec<String>,
     /// Most clients connected at once. The app and the join page are let in only while
-    /// fewer than 5440 are connected: their welcome frame lists everyone and must fit in
+    /// fewer than 5021 are connected: their welcome frame lists everyone and must fit in
     /// 1 MiB. Seed clients (no subprotocol) get no welcome, so this alone limits them.
     #[arg(long, default_value_t = RelayConfig::default().max_clients)]
     max_clients: usize,
@@ -308,6 +313,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         history_bytes: args.history_bytes,
         heartbeat: Duration::from_secs(args.heartbeat_secs.max(1)),
         join_code: args.join_code.filter(|c| !c.is_empty()),
+        host_token: Some(
+            args.host_token
+                .filter(|t| !t.is_empty())
+                .unwrap_or_else(hosting::new_host_key),
+        ),
         allowed_origins: args.allow_origins,
         allowed_hosts: args.allow_hosts,
         read_buffer_bytes: args.read_buffer.max(256),
@@ -315,6 +325,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         ..RelayConfig::default()
     };
     let join_code = relay.join_code.clone();
+    let host_token = relay.host_token.clone().unwrap_or_default();
     let config = HostConfig {
         bind: args.bind,
         port: args.port,
@@ -334,13 +345,19 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(code) = &join_code {
         println!("Join code: {code}");
     }
-    println!(
-        "Browser join page: http://{}/",
-        hosting
-            .addresses
-            .first()
-            .map_or("localhost", String::as_str)
-    );
+    let first = hosting
+        .addresses
+        .first()
+        .map_or("localhost", String::as_str);
+    println!("Browser join page: http://{first}/");
+    // The key is a query value: percent-encode it so that any token makes a working link.
+    let key = url::form_urlencoded::byte_serialize(host_token.as_bytes()).collect::<String>();
+    println!("Host key: {host_token}");
+    let code = join_code.as_deref().map_or_else(String::new, |code| {
+        let code = url::form_urlencoded::byte_serialize(code.as_bytes()).collect::<String>();
+        format!("&code={code}")
+    });
+    println!("Host join page (keep it to yourself): http://{first}/?host={key}{code}");
     if let Some(Err(e)) = &hosting.announcement {
         tracing::warn!("{e}");
     }

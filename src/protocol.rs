@@ -108,15 +108,22 @@ pub enum ProtocolError {
     /// A JSON frame that is not a known client message.
     #[error("not a classchat.v1 message: {0}")]
     BadJson(String),
+    /// A classroom control message whose values cannot be used; the sentence says why.
+    #[error("{0}")]
+    BadControl(&'static str),
+    /// A poll or pinned text holds a control character other than tab and line feed.
+    #[error("{}", crate::text::BAD_TEXT_MESSAGE)]
+    ControlCharacters,
 }
 
 impl ProtocolError {
     /// The stable machine-readable code sent in extended error frames.
     pub fn code(&self) -> ErrorCode {
         match self {
-            Self::MissingSlash | Self::EmptyRecipient => ErrorCode::BadFormat,
+            Self::MissingSlash | Self::EmptyRecipient | Self::BadControl(_) => ErrorCode::BadFormat,
             Self::EmptyText => ErrorCode::EmptyText,
             Self::BadJson(_) => ErrorCode::BadJson,
+            Self::ControlCharacters => ErrorCode::BadText,
         }
     }
 }
@@ -255,7 +262,67 @@ impl Dialect {
             (Self::V1, _) => serde_json::to_string(&message).unwrap_or_default(),
         }
     }
+
+    /// A classroom notice (`room`, `hands`, `poll`, `tally`, `poll_result`, `pinned`) as this
+    /// dialect sees it: the JSON frame, or for the seed a plain line for the poll, its result
+    /// and the pinned message, and nothing for the rest.
+    pub fn notice(self, notice: &ServerMessage) -> Option<String> {
+        match self {
+            Self::V1 => Some(notice.encode()),
+            Self::Seed => seed_notice(notice),
+        }
+    }
 }
+
+/// The plain line a seed client gets for a classroom notice, if any.
+fn seed_notice(notice: &ServerMessage) -> Option<String> {
+    match notice {
+        ServerMessage::Poll {
+            poll,
+            question,
+            options,
+        } => Some(format!(
+            "Poll {poll}: {question} {}",
+            numbered(options, None)
+        )),
+        ServerMessage::PollResult {
+            poll,
+            counts,
+            question,
+            options,
+        } => {
+            let question = question.as_deref().unwrap_or_default();
+            let options = options.as_deref().unwrap_or_default();
+            Some(format!(
+                "Poll {poll} results: {question} {}",
+                numbered(options, Some(counts))
+            ))
+        }
+        ServerMessage::Pinned { text } if text.is_empty() => Some(UNPINNED_LINE.to_owned()),
+        ServerMessage::Pinned { text } => Some(format!("{PINNED_PREFIX}{text}")),
+        _ => None,
+    }
+}
+
+/// `1) Monday 2) Tuesday`, with `: 4` after each option when `counts` are given.
+fn numbered(options: &[String], counts: Option<&[u32]>) -> String {
+    let mut line = String::new();
+    for (index, option) in options.iter().enumerate() {
+        if index > 0 {
+            line.push(' ');
+        }
+        line.push_str(&format!("{}) {option}", index + 1));
+        if let Some(count) = counts.and_then(|c| c.get(index)) {
+            line.push_str(&format!(": {count}"));
+        }
+    }
+    line
+}
+
+/// What a seed client's line for the pinned message starts with.
+pub const PINNED_PREFIX: &str = "Pinned: ";
+/// The line a seed client gets when the host unpins the message.
+pub const UNPINNED_LINE: &str = "The pinned message was removed";
 
 /// A chat message by reference, encoded exactly like [`ServerMessage::Message`] without copying
 /// its strings.
@@ -363,6 +430,11 @@ pub enum ErrorCode {
     NameInvalid,
     /// The text holds a control character other than tab and line feed; nothing was delivered.
     BadText,
+    /// A classroom control message from a client that is not a host.
+    NotHost,
+    /// The room's modes do not let this client write to that recipient, or the poll it
+    /// answers is not open.
+    NotAllowed,
     /// A code this version does not know.
     #[serde(other)]
     Other,
@@ -378,6 +450,47 @@ pub struct ClientInfo {
     /// True for a client speaking the seed's plain text rather than `classchat.v1`.
     #[serde(default)]
     pub legacy: bool,
+    /// Host or student (absent from relays without classroom controls).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<Role>,
+}
+
+/// What a client may do in the room: a host steers it, a student takes part.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Connected with the host key: may send the classroom control messages.
+    Host,
+    /// Everyone else.
+    Student,
+}
+
+/// Who students may write to; hosts may always write to anyone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomModes {
+    /// Students may write to everyone (`*`, and anything in the broadcast room).
+    pub student_broadcast: bool,
+    /// Students may write privately to other students.
+    pub student_private: bool,
+}
+
+impl Default for RoomModes {
+    /// An open room: students may write to everyone and to each other.
+    fn default() -> Self {
+        Self {
+            student_broadcast: true,
+            student_private: true,
+        }
+    }
+}
+
+/// One raised hand in the host's queue.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RaisedHand {
+    /// Whose hand.
+    pub id: String,
+    /// When it went up, in milliseconds since the Unix epoch.
+    pub since: u64,
 }
 
 /// A chat message as the relay delivers it.
@@ -444,6 +557,9 @@ pub enum ServerMessage {
         /// Present when the client asked to resume: whether everything it missed follows.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         recovered: Option<bool>,
+        /// This client's own role.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        role: Option<Role>,
     },
     /// Someone connected.
     Joined {
@@ -463,6 +579,50 @@ pub enum ServerMessage {
         code: ErrorCode,
         /// A sentence for people.
         message: String,
+    },
+    /// The room's modes: after `welcome` and whenever a host changes them.
+    Room(RoomModes),
+    /// To hosts: the raised hands, oldest first, after `welcome` and on every change.
+    Hands {
+        /// The queue.
+        queue: Vec<RaisedHand>,
+    },
+    /// A host opened a poll; also sent after `welcome` while it is open.
+    Poll {
+        /// Its number, from the relay's counter.
+        poll: u64,
+        /// The question.
+        question: String,
+        /// The answers to choose from (2 to 6), answered by index.
+        options: Vec<String>,
+    },
+    /// To hosts: the open poll's votes so far, on every vote.
+    Tally {
+        /// Which poll.
+        poll: u64,
+        /// Votes per option, in the options' order.
+        counts: Vec<u32>,
+        /// How many people voted.
+        voters: u32,
+    },
+    /// A host closed a poll: the final counts.
+    PollResult {
+        /// Which poll.
+        poll: u64,
+        /// Votes per option, in the options' order.
+        counts: Vec<u32>,
+        /// The question, repeated for clients that joined after it was asked.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        question: Option<String>,
+        /// The options, repeated likewise.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        options: Option<Vec<String>>,
+    },
+    /// The pinned message (empty: nothing is pinned): after `welcome` while one is pinned, and
+    /// whenever a host changes it.
+    Pinned {
+        /// The text.
+        text: String,
     },
 }
 
@@ -495,7 +655,70 @@ pub enum ClientMessage {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         id: Option<String>,
     },
+    /// Host only: sets the room's modes; an absent field stays as it is.
+    Room {
+        /// Students may write to everyone.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        student_broadcast: Option<bool>,
+        /// Students may write privately to other students.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        student_private: Option<bool>,
+    },
+    /// Host only: mutes or unmutes a person, also after they reconnect.
+    Mute {
+        /// Whom.
+        id: String,
+        /// Muted or not.
+        muted: bool,
+    },
+    /// Host only: removes a person (close 1008) and keeps them out until readmitted.
+    Kick {
+        /// Whom.
+        id: String,
+    },
+    /// Host only: lets a removed person join again.
+    Readmit {
+        /// Whom.
+        id: String,
+    },
+    /// Raises or lowers this client's hand; a host lowers someone else's by giving `id`.
+    Hand {
+        /// Up or down.
+        up: bool,
+        /// Whose hand (hosts only, and only to lower it); absent: the sender's own.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
+    },
+    /// Host only: opens a poll (closing any open one).
+    Poll {
+        /// The question.
+        question: String,
+        /// 2 to 6 answers.
+        options: Vec<String>,
+    },
+    /// Answers the open poll; a second vote replaces the first.
+    Vote {
+        /// Which poll.
+        poll: u64,
+        /// The chosen option's index, from 0.
+        option: usize,
+    },
+    /// Host only: closes a poll and tells everyone the result.
+    PollClose {
+        /// Which poll.
+        poll: u64,
+    },
+    /// Host only: pins a message for everyone; an empty text unpins.
+    Pin {
+        /// The text.
+        text: String,
+    },
 }
+
+/// Fewest options a poll may have.
+pub const MIN_POLL_OPTIONS: usize = 2;
+/// Most options a poll may have.
+pub const MAX_POLL_OPTIONS: usize = 6;
 
 impl ClientMessage {
     /// Encodes as one JSON text frame.
@@ -510,9 +733,49 @@ impl ClientMessage {
         match &msg {
             Self::Send { to, .. } if to.as_wire().is_empty() => Err(ProtocolError::EmptyRecipient),
             Self::Send { text, .. } if text.trim().is_empty() => Err(ProtocolError::EmptyText),
-            Self::Send { .. } => Ok(msg),
+            Self::Send { .. } | Self::Room { .. } | Self::Vote { .. } | Self::PollClose { .. } => {
+                Ok(msg)
+            }
+            Self::Mute { id, .. } | Self::Kick { id } | Self::Readmit { id } if id.is_empty() => {
+                Err(ProtocolError::EmptyRecipient)
+            }
+            Self::Mute { .. } | Self::Kick { .. } | Self::Readmit { .. } => Ok(msg),
+            Self::Hand {
+                up: true,
+                id: Some(_),
+            } => Err(ProtocolError::BadControl(
+                "only its owner raises a hand; a host may only lower someone's",
+            )),
+            Self::Hand { id: Some(id), .. } if id.is_empty() => Err(ProtocolError::EmptyRecipient),
+            Self::Hand { .. } => Ok(msg),
+            Self::Poll { question, options } => {
+                check_poll(question, options)?;
+                Ok(msg)
+            }
+            Self::Pin { text } if crate::text::has_forbidden_controls(text) => {
+                Err(ProtocolError::ControlCharacters)
+            }
+            Self::Pin { .. } => Ok(msg),
         }
     }
+}
+
+/// A poll needs a question and 2 to 6 options, none blank, none with control characters.
+fn check_poll(question: &str, options: &[String]) -> Result<(), ProtocolError> {
+    if !(MIN_POLL_OPTIONS..=MAX_POLL_OPTIONS).contains(&options.len()) {
+        return Err(ProtocolError::BadControl("a poll needs 2 to 6 options"));
+    }
+    if question.trim().is_empty() {
+        return Err(ProtocolError::BadControl("the poll's question is empty"));
+    }
+    if options.iter().any(|o| o.trim().is_empty()) {
+        return Err(ProtocolError::BadControl("a poll option is empty"));
+    }
+    let texts = std::iter::once(question).chain(options.iter().map(String::as_str));
+    if texts.into_iter().any(crate::text::has_forbidden_controls) {
+        return Err(ProtocolError::ControlCharacters);
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -633,6 +896,7 @@ mod tests {
             epoch: None,
             resume: None,
             recovered: None,
+            role: None,
         };
         assert_eq!(
             Dialect::Seed.welcome(Endpoint::Broadcast, "c", roster),
@@ -659,6 +923,204 @@ mod tests {
         );
         assert!(Dialect::Seed.is_legacy() && !Dialect::V1.is_legacy());
         assert_eq!(Dialect::from_legacy(true), Dialect::Seed);
+    }
+
+    #[test]
+    fn classroom_control_messages_parse_with_their_wire_names() {
+        let cases = [
+            (
+                r#"{"type":"room","student_broadcast":false,"student_private":true}"#,
+                ClientMessage::Room {
+                    student_broadcast: Some(false),
+                    student_private: Some(true),
+                },
+            ),
+            (
+                r#"{"type":"mute","id":"花子","muted":true}"#,
+                ClientMessage::Mute {
+                    id: "花子".into(),
+                    muted: true,
+                },
+            ),
+            (
+                r#"{"type":"kick","id":"a"}"#,
+                ClientMessage::Kick { id: "a".into() },
+            ),
+            (
+                r#"{"type":"readmit","id":"a"}"#,
+                ClientMessage::Readmit { id: "a".into() },
+            ),
+            (
+                r#"{"type":"hand","up":true}"#,
+                ClientMessage::Hand { up: true, id: None },
+            ),
+            (
+                r#"{"type":"hand","id":"a","up":false}"#,
+                ClientMessage::Hand {
+                    up: false,
+                    id: Some("a".into()),
+                },
+            ),
+            (
+                r#"{"type":"poll","question":"Q?","options":["x","y"]}"#,
+                ClientMessage::Poll {
+                    question: "Q?".into(),
+                    options: vec!["x".into(), "y".into()],
+                },
+            ),
+            (
+                r#"{"type":"vote","poll":3,"option":1}"#,
+                ClientMessage::Vote { poll: 3, option: 1 },
+            ),
+            (
+                r#"{"type":"poll_close","poll":3}"#,
+                ClientMessage::PollClose { poll: 3 },
+            ),
+            (
+                r#"{"type":"pin","text":""}"#,
+                ClientMessage::Pin {
+                    text: String::new(),
+                },
+            ),
+        ];
+        for (wire, expected) in cases {
+            assert_eq!(ClientMessage::parse(wire).as_ref(), Ok(&expected), "{wire}");
+            assert_eq!(ClientMessage::parse(&expected.encode()), Ok(expected));
+        }
+    }
+
+    #[test]
+    fn bad_classroom_controls_are_typed_errors() {
+        let one = r#"{"type":"poll","question":"Q","options":["x"]}"#;
+        let seven = r#"{"type":"poll","question":"Q","options":["1","2","3","4","5","6","7"]}"#;
+        let blank = r#"{"type":"poll","question":" ","options":["x","y"]}"#;
+        let blank_option = r#"{"type":"poll","question":"Q","options":["x",""]}"#;
+        for bad in [one, seven, blank, blank_option] {
+            let e = ClientMessage::parse(bad).unwrap_err();
+            assert_eq!(e.code(), ErrorCode::BadFormat, "{bad}: {e}");
+        }
+        for bad in [
+            r#"{"type":"poll","question":"Q\u001b[2J","options":["x","y"]}"#,
+            r#"{"type":"poll","question":"Q","options":["x","y\r"]}"#,
+            r#"{"type":"pin","text":"a\u0085b"}"#,
+        ] {
+            assert_eq!(
+                ClientMessage::parse(bad),
+                Err(ProtocolError::ControlCharacters),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            ClientMessage::parse(r#"{"type":"hand","id":"a","up":true}"#)
+                .unwrap_err()
+                .code(),
+            ErrorCode::BadFormat
+        );
+        assert_eq!(
+            ClientMessage::parse(r#"{"type":"kick","id":""}"#),
+            Err(ProtocolError::EmptyRecipient)
+        );
+        assert!(matches!(
+            ClientMessage::parse(r#"{"type":"vote","poll":1,"option":-1}"#),
+            Err(ProtocolError::BadJson(_))
+        ));
+    }
+
+    #[test]
+    fn classroom_notices_have_their_wire_names_and_seed_lines() {
+        let room = ServerMessage::Room(RoomModes {
+            student_broadcast: false,
+            student_private: true,
+        });
+        assert_eq!(
+            room.encode(),
+            r#"{"type":"room","student_broadcast":false,"student_private":true}"#
+        );
+        let hands = ServerMessage::Hands {
+            queue: vec![RaisedHand {
+                id: "a".into(),
+                since: 5,
+            }],
+        };
+        assert_eq!(
+            hands.encode(),
+            r#"{"type":"hands","queue":[{"id":"a","since":5}]}"#
+        );
+        let poll = ServerMessage::Poll {
+            poll: 2,
+            question: "Day?".into(),
+            options: vec!["Mon".into(), "Tue".into()],
+        };
+        assert_eq!(
+            poll.encode(),
+            r#"{"type":"poll","poll":2,"question":"Day?","options":["Mon","Tue"]}"#
+        );
+        let tally = ServerMessage::Tally {
+            poll: 2,
+            counts: vec![1, 0],
+            voters: 1,
+        };
+        assert_eq!(
+            tally.encode(),
+            r#"{"type":"tally","poll":2,"counts":[1,0],"voters":1}"#
+        );
+        let result = ServerMessage::PollResult {
+            poll: 2,
+            counts: vec![3, 1],
+            question: Some("Day?".into()),
+            options: Some(vec!["Mon".into(), "Tue".into()]),
+        };
+        assert!(
+            result
+                .encode()
+                .starts_with(r#"{"type":"poll_result","poll":2,"counts":[3,1]"#)
+        );
+        let pinned = ServerMessage::Pinned {
+            text: "p.12".into(),
+        };
+        assert_eq!(pinned.encode(), r#"{"type":"pinned","text":"p.12"}"#);
+        for notice in [&room, &hands, &poll, &tally, &result, &pinned] {
+            assert_eq!(ServerMessage::parse(&notice.encode()).as_ref(), Ok(notice));
+            assert_eq!(Dialect::V1.notice(notice), Some(notice.encode()));
+        }
+        assert_eq!(
+            Dialect::Seed.notice(&poll).as_deref(),
+            Some("Poll 2: Day? 1) Mon 2) Tue")
+        );
+        assert_eq!(
+            Dialect::Seed.notice(&result).as_deref(),
+            Some("Poll 2 results: Day? 1) Mon: 3 2) Tue: 1")
+        );
+        assert_eq!(
+            Dialect::Seed.notice(&pinned).as_deref(),
+            Some("Pinned: p.12")
+        );
+        assert_eq!(
+            Dialect::Seed
+                .notice(&ServerMessage::Pinned {
+                    text: String::new()
+                })
+                .as_deref(),
+            Some(UNPINNED_LINE)
+        );
+        for quiet in [&room, &hands, &tally] {
+            assert_eq!(Dialect::Seed.notice(quiet), None, "{quiet:?}");
+        }
+    }
+
+    #[test]
+    fn roles_are_optional_on_the_wire() {
+        let old = r#"{"id":"a","since":1,"legacy":false}"#;
+        let info: ClientInfo = serde_json::from_str(old).unwrap();
+        assert_eq!(info.role, None);
+        let host = ClientInfo {
+            role: Some(Role::Host),
+            ..info
+        };
+        assert_eq!(
+            serde_json::to_string(&host).unwrap(),
+            r#"{"id":"a","since":1,"legacy":false,"role":"host"}"#
+        );
     }
 
     #[test]

@@ -456,6 +456,9 @@ impl Client {
                     ServerMessage::Error { code, message } => {
                         Err(format!("unexpected error {code:?}: {message}"))
                     }
+                    // Every client is told the room's modes after its welcome.
+                    ServerMessage::Room(_) => Ok(()),
+                    other => Err(format!("unexpected classroom notice {other:?}")),
                 }
             }
         }

@@ -5,7 +5,7 @@
 
 use classchat::client::parse_address;
 use classchat::protocol::{
-    Addressed, ChatMessage, ClientInfo, ClientMessage, ErrorCode, ProtocolError, Recipient,
+    Addressed, ChatMessage, ClientInfo, ClientMessage, ErrorCode, ProtocolError, Recipient, Role,
     ServerMessage,
 };
 use proptest::prelude::*;
@@ -67,13 +67,16 @@ proptest! {
             }),
             ServerMessage::Welcome {
                 id: from.clone(),
-                clients: vec![ClientInfo { id: from.clone(), since: ts, legacy }],
+                clients: vec![ClientInfo { id: from.clone(), since: ts, legacy, role: None }],
                 seq,
                 epoch: client_id.clone(),
                 resume: client_id,
                 recovered,
+                role: legacy.then_some(Role::Host),
             },
-            ServerMessage::Joined { client: ClientInfo { id: text.clone(), since: ts, legacy } },
+            ServerMessage::Joined {
+                client: ClientInfo { id: text.clone(), since: ts, legacy, role: Some(Role::Student) },
+            },
             ServerMessage::Left { id: from },
             ServerMessage::Error { code: ErrorCode::UnknownRecipient, message: text },
         ];

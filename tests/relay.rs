@@ -314,7 +314,9 @@ async fn extended_clients_get_welcome_joined_message_and_left() {
     );
     match json(&mut a).await {
         ServerMessage::Joined {
-            client: ClientInfo { id, since, legacy },
+            client: ClientInfo {
+                id, since, legacy, ..
+            },
         } => {
             assert_eq!(id, "client0");
             assert!(since > 0);

@@ -11,6 +11,7 @@ fn message(from: &str, text: &str) -> Event {
         to: Some(Recipient::Everyone),
         text: text.to_owned(),
         ts: 0,
+        ..Incoming::default()
     })
 }
 
@@ -53,6 +54,7 @@ fn sender_names_refusals_and_close_reasons_are_escaped() {
         &Event::Refused {
             code: ErrorCode::Other,
             message: "bad\x1b]0;title\x07".to_owned(),
+            send: None,
         },
         None,
     );

@@ -610,3 +610,127 @@ fn host_mutes_and_kicks_through_the_bridge() {
     host.get_by_label("Kick").click();
     step_until(&mut host, "Taro gone", |h| !shows(h, "Kick"));
 }
+
+/// How many log rows are a message with exactly `text`.
+fn message_rows(app: &App, text: &str) -> usize {
+    app.chat().map_or(0, |chat| {
+        chat.log
+            .entries()
+            .iter()
+            .filter(|e| matches!(&e.kind, EntryKind::Message { text: t, .. } if t == text))
+            .count()
+    })
+}
+
+/// Where in the log the first row containing `needle` is.
+fn row_index(app: &App, needle: &str) -> Option<usize> {
+    app.chat()?
+        .log
+        .entries()
+        .iter()
+        .position(|e| match &e.kind {
+            EntryKind::Message { text, .. } => text.contains(needle),
+            EntryKind::Notice(text) | EntryKind::Error(text) => text.contains(needle),
+        })
+}
+
+/// A library client on the relay's addressed path, for writing into the chat from a test.
+fn other_client(
+    rt: &tokio::runtime::Runtime,
+    port: u16,
+    name: &str,
+) -> (
+    classchat::client::ClientHandle,
+    tokio::sync::mpsc::UnboundedReceiver<classchat::client::Event>,
+) {
+    let url = classchat::client::parse_address(&format!("127.0.0.1:{port}")).expect("an address");
+    let mut config = classchat::client::JoinConfig::new(url);
+    config.name = Some(name.to_owned());
+    classchat::client::connect(rt.handle(), config, None)
+}
+
+#[test]
+fn a_late_student_sees_earlier_messages_once_under_a_divider() {
+    let rt = runtime();
+    let relay = start_relay(&rt, 0);
+    let port = relay.local_addr().port();
+    let (teacher, _events) = other_client(&rt, port, "tanaka");
+    teacher.send(
+        classchat::protocol::Recipient::Everyone,
+        "課題は12ページです",
+    );
+    teacher.send(
+        classchat::protocol::Recipient::Everyone,
+        "see https://example.com/a1",
+    );
+    rt.block_on(async {
+        let deadline = Instant::now() + TIMEOUT;
+        while relay.stats().messages < 2 {
+            assert!(
+                Instant::now() < deadline,
+                "the teacher's messages were not relayed"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    });
+
+    let mut taro = student(Backend::new(rt.handle().clone()), port, "Taro", None);
+    step_until(&mut taro, "the earlier messages", |h| {
+        message_rows(h.state(), "see https://example.com/a1") == 1
+    });
+    let app = taro.state();
+    assert_eq!(message_rows(app, "課題は12ページです"), 1);
+    let divider = row_index(app, "earlier messages").expect("an earlier-messages divider");
+    let first = row_index(app, "課題は12ページです").expect("the first earlier message");
+    assert!(
+        divider < first,
+        "the divider stands above the earlier messages"
+    );
+
+    teacher.send(classchat::protocol::Recipient::Everyone, "now live");
+    step_until(&mut taro, "the live message", |h| {
+        message_rows(h.state(), "now live") == 1
+    });
+    let app = taro.state();
+    let live_divider = row_index(app, "new messages").expect("a new-messages divider");
+    assert!(live_divider > first && live_divider < row_index(app, "now live").unwrap_or(0));
+    assert_eq!(message_rows(app, "課題は12ページです"), 1, "shown once");
+}
+
+#[test]
+fn a_message_typed_while_the_relay_is_down_is_pending_then_sent_once() {
+    let rt = runtime();
+    let relay = start_relay(&rt, 0);
+    let port = relay.local_addr().port();
+    let mut taro = student(Backend::new(rt.handle().clone()), port, "Taro", None);
+    step_until(&mut taro, "Taro joined", |h| {
+        h.state().chat().is_some_and(|s| s.state.connected())
+    });
+    rt.block_on(relay.shutdown());
+    step_until(&mut taro, "the window noticing", |h| {
+        h.state().chat().is_some_and(|s| !s.state.connected())
+    });
+
+    // Typed while nobody answers: kept, shown as sending.
+    let field = taro.get_by_role(egui::accesskit::Role::TextInput);
+    field.click();
+    taro.run();
+    taro.get_by_role(egui::accesskit::Role::TextInput)
+        .type_text("*/質問があります");
+    taro.run();
+    taro.get_by_label("Send").click();
+    step_until(&mut taro, "the pending line", |h| {
+        h.state().chat().is_some_and(|s| s.pending.len() == 1) && shows(h, "Sending…")
+    });
+
+    let _relay = start_relay(&rt, port);
+    step_until(&mut taro, "the message confirmed", |h| {
+        h.state().chat().is_some_and(|s| s.pending.is_empty())
+            && message_rows(h.state(), "質問があります") == 1
+    });
+    assert!(
+        shows(&taro, "some messages may be missing"),
+        "a restarted relay cannot replay what was missed, and the window says so"
+    );
+    assert_eq!(message_rows(taro.state(), "質問があります"), 1, "sent once");
+}

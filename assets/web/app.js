@@ -98,6 +98,7 @@ function addLine(kind, parts, ts) {
     $('new-messages').hidden = false;
   }
   document.title = state.unread > 0 ? `(${state.unread}) classchat` : 'classchat';
+  return li;
 }
 
 function renderRoster() {
@@ -136,6 +137,7 @@ function socketUrl() {
   const code = $('code').value.trim();
   if (name) q.set('name', name);
   if (code) q.set('code', code);
+  resumeQuery(q);
   const query = q.toString();
   return `${scheme}//${location.host}/ws_multi_client_dict${query ? '?' + query : ''}`;
 }
@@ -155,6 +157,7 @@ function connect() {
   };
   ws.onclose = (ev) => {
     state.socket = null;
+    if (onDeliveryClose(ev)) return;
     if (!opened && !state.everConnected) {
       // The handshake failed before any session: most likely the join code (HTTP 401).
       $('join-error').textContent = $('code').value ? t('wrongCode') : t('unreachable');
@@ -191,6 +194,7 @@ function onMessage(msg) {
       $('chat').hidden = false;
       setStatus(t('online'), 'connected');
       renderRoster();
+      onDeliveryWelcome(msg);
       break;
     case 'joined':
       state.roster.set(msg.client.id, msg.client);
@@ -202,15 +206,11 @@ function onMessage(msg) {
       renderRoster();
       addLine('notice', { text: t('left', msg.id) });
       break;
-    case 'message': {
-      const own = msg.from === state.myId;
-      const everyone = msg.to === '*';
-      const kind = own ? 'own' : everyone ? 'everyone' : 'private';
-      const who = `${msg.from} ${everyone ? t('toEveryone') : t('toPrivate', msg.to)}`;
-      addLine(kind, { who, text: msg.text }, msg.ts);
+    case 'message':
+      onChatMessage(msg);
       break;
-    }
     case 'error':
+      refusePending(msg.code);
       addLine('error', { text: `Error: ${msg.message}` });
       break;
     default:
@@ -229,11 +229,10 @@ function send(event) {
   const text = line.slice(slash + 1);
   if (text.trim() === '') { hint.textContent = t('hintEmpty'); return; }
   if (to !== '*' && !state.roster.has(to)) { hint.textContent = t('hintUnknown', to); return; }
-  if (!state.socket || state.socket.readyState !== WebSocket.OPEN) {
+  if (!sendChat(to, text)) {
     hint.textContent = t('lost');
     return;
   }
-  state.socket.send(JSON.stringify({ type: 'send', to, text }));
   hint.textContent = '';
   box.value = `${to}/`;
 }
@@ -344,3 +343,273 @@ async function joinAfterCheck() {
   }
   $('join-error').textContent = refusalText(reason);
 }
+
+// --- Issue 11: delivery you can count on. The page resumes its session after a drop and after
+// a reload (sessionStorage keeps the token, the highest seq seen, the recent rows and what was
+// not confirmed yet), shows what the relay sends again under an "earlier messages" divider,
+// and shows its own messages as pending until the relay's echo confirms them. ---
+
+const DELIVERY_TEXT = {
+  ja: {
+    earlier: '以前のメッセージ', live: '新しいメッセージ', sending: '送信中…',
+    missing: '一部のメッセージが表示されていない可能性があります',
+    replaced: 'このチャットは別のタブかウィンドウで続いています', notSent: '送信されませんでした',
+  },
+  en: {
+    earlier: 'earlier messages', live: 'new messages', sending: 'sending…',
+    missing: 'Some messages may be missing',
+    replaced: 'This chat continued in another tab or window', notSent: 'not sent',
+  },
+};
+Object.assign(TEXT.ja, DELIVERY_TEXT.ja);
+Object.assign(TEXT.en, DELIVERY_TEXT.en);
+
+const SESSION_KEY = 'classchat.session';
+// Rows shown again after a reload.
+const KEPT_ROWS = 200;
+// The close code of a session that was resumed on another connection: reconnecting would
+// take it back.
+const CONTINUED_ELSEWHERE = 4000;
+// Errors that answer a send. The relay answers every send, in order, with its echo or one of
+// these, so such an error is for the oldest send written and not yet answered.
+const SEND_ERRORS = new Set(['bad_format', 'empty_text', 'unknown_recipient', 'bad_json',
+  'bad_text', 'rate_limited', 'muted']);
+
+const delivery = {
+  resume: null, epoch: null, lastSeq: null, welcomeSeq: null, nextId: 1,
+  pending: [], // { id, to, text, written, li }, oldest first
+  kept: [], // the last KEPT_ROWS messages, for a reload
+  welcomed: false, resuming: false, replaying: false,
+};
+
+function saveSession() {
+  if (!delivery.resume) return;
+  const data = {
+    resume: delivery.resume, epoch: delivery.epoch, lastSeq: delivery.lastSeq,
+    welcomeSeq: delivery.welcomeSeq, nextId: delivery.nextId, myId: state.myId,
+    name: $('name').value.trim(), code: $('code').value.trim(), kept: delivery.kept,
+    pending: delivery.pending.map(({ id, to, text }) => ({ id, to, text })),
+  };
+  try {
+    sessionStorage.setItem(SESSION_KEY, JSON.stringify(data));
+  } catch {
+    // Storage full (long messages): keep at least the session and what was not confirmed.
+    try {
+      sessionStorage.setItem(SESSION_KEY, JSON.stringify({ ...data, kept: [] }));
+    } catch {
+      // Storage disabled: the session still resumes while the page stays open.
+    }
+  }
+}
+
+function loadSession() {
+  try {
+    return JSON.parse(sessionStorage.getItem(SESSION_KEY) || 'null');
+  } catch {
+    return null;
+  }
+}
+
+function clearSession() {
+  sessionStorage.removeItem(SESSION_KEY);
+  Object.assign(delivery, {
+    resume: null, epoch: null, lastSeq: null, welcomeSeq: null, pending: [], kept: [],
+    welcomed: false, resuming: false, replaying: false,
+  });
+}
+
+// Adds what resuming needs to the handshake's query, and notes that this connection asks.
+function resumeQuery(q) {
+  delivery.welcomed = false;
+  delivery.resuming = Boolean(delivery.resume);
+  if (!delivery.resume) return;
+  q.set('resume', delivery.resume);
+  q.set('since', String(delivery.lastSeq ?? delivery.welcomeSeq ?? 0));
+  if (delivery.epoch) q.set('epoch', delivery.epoch);
+}
+
+function onDeliveryWelcome(msg) {
+  // A restarted relay numbers its messages from the start again.
+  if ((msg.epoch ?? null) !== delivery.epoch) delivery.lastSeq = null;
+  delivery.epoch = msg.epoch ?? null;
+  delivery.resume = msg.resume ?? null;
+  delivery.welcomeSeq = typeof msg.seq === 'number' ? msg.seq : null;
+  delivery.replaying = false;
+  if (delivery.resuming && msg.recovered !== true) {
+    addLine('notice warning', { text: t('missing') });
+  }
+  delivery.welcomed = true;
+  writePending();
+  saveSession();
+}
+
+// Bookkeeping when a connection ends; true when the page must not reconnect.
+function onDeliveryClose(ev) {
+  delivery.welcomed = false;
+  delivery.replaying = false;
+  for (const p of delivery.pending) p.written = false;
+  // Without a session to resume, what was not confirmed will not be.
+  if (!delivery.resume) {
+    for (const p of delivery.pending.splice(0)) markNotSent(p);
+  }
+  if (ev.code === 1008) clearSession();
+  if (ev.code !== CONTINUED_ELSEWHERE) return false;
+  state.wantOpen = false;
+  addLine('notice', { text: t('replaced') });
+  setStatus(t('replaced'), 'disconnected');
+  return true;
+}
+
+// Sends every pending message not yet written on this connection, oldest first.
+function writePending() {
+  const ws = state.socket;
+  if (!delivery.welcomed || !ws || ws.readyState !== WebSocket.OPEN) return;
+  for (const p of delivery.pending) {
+    if (p.written) continue;
+    ws.send(JSON.stringify({ type: 'send', to: p.to, text: p.text, id: p.id }));
+    p.written = true;
+  }
+}
+
+// Sends a message, or keeps it for when the session is back; false when it cannot be sent.
+function sendChat(to, text) {
+  const open = state.socket && state.socket.readyState === WebSocket.OPEN && delivery.welcomed;
+  if (!open && !delivery.resume) return false;
+  const p = { id: `m${delivery.nextId}`, to, text, written: false };
+  delivery.nextId += 1;
+  p.li = pendingLine(p);
+  delivery.pending.push(p);
+  writePending();
+  saveSession();
+  return true;
+}
+
+function pendingLine(p) {
+  const everyone = p.to === '*';
+  const who = `${state.myId} ${everyone ? t('toEveryone') : t('toPrivate', p.to)}`;
+  const li = addLine('own pending', { who, text: p.text });
+  const mark = document.createElement('span');
+  mark.className = 'mark';
+  mark.dataset.i18n = 'sending';
+  mark.textContent = t('sending');
+  li.append(mark);
+  return li;
+}
+
+function takePending(match) {
+  const at = delivery.pending.findIndex(match);
+  return at < 0 ? null : delivery.pending.splice(at, 1)[0];
+}
+
+function markNotSent(p) {
+  if (!p.li) return;
+  p.li.classList.remove('pending');
+  p.li.classList.add('not-sent');
+  const mark = p.li.querySelector('.mark');
+  if (mark) {
+    mark.dataset.i18n = 'notSent';
+    mark.textContent = t('notSent');
+  }
+}
+
+function refusePending(code) {
+  if (!SEND_ERRORS.has(code)) return;
+  const p = takePending((q) => q.written);
+  if (p) markNotSent(p);
+  saveSession();
+}
+
+function showChat(msg) {
+  const own = msg.from === state.myId;
+  const everyone = msg.to === '*';
+  const kind = own ? 'own' : everyone ? 'everyone' : 'private';
+  const who = `${msg.from} ${everyone ? t('toEveryone') : t('toPrivate', msg.to)}`;
+  return addLine(kind, { who, text: msg.text }, msg.ts);
+}
+
+function divider(key) {
+  const log = $('log');
+  const stick = atBottom();
+  const li = document.createElement('li');
+  li.className = 'divider';
+  li.dataset.i18n = key;
+  li.textContent = t(key);
+  log.append(li);
+  if (stick) log.scrollTop = log.scrollHeight;
+}
+
+// Replayed messages go under an "earlier messages" divider; live ones after them under a
+// "new messages" divider.
+function markSection(replay) {
+  if (replay === delivery.replaying) return;
+  delivery.replaying = replay;
+  divider(replay ? 'earlier' : 'live');
+}
+
+function keep(msg) {
+  delivery.kept.push({ from: msg.from, to: msg.to, text: msg.text, ts: msg.ts });
+  if (delivery.kept.length > KEPT_ROWS) delivery.kept.splice(0, delivery.kept.length - KEPT_ROWS);
+}
+
+// Shows each message once: a seq already seen is a replay overlapping what arrived, or a
+// resent send confirmed again.
+function onChatMessage(msg) {
+  let confirmed = null;
+  if (msg.client_id != null) {
+    confirmed = takePending((p) => p.id === msg.client_id);
+  } else if (msg.seq == null && msg.from === state.myId) {
+    // A relay without delivery echoes without the id, in the order it received the sends.
+    confirmed = takePending((p) => p.written && p.text === msg.text);
+  }
+  if (typeof msg.seq === 'number') {
+    if (delivery.lastSeq !== null && msg.seq <= delivery.lastSeq) {
+      // Already shown: the pending row goes.
+      if (confirmed && confirmed.li) confirmed.li.remove();
+      saveSession();
+      return;
+    }
+    delivery.lastSeq = msg.seq;
+  }
+  markSection(Boolean(msg.replay));
+  if (confirmed && confirmed.li && !msg.replay) {
+    // Confirmed where it was typed.
+    confirmed.li.classList.remove('pending');
+    const mark = confirmed.li.querySelector('.mark');
+    if (mark) mark.remove();
+    confirmed.li.querySelector('.time').textContent = time(msg.ts);
+  } else {
+    if (confirmed && confirmed.li) confirmed.li.remove();
+    showChat(msg);
+  }
+  keep(msg);
+  saveSession();
+}
+
+// After a reload: the session's rows come back and the page resumes by itself.
+function restoreSession() {
+  $('leave').addEventListener('click', clearSession);
+  const saved = loadSession();
+  if (!saved || !saved.resume) return;
+  Object.assign(delivery, {
+    resume: saved.resume, epoch: saved.epoch ?? null, lastSeq: saved.lastSeq ?? null,
+    welcomeSeq: saved.welcomeSeq ?? null, nextId: saved.nextId || 1,
+    kept: Array.isArray(saved.kept) ? saved.kept : [],
+  });
+  state.myId = saved.myId || null;
+  $('my-id').textContent = state.myId || '';
+  $('name').value = saved.name || '';
+  $('code').value = saved.code || '';
+  $('join-form').hidden = true;
+  $('chat').hidden = false;
+  for (const m of delivery.kept) showChat(m);
+  for (const p of Array.isArray(saved.pending) ? saved.pending : []) {
+    const q = { id: p.id, to: p.to, text: p.text, written: false };
+    q.li = pendingLine(q);
+    delivery.pending.push(q);
+  }
+  // The session existed: a failed attempt means "try again", not "wrong code".
+  state.everConnected = true;
+  connect();
+}
+
+window.addEventListener('DOMContentLoaded', restoreSession);

@@ -1,6 +1,8 @@
 //! The client's background task: connect, run one [`Link`] (one open connection) until it
-//! ends, wait, reconnect.
+//! ends, wait, reconnect. A [`Session`] carries over from one connection to the next: the
+//! resume token, the highest message number seen and the sends not yet confirmed.
 
+use std::collections::VecDeque;
 use std::time::Duration;
 
 use futures_util::{SinkExt as _, StreamExt as _};
@@ -19,9 +21,10 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
-use super::{Disconnect, Event, Incoming, JoinConfig, Request, Waker};
+use super::{Disconnect, Event, Incoming, JoinConfig, Request, SendId, Waker};
 use crate::protocol::{
-    self, ClientMessage, Close, Dialect, Endpoint, ErrorCode, Recipient, SUBPROTOCOL, ServerMessage,
+    self, ChatMessage, ClientMessage, Close, Dialect, Endpoint, ErrorCode, Recipient, SUBPROTOCOL,
+    ServerMessage,
 };
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -33,6 +36,68 @@ const PING_EVERY: Duration = Duration::from_secs(15);
 /// A server silent this long (no frame, no pong) is taken as gone.
 const SILENT_LIMIT: Duration = Duration::from_secs(40);
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// What the client keeps from one connection to the next.
+#[derive(Debug, Default)]
+struct Session {
+    /// The relay's token to resume with; `None` for a server that cannot resume.
+    resume: Option<String>,
+    /// The relay's epoch: numbers from another epoch mean nothing.
+    epoch: Option<String>,
+    /// The highest message number received in this epoch.
+    last_seq: Option<u64>,
+    /// The room's latest number as the last welcome said, for resuming when no message came.
+    welcome_seq: Option<u64>,
+    /// Sends not confirmed yet, oldest first.
+    pending: VecDeque<Pending>,
+}
+
+/// One send waiting for its confirmation.
+#[derive(Debug)]
+struct Pending {
+    id: SendId,
+    to: Recipient,
+    text: String,
+    /// Written on the current connection.
+    written: bool,
+}
+
+impl Session {
+    /// Whether a lost connection can be continued, so that sends may wait for it.
+    fn resumable(&self) -> bool {
+        self.resume.is_some()
+    }
+
+    /// `since` for a resume: the highest number seen.
+    fn since(&self) -> u64 {
+        self.last_seq.or(self.welcome_seq).unwrap_or(0)
+    }
+
+    /// After a connection ended: everything pending is sent again on the next one, or, when
+    /// the session cannot be resumed, handed back.
+    fn connection_ended(&mut self, events: &Emitter) {
+        if self.resumable() {
+            for pending in &mut self.pending {
+                pending.written = false;
+            }
+        } else {
+            self.give_back(events);
+        }
+    }
+
+    /// Hands every pending send back as [`Event::NotSent`].
+    fn give_back(&mut self, events: &Emitter) {
+        for Pending { id, to, text, .. } in self.pending.drain(..) {
+            events.emit(Event::NotSent { id, to, text });
+        }
+    }
+
+    /// Removes and returns the pending send with this wire ID.
+    fn take_pending(&mut self, wire_id: &str) -> Option<SendId> {
+        let at = self.pending.iter().position(|p| p.id.wire() == wire_id)?;
+        self.pending.remove(at).map(|p| p.id)
+    }
+}
 
 /// Sends events and wakes whoever reads them.
 pub(super) struct Emitter {
@@ -72,11 +137,12 @@ pub(super) async fn run(
     let mut attempt = 0;
     let mut backoff = FIRST_RETRY;
     let mut dialect = Dialect::V1;
+    let mut session = Session::default();
     let reason = loop {
         attempt += 1;
         events.emit(Event::Connecting { attempt });
         let opened = tokio::select! {
-            opened = open(&config, dialect) => opened,
+            opened = open(&config, dialect, &session) => opened,
             () = cancel.cancelled() => break Disconnect::Closed,
         };
         let reason = match opened {
@@ -88,9 +154,19 @@ pub(super) async fn run(
                     endpoint: Endpoint::from_path(config.url.path()),
                     own_id: None,
                     connected: false,
+                    welcomed: false,
+                    resuming: dialect == Dialect::V1 && session.resumable(),
+                    continued_elsewhere: false,
+                    session: &mut session,
                     events: &events,
                 };
-                link.run(ws, &mut requests, &cancel).await
+                let reason = link.run(ws, &mut requests, &cancel).await;
+                let stop = link.continued_elsewhere;
+                session.connection_ended(&events);
+                if stop {
+                    break reason;
+                }
+                reason
             }
             Err(OpenError::NeedsSeed) if dialect == Dialect::V1 => {
                 tracing::debug!("server has no classchat.v1; using the seed's plain text");
@@ -114,12 +190,20 @@ pub(super) async fn run(
             tokio::select! {
                 () = tokio::time::sleep_until(wake_at) => break,
                 () = cancel.cancelled() => {
+                    session.give_back(&events);
                     events.emit(Event::Disconnected { reason: Disconnect::Closed, retry_in: None });
                     return;
                 }
                 request = requests.recv() => match request {
-                    Some(Request::Send { to, text }) => events.emit(Event::NotSent { to, text }),
+                    // A session that can resume keeps the send for the next connection.
+                    Some(Request::Send { id, to, text }) if session.resumable() => {
+                        session.pending.push_back(Pending { id, to, text, written: false });
+                    }
+                    Some(Request::Send { id, to, text }) => {
+                        events.emit(Event::NotSent { id, to, text });
+                    }
                     None => {
+                        session.give_back(&events);
                         events.emit(Event::Disconnected { reason: Disconnect::Closed, retry_in: None });
                         return;
                     }
@@ -127,6 +211,7 @@ pub(super) async fn run(
             }
         }
     };
+    session.give_back(&events);
     events.emit(Event::Disconnected {
         reason,
         retry_in: None,
@@ -141,8 +226,8 @@ fn host_port(url: &Url) -> String {
     }
 }
 
-/// The URL with the nickname and join code in its query.
-fn request_url(config: &JoinConfig) -> Url {
+/// The URL with the nickname and join code in its query, and what resuming `session` needs.
+fn request_url(config: &JoinConfig, session: Option<&Session>) -> Url {
     let mut url = config.url.clone();
     let present: Vec<String> = url.query_pairs().map(|(k, _)| k.into_owned()).collect();
     {
@@ -162,6 +247,15 @@ fn request_url(config: &JoinConfig) -> Url {
         {
             query.append_pair("host", key);
         }
+        if let Some(session) = session
+            && let Some(token) = &session.resume
+        {
+            query.append_pair("resume", token);
+            query.append_pair("since", &session.since().to_string());
+            if let Some(epoch) = &session.epoch {
+                query.append_pair("epoch", epoch);
+            }
+        }
     }
     if url.query() == Some("") {
         url.set_query(None);
@@ -169,9 +263,15 @@ fn request_url(config: &JoinConfig) -> Url {
     url
 }
 
-async fn open(config: &JoinConfig, dialect: Dialect) -> Result<Socket, OpenError> {
+async fn open(
+    config: &JoinConfig,
+    dialect: Dialect,
+    session: &Session,
+) -> Result<Socket, OpenError> {
     let where_ = host_port(&config.url);
-    let mut request = request_url(config)
+    // The seed's servers know nothing of sessions.
+    let session = (dialect == Dialect::V1).then_some(session);
+    let mut request = request_url(config, session)
         .as_str()
         .into_client_request()
         .map_err(|e| OpenError::Failed(Disconnect::BadAddress(e.to_string())))?;
@@ -183,8 +283,8 @@ async fn open(config: &JoinConfig, dialect: Dialect) -> Result<Socket, OpenError
     }
     let ws_config = WebSocketConfig::default()
         .read_buffer_size(16 * 1024)
-        .max_message_size(Some(1 << 20))
-        .max_frame_size(Some(1 << 20));
+        .max_message_size(Some(protocol::CLIENT_MAX_FRAME_BYTES))
+        .max_frame_size(Some(protocol::CLIENT_MAX_FRAME_BYTES));
     let connecting = tokio_tungstenite::connect_async_with_config(request, Some(ws_config), true);
     let result = match tokio::time::timeout(CONNECT_TIMEOUT, connecting).await {
         Ok(result) => result,
@@ -247,6 +347,13 @@ struct Link<'a> {
     endpoint: Option<Endpoint>,
     own_id: Option<String>,
     connected: bool,
+    /// A `classchat.v1` welcome arrived, so pending sends may go out.
+    welcomed: bool,
+    /// This connection asked to continue the session.
+    resuming: bool,
+    /// The relay closed this connection because the session goes on elsewhere.
+    continued_elsewhere: bool,
+    session: &'a mut Session,
     events: &'a Emitter,
 }
 
@@ -271,12 +378,14 @@ impl Link<'_> {
                     }
                 }
                 request = requests.recv() => {
-                    let Some(Request::Send { to, text }) = request else {
+                    let Some(Request::Send { id, to, text }) = request else {
                         close(&mut ws).await;
                         return Disconnect::Closed;
                     };
-                    if let Err(e) = self.send(&mut ws, &to, &text).await {
-                        self.events.emit(Event::NotSent { to, text });
+                    if self.dialect == Dialect::V1 {
+                        self.session.pending.push_back(Pending { id, to, text, written: false });
+                    } else if let Err(e) = self.send_seed(&mut ws, id, &to, &text).await {
+                        self.events.emit(Event::NotSent { id, to, text });
                         return Disconnect::Lost(e.to_string());
                     }
                 }
@@ -293,6 +402,9 @@ impl Link<'_> {
                     return Disconnect::Closed;
                 }
             }
+            if let Err(e) = self.write_pending(&mut ws).await {
+                return Disconnect::Lost(e.to_string());
+            }
         }
     }
 
@@ -300,7 +412,14 @@ impl Link<'_> {
     fn on_frame(&mut self, frame: Option<tungstenite::Result<Message>>) -> Option<Disconnect> {
         match frame {
             Some(Ok(Message::Text(text))) => self.on_text(&text),
-            Some(Ok(Message::Close(frame))) => return Some(from_close(frame.as_ref())),
+            Some(Ok(Message::Close(frame))) => {
+                // The session was resumed on another connection (another tab, or this client
+                // after a drop the relay had not noticed): reconnecting would take it back.
+                self.continued_elsewhere = frame
+                    .as_ref()
+                    .is_some_and(|f| Close::from_code(u16::from(f.code)) == Some(Close::Replaced));
+                return Some(from_close(frame.as_ref()));
+            }
             Some(Ok(_)) => {}
             Some(Err(e)) => return Some(Disconnect::Lost(e.to_string())),
             None => return Some(Disconnect::Lost("the connection closed".to_owned())),
@@ -322,27 +441,49 @@ impl Link<'_> {
         });
     }
 
-    async fn send(&self, ws: &mut Socket, to: &Recipient, text: &str) -> tungstenite::Result<()> {
-        if self.dialect == Dialect::V1 {
+    /// Writes every pending `classchat.v1` send not yet written on this connection, oldest
+    /// first, once the welcome has arrived (so that a resumed session is in place).
+    async fn write_pending(&mut self, ws: &mut Socket) -> tungstenite::Result<()> {
+        if !self.welcomed {
+            return Ok(());
+        }
+        for pending in self.session.pending.iter_mut().filter(|p| !p.written) {
             let frame = ClientMessage::Send {
-                to: to.clone(),
-                text: text.to_owned(),
-                id: None,
+                to: pending.to.clone(),
+                text: pending.text.clone(),
+                id: Some(pending.id.wire()),
             }
             .encode();
-            return ws.send(Message::text(frame)).await;
+            ws.send(Message::text(frame)).await?;
+            pending.written = true;
         }
+        Ok(())
+    }
+
+    /// Sends in the seed's text, which no server confirms: a send counts as confirmed once
+    /// written.
+    async fn send_seed(
+        &self,
+        ws: &mut Socket,
+        id: SendId,
+        to: &Recipient,
+        text: &str,
+    ) -> tungstenite::Result<()> {
         if self.on_broadcast() {
             // The seed's broadcast server echoes it back to everyone, this client included.
-            return ws.send(Message::text(text)).await;
+            ws.send(Message::text(text)).await?;
+            self.events.emit(Event::Confirmed { id });
+            return Ok(());
         }
         ws.send(Message::text(format!("{to}/{text}"))).await?;
-        // The seed's server confirms nothing; show the message as sent.
+        // The seed's addressed server echoes nothing; show the message as sent.
         self.events.emit(Event::Message(Incoming {
             from: self.own_id.clone(),
             to: Some(to.clone()),
             text: text.to_owned(),
             ts: protocol::now_ms(),
+            confirms: Some(id),
+            ..Incoming::default()
         }));
         Ok(())
     }
@@ -373,6 +514,7 @@ impl Link<'_> {
             self.events.emit(Event::Refused {
                 code: ErrorCode::Other,
                 message: message.to_owned(),
+                send: None,
             });
             return;
         }
@@ -381,26 +523,122 @@ impl Link<'_> {
             to,
             text: text.to_owned(),
             ts: now,
+            ..Incoming::default()
         }));
     }
 
     fn on_server_message(&mut self, message: ServerMessage) {
         let event = match message {
-            ServerMessage::Welcome { id, clients, .. } => {
+            ServerMessage::Welcome {
+                id,
+                clients,
+                seq,
+                epoch,
+                resume,
+                recovered,
+                ..
+            } => {
+                self.on_welcome(seq, epoch, resume);
                 self.announce(Some(id), Some(clients));
+                if self.resuming {
+                    // A relay that says nothing did not resume.
+                    self.events.emit(Event::Resumed {
+                        recovered: recovered.unwrap_or(false),
+                    });
+                }
                 return;
             }
             ServerMessage::Joined { client } => Event::Joined(client),
             ServerMessage::Left { id } => Event::Left { id },
-            ServerMessage::Message(m) => Event::Message(Incoming {
-                from: Some(m.from),
-                to: Some(m.to),
-                text: m.text,
-                ts: m.ts,
-            }),
-            ServerMessage::Error { code, message } => Event::Refused { code, message },
+            ServerMessage::Message(m) => {
+                self.on_chat(m);
+                return;
+            }
+            ServerMessage::Error { code, message } => Event::Refused {
+                send: self.refused_send(code),
+                code,
+                message,
+            },
+            // Classroom notices: not shown by this client yet.
+            ServerMessage::Room(_)
+            | ServerMessage::Hands { .. }
+            | ServerMessage::Poll { .. }
+            | ServerMessage::Tally { .. }
+            | ServerMessage::PollResult { .. }
+            | ServerMessage::Pinned { .. } => return,
         };
         self.events.emit(event);
+    }
+
+    fn on_welcome(&mut self, seq: Option<u64>, epoch: Option<String>, resume: Option<String>) {
+        if epoch != self.session.epoch {
+            // A restarted relay numbers from the start again.
+            self.session.last_seq = None;
+        }
+        self.session.epoch = epoch;
+        self.session.resume = resume;
+        self.session.welcome_seq = seq;
+        self.welcomed = true;
+    }
+
+    /// Reports a chat message once: a number already seen is a duplicate (a replay that
+    /// overlaps what arrived live, or a resent send confirmed again).
+    fn on_chat(&mut self, m: ChatMessage) {
+        let confirms = match &m.client_id {
+            Some(wire_id) => self.session.take_pending(wire_id),
+            None => self.own_echo_without_id(&m),
+        };
+        if let Some(seq) = m.seq {
+            if self.session.last_seq.is_some_and(|last| seq <= last) {
+                if let Some(id) = confirms {
+                    self.events.emit(Event::Confirmed { id });
+                }
+                return;
+            }
+            self.session.last_seq = Some(seq);
+        }
+        self.events.emit(Event::Message(Incoming {
+            from: Some(m.from),
+            to: Some(m.to),
+            text: m.text,
+            ts: m.ts,
+            seq: m.seq,
+            replay: m.replay,
+            confirms,
+        }));
+    }
+
+    /// The send an error answers. The relay answers every send, in order, with either its echo
+    /// or an error, so a refusal of a send is for the oldest one written and not yet answered.
+    fn refused_send(&mut self, code: ErrorCode) -> Option<SendId> {
+        let answers_a_send = matches!(
+            code,
+            ErrorCode::BadFormat
+                | ErrorCode::EmptyText
+                | ErrorCode::UnknownRecipient
+                | ErrorCode::BadJson
+                | ErrorCode::BadText
+                | ErrorCode::RateLimited
+                | ErrorCode::Muted
+        );
+        if !answers_a_send {
+            return None;
+        }
+        let at = self.session.pending.iter().position(|p| p.written)?;
+        self.session.pending.remove(at).map(|p| p.id)
+    }
+
+    /// A relay without delivery ignores the send's `id` and echoes without `client_id`, in the
+    /// order it received them: the oldest written send with this text is the one confirmed.
+    fn own_echo_without_id(&mut self, m: &ChatMessage) -> Option<SendId> {
+        if m.seq.is_some() || self.own_id.as_deref() != Some(m.from.as_str()) {
+            return None;
+        }
+        let at = self.session.pending.iter().position(|p| {
+            // The broadcast room ignores `to` and delivers to everyone.
+            p.written && p.text == m.text && (p.to == m.to || m.to == Recipient::Everyone)
+        })?;
+        self.session.pending.remove(at).map(|p| p.id)
     }
 }
 

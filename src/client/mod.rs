@@ -5,12 +5,18 @@
 //! the server does not accept the subprotocol (the seed's Tornado server), reading its ID from
 //! `Your ID is: …`. Used as is by `classchat join` and by the desktop app.
 //!
+//! Against a relay that numbers its messages (see *Delivery* in `docs/PROTOCOL.md`) the client
+//! also keeps its session across drops: it reconnects with the relay's resume token and the
+//! highest message number it has seen, shows each message exactly once (replays included), and
+//! sends again, with the same [`SendId`], whatever the relay had not confirmed.
+//!
 //! Try it: `cargo run -- join localhost --name 花子`.
 
 mod address;
 mod link;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use tokio::runtime::Handle;
@@ -51,8 +57,27 @@ impl JoinConfig {
     }
 }
 
+/// The client-chosen ID of one [`ClientHandle::send`], unique per handle. The relay's
+/// confirmation carries it back (`client_id` on the wire), so the message can be shown as
+/// pending until then.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SendId(u64);
+
+impl SendId {
+    /// The `id` field this send carries on the wire.
+    pub fn wire(self) -> String {
+        format!("m{}", self.0)
+    }
+}
+
+impl std::fmt::Display for SendId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "m{}", self.0)
+    }
+}
+
 /// A message as this client saw it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Incoming {
     /// The sender's ID; `None` where the server does not say (the seed's servers).
     pub from: Option<String>,
@@ -62,6 +87,13 @@ pub struct Incoming {
     pub text: String,
     /// Server time in ms since the Unix epoch, or local time where the server sends none.
     pub ts: u64,
+    /// The message's number in its room, where the relay numbers them.
+    pub seq: Option<u64>,
+    /// Sent again from the relay's history: what was said before this client joined, or while
+    /// its connection was down. Shown under an "earlier messages" divider.
+    pub replay: bool,
+    /// On this client's own message: the send it confirms, which is no longer pending.
+    pub confirms: Option<SendId>,
 }
 
 /// Why the connection ended.
@@ -124,6 +156,27 @@ impl std::fmt::Display for Disconnect {
 }
 
 /// What happens on the connection, in order.
+///
+/// # Own messages
+/// The library alone decides what shows as this client's own message; a UI must not add its
+/// own line when it sends. A classchat relay echoes every message to its sender, and that echo
+/// arrives as an [`Event::Message`] whose `confirms` names the send. The seed's *broadcast*
+/// server echoes too (as anyone's message, without a sender), so the library adds nothing and
+/// reports [`Event::Confirmed`] once the text is written. The seed's *addressed* server echoes
+/// nothing, so the library emits the own message itself, with `confirms` set.
+///
+/// # Sends
+/// Every [`SendId`] returned by [`ClientHandle::send`] ends in exactly one of: an
+/// [`Event::Message`] whose `confirms` is that ID, an [`Event::Confirmed`] with that ID (its
+/// message was already shown), an [`Event::Refused`] whose `send` is that ID, or an
+/// [`Event::NotSent`] with that ID. Until then it is pending.
+/// While a relay that can resume is unreachable, sends wait and go out (in order, with their
+/// IDs) once the session is back; a relay that already accepted one does not deliver it twice.
+///
+/// # Replays
+/// Messages with `replay` set come from the relay's history: after [`Event::Connected`] to a
+/// room that has history, and after [`Event::Resumed`]. Each message is reported once, even when
+/// a replay overlaps what was already seen.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Event {
     /// A connection attempt starts (attempt 1 is the first).
@@ -140,6 +193,14 @@ pub enum Event {
         /// True for a server without `classchat.v1`.
         legacy: bool,
     },
+    /// Right after [`Event::Connected`] on a reconnect that asked to continue the session.
+    /// `recovered` says whether everything missed follows as replays; when it is false (the relay
+    /// restarted, or the gap is no longer in its history) some messages may be missing, and the
+    /// user should be told so plainly.
+    Resumed {
+        /// Whether every missed message follows.
+        recovered: bool,
+    },
     /// Someone joined.
     Joined(ClientInfo),
     /// Someone left.
@@ -149,16 +210,27 @@ pub enum Event {
     },
     /// A message, this client's own included (as the relay confirmed it).
     Message(Incoming),
+    /// A pending send is confirmed, and its message was already reported (on the seed's
+    /// broadcast server, or when a resent message had already arrived).
+    Confirmed {
+        /// The send.
+        id: SendId,
+    },
     /// The relay refused something this client sent; the connection stays open.
     Refused {
         /// Stable code (`Other` for a legacy server's `Error:` text).
         code: ErrorCode,
         /// The relay's sentence.
         message: String,
+        /// The send refused, which is no longer pending; `None` for a refusal that answers no
+        /// send (`name_taken`) or on the seed's servers.
+        send: Option<SendId>,
     },
     /// A message could not be sent because the client is not connected; nothing was lost
     /// silently: the text is handed back.
     NotSent {
+        /// The send, which is no longer pending.
+        id: SendId,
         /// The recipient it was for.
         to: Recipient,
         /// The text.
@@ -177,7 +249,11 @@ pub enum Event {
 /// Requests from the handle to the connection task.
 #[derive(Debug)]
 enum Request {
-    Send { to: Recipient, text: String },
+    Send {
+        id: SendId,
+        to: Recipient,
+        text: String,
+    },
 }
 
 /// Called after every event, to wake a UI that waits for input.
@@ -188,26 +264,31 @@ pub type Waker = Arc<dyn Fn() + Send + Sync>;
 pub struct ClientHandle {
     requests: mpsc::UnboundedSender<Request>,
     cancel: CancellationToken,
+    /// The number of the last [`SendId`] handed out; atomic so that `send` takes `&self`.
+    last_send: AtomicU64,
 }
 
 impl ClientHandle {
-    /// Sends `text` to `to`. Never blocks; if the client is not connected an
-    /// [`Event::NotSent`] hands the text back.
-    pub fn send(&self, to: Recipient, text: impl Into<String>) {
+    /// Sends `text` to `to` and returns the ID that marks it pending until it is confirmed
+    /// (see [`Event`], *Sends*). Never blocks. When it cannot be sent (not connected to a relay
+    /// that can resume), an [`Event::NotSent`] hands the text back.
+    pub fn send(&self, to: Recipient, text: impl Into<String>) -> SendId {
+        let id = SendId(self.last_send.fetch_add(1, Ordering::Relaxed) + 1);
         // Only fails after the task ended, and then there is nobody to tell.
         self.requests
             .send(Request::Send {
+                id,
                 to,
                 text: text.into(),
             })
             .ok();
+        id
     }
 
-    /// Sends a line typed as `id/message` or `*/message`.
-    pub fn send_line(&self, line: &str) -> Result<(), ProtocolError> {
+    /// Sends a line typed as `id/message` or `*/message`; see [`send`](Self::send).
+    pub fn send_line(&self, line: &str) -> Result<SendId, ProtocolError> {
         let addressed = Addressed::parse(line)?;
-        self.send(addressed.to, addressed.text);
-        Ok(())
+        Ok(self.send(addressed.to, addressed.text))
     }
 
     /// Leaves the chat with a normal close (code 1000).
@@ -238,6 +319,7 @@ pub fn connect(
         ClientHandle {
             requests: request_tx,
             cancel,
+            last_send: AtomicU64::new(0),
         },
         event_rx,
     )

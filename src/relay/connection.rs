@@ -253,6 +253,7 @@ impl Connection<'_> {
                 Ok(ClientMessage::Send { to, text, id }) => {
                     return self.deliver(to, &text, id.as_deref());
                 }
+                Ok(control) => return self.control(control, text.len()),
                 Err(e) => Err(e),
             },
         };
@@ -288,6 +289,37 @@ impl Connection<'_> {
                     shared.counters.routed(&routed.delivery);
                 }
                 self.wait_for(routed.delivery.congested);
+            }
+            Err(e) => self.reply_error(e.code(), &e.to_string()),
+        }
+    }
+
+    /// Applies a classroom control message (`room`, `mute`, `hand`, `poll`, …); `bytes` is
+    /// its frame's size, which counts against the rate limit like a message.
+    fn control(&mut self, message: ClientMessage, bytes: usize) {
+        let shared = self.shared;
+        if !self.rate.allow(bytes) {
+            shared.rate_limited(&self.peer_id);
+            self.reply_error(
+                ErrorCode::RateLimited,
+                "too many messages too fast; this one was not delivered",
+            );
+            return;
+        }
+        // Moderation is worth a line in the log, like the window's buttons; the rest is chatter.
+        let moderation = matches!(
+            message,
+            ClientMessage::Mute { .. } | ClientMessage::Kick { .. } | ClientMessage::Readmit { .. }
+        )
+        .then(|| format!("{message:?}"));
+        tracing::debug!(peer = %self.peer_id, ?message, "control");
+        let done = shared.peers().control(&self.peer_id, message, now_ms());
+        match done {
+            Ok(delivery) => {
+                shared.counters.delivered(&delivery);
+                if let Some(what) = moderation {
+                    tracing::info!(host = %self.peer_id, what, "moderation by a host client");
+                }
             }
             Err(e) => self.reply_error(e.code(), &e.to_string()),
         }

@@ -11,6 +11,7 @@
 //!
 //! Try it: `cargo run -- serve --port 30005`, then `cargo run -- join localhost`.
 
+mod classroom;
 mod connection;
 mod history;
 mod http;
@@ -31,12 +32,13 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 pub use crate::protocol::Endpoint;
+pub use classroom::NotAllowed;
 pub use peers::{RosterEntry, RouteError};
 pub use state::{Stats, metrics_text};
 
 use state::Shared;
 
-use crate::protocol::{CLIENT_MAX_FRAME_BYTES, HOST_ID, Recipient, now_ms};
+use crate::protocol::{CLIENT_MAX_FRAME_BYTES, HOST_ID, Recipient, RoomModes, now_ms};
 
 /// Limits and options of a relay. `Default` gives the documented defaults.
 #[derive(Clone, Debug)]
@@ -150,8 +152,8 @@ impl Default for RelayConfig {
 }
 
 /// The most bytes one client takes in the `welcome` frame's `clients` list: a 32-character
-/// ID of 4-byte characters, a 20-digit time and the JSON around them.
-pub const WELCOME_BYTES_PER_CLIENT: usize = 192;
+/// ID of 4-byte characters, a 20-digit time, its role and the JSON around them.
+pub const WELCOME_BYTES_PER_CLIENT: usize = 208;
 /// Room in the `welcome` frame for everything but the `clients` list.
 const WELCOME_OVERHEAD: usize = 4 * 1024;
 /// The longest heartbeat interval accepted: a day.
@@ -354,6 +356,11 @@ impl RelayHandle {
         kicked
     }
 
+    /// The people the host removed and has not let back, by the ID they had.
+    pub fn removed(&self) -> Vec<String> {
+        self.shared.peers().removed()
+    }
+
     /// Lets someone the host removed join again. Returns whether they were removed.
     pub fn readmit(&self, peer_id: &str) -> bool {
         let readmitted = self.shared.peers().readmit(peer_id);
@@ -370,6 +377,23 @@ impl RelayHandle {
             tracing::info!(peer = peer_id, muted, "mute changed by the host");
         }
         found
+    }
+
+    /// The room's modes: whether students may write to everyone, and to each other.
+    pub fn room_modes(&self) -> RoomModes {
+        self.shared.peers().modes()
+    }
+
+    /// Sets the room's modes; every `classchat.v1` client is sent the new `room` notice if
+    /// they changed. Hosts may always write to anyone.
+    pub fn set_room_modes(&self, modes: RoomModes) {
+        let delivery = self.shared.peers().set_modes(modes);
+        self.shared.counters.delivered(&delivery);
+        tracing::info!(
+            student_broadcast = modes.student_broadcast,
+            student_private = modes.student_private,
+            "room modes set by the host"
+        );
     }
 
     /// Sends `text` into the addressed room as `host`.
@@ -425,6 +449,7 @@ mod tests {
                 id: widest.clone(),
                 since: u64::MAX,
                 legacy: false,
+                role: Some(crate::protocol::Role::Student),
             })
             .collect();
         let welcome = ServerMessage::Welcome {
@@ -434,6 +459,7 @@ mod tests {
             epoch: Some("f".repeat(8)),
             resume: Some("f".repeat(32)),
             recovered: Some(false),
+            role: Some(crate::protocol::Role::Student),
         }
         .encode();
         assert!(welcome.len() <= CLIENT_MAX_FRAME_BYTES, "{}", welcome.len());

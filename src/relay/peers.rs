@@ -11,6 +11,9 @@
 //! connection: resuming it gives back the ID and replays what the client missed, and the
 //! session remembers which send ids it accepted, so a resent message is confirmed but not
 //! delivered twice.
+//!
+//! The classroom (modes, hands, poll, pin) is kept by [`Classroom`]; this module checks each
+//! message against the modes, applies the hosts' control messages and sends the notices.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
@@ -18,12 +21,13 @@ use std::sync::Arc;
 use rand::Rng as _;
 use tokio_tungstenite::tungstenite::Message;
 
+use super::classroom::{Audience, Classroom, NotAllowed, PollError};
 use super::history::{History, Record};
 use super::outbox::{Offered, Outbox};
 use crate::names;
 use crate::protocol::{
-    ChatMessage, ChatRef, ClientInfo, Close, Dialect, Endpoint, ErrorCode, ID_PREFIX, Recipient,
-    ServerMessage,
+    ChatMessage, ChatRef, ClientInfo, ClientMessage, Close, Dialect, Endpoint, ErrorCode,
+    ID_PREFIX, Recipient, Role, RoomModes, ServerMessage,
 };
 
 /// How long a session can be resumed after its connection ended.
@@ -45,10 +49,22 @@ struct Peer {
     arrival: u64,
     outbox: Outbox,
     muted: bool,
+    /// It showed the host key: it may steer the room, and the modes do not bind it.
+    host: bool,
     /// The connection that holds this ID now; a resumed session replaces it.
     conn: u64,
     /// Its session's token (`classchat.v1` clients only).
     token: Option<Arc<str>>,
+}
+
+impl Peer {
+    fn role(&self) -> Role {
+        role(self.host)
+    }
+}
+
+fn role(host: bool) -> Role {
+    if host { Role::Host } else { Role::Student }
 }
 
 /// The clients of one endpoint and what was said there.
@@ -68,6 +84,8 @@ struct Session {
     /// When its last connection ended (ms), while no connection holds it.
     gone_since: Option<u64>,
     sent: SentIds,
+    /// When its hand went up, while it is away with its hand up: a resume raises it again.
+    hand: Option<u64>,
 }
 
 /// The send ids a session's messages carried, newest last, with the `seq` each got.
@@ -115,6 +133,9 @@ pub enum RouteError {
     /// The host muted the sender.
     #[error("the host has muted you; your message was not delivered")]
     Muted,
+    /// The room's modes do not let the sender write to that recipient.
+    #[error("{0}; your message was not delivered")]
+    NotAllowed(NotAllowed),
 }
 
 impl RouteError {
@@ -123,6 +144,36 @@ impl RouteError {
         match self {
             Self::UnknownRecipient(_) => ErrorCode::UnknownRecipient,
             Self::Muted => ErrorCode::Muted,
+            Self::NotAllowed(_) => ErrorCode::NotAllowed,
+        }
+    }
+}
+
+/// Why a classroom control message was refused; the sender is told.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum ControlError {
+    /// Only hosts may send it.
+    #[error("only the host may do that")]
+    NotHost,
+    /// No client has that ID.
+    #[error("no client with ID {0} is connected")]
+    UnknownClient(String),
+    /// Readmitting someone who was not removed.
+    #[error("{0} was not removed")]
+    NotRemoved(String),
+    /// A vote or closing for a poll that is not open, or an option it does not have.
+    #[error(transparent)]
+    Poll(#[from] PollError),
+}
+
+impl ControlError {
+    /// The extended error code.
+    pub(crate) fn code(&self) -> ErrorCode {
+        match self {
+            Self::NotHost => ErrorCode::NotHost,
+            Self::UnknownClient(_) | Self::NotRemoved(_) => ErrorCode::UnknownRecipient,
+            Self::Poll(PollError::NotOpen(_)) => ErrorCode::NotAllowed,
+            Self::Poll(PollError::NoSuchOption { .. }) => ErrorCode::BadFormat,
         }
     }
 }
@@ -209,6 +260,8 @@ pub(crate) struct Peers {
     muted: People,
     /// People the host removed, until the host lets them back: by name and by session.
     removed: People,
+    /// Modes, hands, poll and pin, for both rooms.
+    classroom: Classroom,
 }
 
 /// People recognised across reconnects: by the comparison key of their name, and by their
@@ -218,16 +271,22 @@ pub(crate) struct Peers {
 struct People {
     names: HashSet<String>,
     tokens: HashSet<Arc<str>>,
+    /// The IDs as they were shown, in the order they were added, for the host's window.
+    shown: Vec<String>,
 }
 
 impl People {
     fn add(&mut self, peer_id: &str, token: Option<&Arc<str>>) {
-        self.names.insert(names::key(peer_id));
+        if self.names.insert(names::key(peer_id)) {
+            self.shown.push(peer_id.to_owned());
+        }
         self.tokens.extend(token.cloned());
     }
 
     fn remove(&mut self, peer_id: &str, token: Option<&Arc<str>>) {
-        self.names.remove(&names::key(peer_id));
+        let key = names::key(peer_id);
+        self.shown.retain(|shown| names::key(shown) != key);
+        self.names.remove(&key);
         if let Some(token) = token {
             self.tokens.remove(token);
         }
@@ -264,6 +323,7 @@ impl Peers {
             host_name: None,
             muted: People::default(),
             removed: People::default(),
+            classroom: Classroom::default(),
         }
     }
 
@@ -339,27 +399,38 @@ impl Peers {
         let resumable = resume.as_ref().and_then(|r| self.resumable(r, endpoint));
         let recovered = resume.as_ref().map(|_| resumable.is_some());
 
+        let new_peer = NewPeer {
+            endpoint,
+            dialect,
+            host,
+            token: None,
+            outbox,
+            conn,
+            now_ms,
+        };
         let (peer_id, token, name_refused, announce) = match resumable {
             Some(token) => {
-                let (peer_id, announce) = self.reattach(endpoint, &token, outbox, conn, now_ms);
+                let (peer_id, announce) = self.reattach(&token, new_peer);
                 (peer_id, Some(token), None, announce)
             }
             None => {
                 let (peer_id, name_refused) = self.assign_id(name, host);
                 let token =
                     (dialect == Dialect::V1).then(|| self.new_session(&peer_id, endpoint, conn));
-                let arrival = NewPeer {
-                    endpoint,
-                    dialect,
+                let new_peer = NewPeer {
                     token: token.clone(),
-                    outbox,
-                    conn,
-                    now_ms,
+                    ..new_peer
                 };
-                self.insert(&peer_id, arrival);
+                self.insert(&peer_id, new_peer);
                 (Arc::from(peer_id.as_str()), token, name_refused, true)
             }
         };
+        // A resumed session raises the hand it left with again.
+        let hand_back = token
+            .as_ref()
+            .and_then(|t| self.sessions.get_mut(t))
+            .and_then(|session| session.hand.take())
+            .is_some_and(|since| self.classroom.raise_hand(&peer_id, since));
 
         let room = self.room(endpoint);
         let welcome = dialect.welcome(endpoint, &peer_id, || ServerMessage::Welcome {
@@ -369,7 +440,9 @@ impl Peers {
             epoch: Some(self.epoch.clone()),
             resume: token.as_deref().map(str::to_owned),
             recovered,
+            role: Some(role(host)),
         });
+        let greeted = welcome.is_some();
         let refusal = name_refused
             .as_ref()
             .map(|(code, sentence)| dialect.error_frame(*code, sentence));
@@ -378,6 +451,16 @@ impl Peers {
             .chain(refusal)
             .map(Message::text)
             .collect();
+        // The room as it stands, for those greeted (seed clients on the broadcast path get
+        // nothing, as in the seed).
+        if greeted {
+            own_frames.extend(
+                self.classroom_now(host)
+                    .iter()
+                    .filter_map(|notice| dialect.notice(notice))
+                    .map(Message::text),
+            );
+        }
         if dialect == Dialect::V1 {
             let history = &room.history;
             match (recovered, &resume) {
@@ -405,6 +488,9 @@ impl Peers {
                 );
                 push_to_v1(room, Some(&peer_id), &joined, &mut delivery);
             }
+        }
+        if hand_back {
+            self.notify(&self.classroom.hands(), true, Some(&peer_id), &mut delivery);
         }
         // Joining pauses nobody: a queue goes over its bounds by at most the room's notices.
         delivery.congested.clear();
@@ -440,33 +526,26 @@ impl Peers {
     /// Gives a resumed session its ID on the new connection. Returns the ID and whether the
     /// room must be told it joined (it had left; a takeover of a still-open connection is
     /// silent).
-    fn reattach(
-        &mut self,
-        endpoint: Endpoint,
-        token: &Arc<str>,
-        outbox: Outbox,
-        conn: u64,
-        now_ms: u64,
-    ) -> (Arc<str>, bool) {
+    fn reattach(&mut self, token: &Arc<str>, new: NewPeer) -> (Arc<str>, bool) {
         let Some(session) = self.sessions.get_mut(token) else {
             return (Arc::from(""), false);
         };
-        session.conn = conn;
+        session.conn = new.conn;
         session.gone_since = None;
         let peer_id = Arc::clone(&session.peer_id);
-        if let Some(peer) = self.room_mut(endpoint).members.get_mut(&peer_id) {
-            let old = std::mem::replace(&mut peer.outbox, outbox);
+        if let Some(peer) = self.room_mut(new.endpoint).members.get_mut(&peer_id) {
+            let old = std::mem::replace(&mut peer.outbox, new.outbox);
             old.kill().fire(Close::Replaced);
-            peer.conn = conn;
+            peer.conn = new.conn;
+            // The role follows the key the new connection showed.
+            peer.host = new.host;
+            peer.info.role = Some(role(new.host));
             return (peer_id, false);
         }
         let arrival = NewPeer {
-            endpoint,
             dialect: Dialect::V1,
             token: Some(Arc::clone(token)),
-            outbox,
-            conn,
-            now_ms,
+            ..new
         };
         self.insert(&peer_id, arrival);
         (peer_id, true)
@@ -519,6 +598,7 @@ impl Peers {
                 conn,
                 gone_since: None,
                 sent: SentIds::default(),
+                hand: None,
             },
         );
         token
@@ -536,11 +616,13 @@ impl Peers {
                     id: peer_id.to_owned(),
                     since: new.now_ms,
                     legacy: new.dialect.is_legacy(),
+                    role: Some(role(new.host)),
                 },
                 dialect: new.dialect,
                 arrival,
                 outbox: new.outbox,
                 muted,
+                host: new.host,
                 conn: new.conn,
                 token: new.token,
             },
@@ -592,10 +674,13 @@ impl Peers {
             return delivery;
         };
         self.keys.remove(&names::key(peer_id));
+        // A hand goes down when its owner leaves; its session keeps it in case it resumes.
+        let hand = self.classroom.lower_hand(peer_id);
         if let Some(session) = peer.token.as_ref().and_then(|t| self.sessions.get_mut(t))
             && session.conn == conn
         {
             session.gone_since = Some(now_ms);
+            session.hand = hand;
         }
         let left = Message::text(
             ServerMessage::Left {
@@ -604,6 +689,9 @@ impl Peers {
             .encode(),
         );
         push_to_v1(self.room(endpoint), None, &left, &mut delivery);
+        if hand.is_some() {
+            self.notify(&self.classroom.hands(), true, None, &mut delivery);
+        }
         delivery.congested.clear();
         delivery
     }
@@ -658,6 +746,11 @@ impl Peers {
         was
     }
 
+    /// The people the host removed and has not let back, by the ID they had.
+    pub(crate) fn removed(&self) -> Vec<String> {
+        self.removed.shown.clone()
+    }
+
     /// Whether someone asking for `name`, or resuming the session `token`, was removed by
     /// the host.
     pub(crate) fn is_removed(&self, name: Option<&str>, token: Option<&str>) -> bool {
@@ -698,11 +791,11 @@ impl Peers {
         client_id: Option<&str>,
         now_ms: u64,
     ) -> Result<Routed, RouteError> {
-        let (sender_dialect, token) = match self.room(endpoint).members.get(from) {
+        let (sender_dialect, token, sender_role) = match self.room(endpoint).members.get(from) {
             Some(sender) if sender.muted => return Err(RouteError::Muted),
-            Some(sender) => (Some(sender.dialect), sender.token.clone()),
+            Some(sender) => (Some(sender.dialect), sender.token.clone(), sender.role()),
             // The host writes without a connection.
-            None => (None, None),
+            None => (None, None, Role::Host),
         };
         let to = match endpoint {
             Endpoint::Broadcast => Recipient::Everyone,
@@ -723,11 +816,18 @@ impl Peers {
             };
             return Ok(self.confirm_again(endpoint, chat));
         }
-        if let Recipient::Client(peer_id) = &to
-            && !self.room(endpoint).members.contains_key(peer_id.as_str())
-        {
-            return Err(RouteError::UnknownRecipient(peer_id.clone()));
-        }
+        let audience = match &to {
+            Recipient::Everyone => Audience::Everyone,
+            Recipient::Client(peer_id) => match self.room(endpoint).members.get(peer_id.as_str()) {
+                None => return Err(RouteError::UnknownRecipient(peer_id.clone())),
+                // Writing to oneself bothers nobody.
+                Some(peer) if peer.host || peer_id == from => Audience::Host,
+                Some(_) => Audience::Student,
+            },
+        };
+        self.classroom
+            .may_send(sender_role, audience)
+            .map_err(RouteError::NotAllowed)?;
         let mut message = ChatMessage::new(from, to, text, now_ms);
         message.client_id = client_id.map(str::to_owned);
         let record = self.room_mut(endpoint).history.push(message);
@@ -790,6 +890,146 @@ impl Peers {
         })
     }
 
+    /// Applies a classroom control message from `from` (a client, or the host's window). A
+    /// student may raise and lower its own hand and vote; everything else needs a host. Sends
+    /// the notices the change calls for. A `send` is not a control message and does nothing
+    /// here: [`route`](Self::route) takes it.
+    pub(crate) fn control(
+        &mut self,
+        from: &str,
+        message: ClientMessage,
+        now_ms: u64,
+    ) -> Result<Delivery, ControlError> {
+        let sender = self.rooms().into_iter().find_map(|r| r.members.get(from));
+        let host = sender.is_none_or(|p| p.host);
+        let mut delivery = Delivery::default();
+        match message {
+            ClientMessage::Send { .. } => {}
+            ClientMessage::Hand { up, id } => {
+                let whose = id.unwrap_or_else(|| from.to_owned());
+                if whose != from && !host {
+                    return Err(ControlError::NotHost);
+                }
+                let changed = if up {
+                    self.classroom.raise_hand(&whose, now_ms)
+                } else {
+                    self.classroom.lower_hand(&whose).is_some()
+                };
+                if changed {
+                    self.notify(&self.classroom.hands(), true, None, &mut delivery);
+                }
+            }
+            ClientMessage::Vote { poll, option } => {
+                let tally = self.classroom.vote(poll, names::key(from), option)?;
+                self.notify(&tally, true, None, &mut delivery);
+            }
+            _ if !host => return Err(ControlError::NotHost),
+            ClientMessage::Room {
+                student_broadcast,
+                student_private,
+            } => {
+                if self.classroom.set_modes(student_broadcast, student_private) {
+                    self.notify(&self.classroom.room(), false, None, &mut delivery);
+                }
+            }
+            ClientMessage::Mute { id, muted } => {
+                if !self.set_muted(&id, muted) {
+                    return Err(ControlError::UnknownClient(id));
+                }
+            }
+            ClientMessage::Kick { id } => {
+                if !self.kick(&id) {
+                    return Err(ControlError::UnknownClient(id));
+                }
+            }
+            ClientMessage::Readmit { id } => {
+                if !self.readmit(&id) {
+                    return Err(ControlError::NotRemoved(id));
+                }
+            }
+            ClientMessage::Poll { question, options } => {
+                let (closed, opened) = self.classroom.open_poll(question, options);
+                for notice in closed.iter().chain([&opened]) {
+                    self.notify(notice, false, None, &mut delivery);
+                }
+            }
+            ClientMessage::PollClose { poll } => {
+                let result = self.classroom.close_poll(poll)?;
+                self.notify(&result, false, None, &mut delivery);
+            }
+            ClientMessage::Pin { text } => {
+                if self.classroom.pin(text) {
+                    self.notify(&self.classroom.pinned(), false, None, &mut delivery);
+                }
+            }
+        }
+        // Notices are few and small, and a control message pauses nobody.
+        delivery.congested.clear();
+        Ok(delivery)
+    }
+
+    /// The room's modes.
+    pub(crate) fn modes(&self) -> RoomModes {
+        self.classroom.modes()
+    }
+
+    /// Sets the room's modes (for the host's window) and tells everyone if they changed.
+    pub(crate) fn set_modes(&mut self, modes: RoomModes) -> Delivery {
+        let mut delivery = Delivery::default();
+        if self
+            .classroom
+            .set_modes(Some(modes.student_broadcast), Some(modes.student_private))
+        {
+            self.notify(&self.classroom.room(), false, None, &mut delivery);
+        }
+        delivery.congested.clear();
+        delivery
+    }
+
+    /// What a joining client is told about the room after its welcome: the modes, the pinned
+    /// message and the open poll; and for a host the hands and the poll's tally.
+    fn classroom_now(&self, host: bool) -> Vec<ServerMessage> {
+        let room = &self.classroom;
+        let mut notices = vec![room.room()];
+        notices.extend(room.has_pin().then(|| room.pinned()));
+        notices.extend(room.poll());
+        if host {
+            notices.push(room.hands());
+            notices.extend(room.tally());
+        }
+        notices
+    }
+
+    /// Sends `notice` to every client of both rooms (hosts only, when `hosts_only`) but
+    /// `except`, in each one's dialect; a seed client gets only the notices it has a line for.
+    fn notify(
+        &self,
+        notice: &ServerMessage,
+        hosts_only: bool,
+        except: Option<&str>,
+        delivery: &mut Delivery,
+    ) {
+        // Each form is encoded at most once.
+        let mut seed: Option<Option<Message>> = None;
+        let mut v1: Option<Option<Message>> = None;
+        for room in self.rooms() {
+            for (key, peer) in &room.members {
+                if (hosts_only && !peer.host) || except == Some(key.as_ref()) {
+                    continue;
+                }
+                let slot = match peer.dialect {
+                    Dialect::Seed => &mut seed,
+                    Dialect::V1 => &mut v1,
+                };
+                let frame =
+                    slot.get_or_insert_with(|| peer.dialect.notice(notice).map(Message::text));
+                if let Some(frame) = frame {
+                    push(peer, frame.clone(), delivery);
+                }
+            }
+        }
+    }
+
     /// Repeats the confirmation of a send the session already made, delivering nothing.
     fn confirm_again(&self, endpoint: Endpoint, chat: ChatRef<'_>) -> Routed {
         let mut delivery = Delivery::default();
@@ -808,6 +1048,7 @@ impl Peers {
 struct NewPeer {
     endpoint: Endpoint,
     dialect: Dialect,
+    host: bool,
     token: Option<Arc<str>>,
     outbox: Outbox,
     conn: u64,
@@ -900,6 +1141,7 @@ fn random_hex(len: usize) -> String {
 mod tests {
     use super::*;
 
+    use crate::protocol::HOST_ID;
     use crate::relay::outbox::Inbox;
 
     struct Client {
@@ -974,6 +1216,39 @@ mod tests {
             client.welcome = ServerMessage::parse(first.to_text().unwrap()).ok();
         }
         client
+    }
+
+    /// A `classchat.v1` host in the addressed room, its welcome and notices read.
+    fn host(peers: &mut Peers, name: &str) -> Client {
+        let (outbox, inbox) = Outbox::new(64, 1 << 20);
+        let (joined, _) = peers.join(Arrival {
+            endpoint: Endpoint::Direct,
+            dialect: Dialect::V1,
+            name: Some(name),
+            host: true,
+            resume: None,
+            outbox: outbox.clone(),
+            now_ms: 7,
+        });
+        let mut client = Client {
+            inbox,
+            outbox,
+            peer_id: joined.peer_id,
+            conn: joined.conn,
+            welcome: None,
+        };
+        let first = client.inbox.try_recv().expect("welcome");
+        client.welcome = ServerMessage::parse(first.to_text().unwrap()).ok();
+        client.texts();
+        client
+    }
+
+    fn notices(client: &mut Client) -> Vec<ServerMessage> {
+        client
+            .texts()
+            .iter()
+            .map(|t| ServerMessage::parse(t).unwrap())
+            .collect()
     }
 
     fn say(peers: &mut Peers, endpoint: Endpoint, from: &str, to: Recipient, text: &str) -> u64 {
@@ -1374,6 +1649,147 @@ mod tests {
         assert!(b.texts()[0].contains("name_taken"));
         let mut c = join(&mut peers, Endpoint::Direct, false, Some("ｈｏｓｔ"));
         assert!(c.texts()[0].contains("name_invalid"));
+    }
+
+    #[test]
+    fn roles_show_in_welcome_and_roster_and_the_room_follows_the_welcome() {
+        let mut peers = Peers::default();
+        let teacher = host(&mut peers, "tanaka");
+        assert!(matches!(
+            teacher.welcome,
+            Some(ServerMessage::Welcome {
+                role: Some(Role::Host),
+                ..
+            })
+        ));
+        let mut student = join(&mut peers, Endpoint::Direct, false, Some("hanako"));
+        match &student.welcome {
+            Some(ServerMessage::Welcome { role, clients, .. }) => {
+                assert_eq!(*role, Some(Role::Student));
+                let roles: Vec<_> = clients.iter().map(|c| c.role).collect();
+                assert_eq!(roles, [Some(Role::Host), Some(Role::Student)]);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            notices(&mut student),
+            [ServerMessage::Room(RoomModes::default())]
+        );
+    }
+
+    #[test]
+    fn modes_refuse_students_but_never_hosts() {
+        let mut peers = Peers::default();
+        let _teacher = host(&mut peers, "tanaka");
+        let _a = join(&mut peers, Endpoint::Direct, false, Some("a"));
+        let _b = join(&mut peers, Endpoint::Direct, false, Some("b"));
+        let quiet = RoomModes {
+            student_broadcast: false,
+            student_private: false,
+        };
+        peers.set_modes(quiet);
+        let send = |peers: &mut Peers, from: &str, to: Recipient| {
+            peers
+                .route(Endpoint::Direct, from, to, "x", None, 1)
+                .map(|_| ())
+        };
+        assert_eq!(
+            send(&mut peers, "a", Recipient::Everyone),
+            Err(RouteError::NotAllowed(NotAllowed::Broadcast))
+        );
+        assert_eq!(
+            send(&mut peers, "a", Recipient::Client("b".into())),
+            Err(RouteError::NotAllowed(NotAllowed::Private))
+        );
+        assert_eq!(
+            send(&mut peers, "a", Recipient::Client("tanaka".into())),
+            Ok(())
+        );
+        assert_eq!(send(&mut peers, "tanaka", Recipient::Everyone), Ok(()));
+        assert_eq!(
+            send(&mut peers, "tanaka", Recipient::Client("b".into())),
+            Ok(())
+        );
+        assert_eq!(send(&mut peers, HOST_ID, Recipient::Everyone), Ok(()));
+        assert_eq!(
+            peers.direct.history.latest(),
+            4,
+            "refused sends took no number"
+        );
+    }
+
+    #[test]
+    fn students_get_not_host_for_controls_but_may_raise_hands_and_vote() {
+        let mut peers = Peers::default();
+        let mut teacher = host(&mut peers, "tanaka");
+        let _a = join(&mut peers, Endpoint::Direct, false, Some("a"));
+        teacher.texts();
+        let pin = ClientMessage::Pin { text: "x".into() };
+        assert_eq!(
+            peers.control("a", pin.clone(), 1).map(|_| ()),
+            Err(ControlError::NotHost)
+        );
+        let lower = ClientMessage::Hand {
+            up: false,
+            id: Some("tanaka".into()),
+        };
+        assert_eq!(
+            peers.control("a", lower, 1).map(|_| ()),
+            Err(ControlError::NotHost)
+        );
+        peers
+            .control("a", ClientMessage::Hand { up: true, id: None }, 50)
+            .unwrap();
+        assert_eq!(
+            notices(&mut teacher),
+            [ServerMessage::Hands {
+                queue: vec![crate::protocol::RaisedHand {
+                    id: "a".into(),
+                    since: 50
+                }]
+            }]
+        );
+        assert!(peers.control("tanaka", pin, 1).is_ok());
+    }
+
+    #[test]
+    fn a_hand_goes_down_on_leave_and_comes_back_on_resume() {
+        let mut peers = Peers::default();
+        let mut teacher = host(&mut peers, "tanaka");
+        let a = join(&mut peers, Endpoint::Direct, false, Some("a"));
+        let b = join(&mut peers, Endpoint::Direct, false, Some("b"));
+        for (who, at) in [("a", 10), ("b", 20)] {
+            peers
+                .control(who, ClientMessage::Hand { up: true, id: None }, at)
+                .unwrap();
+        }
+        teacher.texts();
+        peers.leave(Endpoint::Direct, "a", a.conn, 30);
+        peers.leave(Endpoint::Direct, "b", b.conn, 30);
+        assert_eq!(
+            peers.classroom.hands(),
+            ServerMessage::Hands { queue: vec![] }
+        );
+        let resume = Resume {
+            token: a.token(),
+            since: 0,
+            epoch: None,
+        };
+        let back = arrive(
+            &mut peers,
+            Endpoint::Direct,
+            Dialect::V1,
+            None,
+            Some(resume),
+        );
+        assert_eq!(back.peer_id, "a");
+        assert_eq!(peers.classroom.hand("a"), Some(10), "its place kept");
+        assert_eq!(peers.classroom.hand("b"), None, "b left for good");
+        let last = notices(&mut teacher).pop();
+        assert!(
+            matches!(&last, Some(ServerMessage::Hands { queue }) if queue.len() == 1),
+            "{last:?}"
+        );
     }
 
     #[test]

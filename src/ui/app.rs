@@ -443,6 +443,11 @@ impl App {
                     host.host.set_muted(&peer_id, muted);
                 }
             }
+            Command::Readmit(peer_id) => {
+                if let Mode::Hosting(host) = &self.mode {
+                    host.host.readmit(&peer_id);
+                }
+            }
             Command::SaveTranscript => self.save_transcript(ctx),
             Command::SetLang(lang) => self.settings.lang = lang,
             Command::GenerateCode => self.settings.generate_code(),

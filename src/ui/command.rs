@@ -25,6 +25,8 @@ pub enum Command {
     Kick(String),
     /// Host: mute or unmute a client.
     SetMuted(String, bool),
+    /// Host: let a removed person join again.
+    Readmit(String),
     /// Save the log to a file.
     SaveTranscript,
     /// Switch the language.

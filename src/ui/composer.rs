@@ -21,7 +21,10 @@ pub fn check<'a>(line: &'a str, roster: Option<&[String]>) -> Result<Addressed<'
     let addressed = Addressed::parse(line).map_err(|e| match e {
         ProtocolError::EmptyRecipient => InputError::EmptyRecipient,
         ProtocolError::EmptyText => InputError::EmptyText,
-        ProtocolError::MissingSlash | ProtocolError::BadJson(_) => InputError::MissingSlash,
+        ProtocolError::MissingSlash
+        | ProtocolError::BadJson(_)
+        | ProtocolError::BadControl(_)
+        | ProtocolError::ControlCharacters => InputError::MissingSlash,
     })?;
     if let (crate::bridge::Recipient::Client(peer_id), Some(ids)) = (&addressed.to, roster)
         && !ids.iter().any(|id| id == peer_id)

@@ -28,6 +28,8 @@ pub struct HostInfo<'a> {
     pub stats: Stats,
     /// What did not start with hosting.
     pub notes: &'a [HostNote],
+    /// The people removed and not let back yet.
+    pub removed: &'a [String],
 }
 
 impl<'a> From<&'a HostChat> for HostInfo<'a> {
@@ -40,6 +42,7 @@ impl<'a> From<&'a HostChat> for HostInfo<'a> {
             qr: host.qr.as_ref(),
             stats: host.stats,
             notes: &host.notes,
+            removed: &host.removed,
         }
     }
 }
@@ -79,6 +82,7 @@ pub fn ui(ui: &mut egui::Ui, lang: Lang, info: HostInfo<'_>, commands: &mut Vec<
         ui.add_space(10.0);
         stats_ui(ui, lang, &info.stats);
         ui.add_space(10.0);
+        removed_ui(ui, lang, info.removed, commands);
         for note in info.notes {
             ui.label(egui::RichText::new(lang.host_note(note)).small().weak());
         }
@@ -90,6 +94,24 @@ pub fn ui(ui: &mut egui::Ui, lang: Lang, info: HostInfo<'_>, commands: &mut Vec<
                 ui.label(lang.firewall(info.port));
             });
     });
+}
+
+/// Who was removed: they stay out (also after reconnecting) until the host lets them back.
+fn removed_ui(ui: &mut egui::Ui, lang: Lang, removed: &[String], commands: &mut Vec<Command>) {
+    if removed.is_empty() {
+        return;
+    }
+    let s = lang.s();
+    ui.heading(s.removed_title);
+    for peer_id in removed {
+        ui.horizontal(|ui| {
+            ui.label(peer_id);
+            if ui.small_button(s.readmit).clicked() {
+                commands.push(Command::Readmit(peer_id.clone()));
+            }
+        });
+    }
+    ui.add_space(10.0);
 }
 
 /// The browser link, its QR code and the buttons to copy it or show it on the projector.

@@ -190,6 +190,9 @@ impl Lang {
             (Self::Ja, ErrorCode::NameInvalid) => {
                 format!("その名前は使えません。別のIDが割り当てられました ({message})")
             }
+            (Self::Ja, ErrorCode::BadText) => {
+                "制御文字を含むメッセージは送れません。メッセージは届きませんでした".to_owned()
+            }
             (Self::Ja, _) => format!("サーバーのエラー: {message}"),
             (Self::En, _) => format!("Error from the relay: {message}"),
         }
@@ -534,6 +537,22 @@ pub struct Strings {
     pub default_room_name: &'static str,
     /// Hosting did not answer because the background runtime stopped.
     pub runtime_stopped: &'static str,
+    /// Divider above messages replayed from the relay's history.
+    pub earlier_messages: &'static str,
+    /// Divider above the first live message after replayed ones.
+    pub new_messages: &'static str,
+    /// A reconnect that continued the session: nothing was missed.
+    pub resumed: &'static str,
+    /// A reconnect that could not continue the session.
+    pub messages_may_be_missing: &'static str,
+    /// Heading of the messages sent but not yet confirmed.
+    pub sending: &'static str,
+    /// Marks a chat found on the LAN whose address is not on this computer's own network.
+    pub other_network: &'static str,
+    /// Heading of the people the host removed.
+    pub removed_title: &'static str,
+    /// Button that lets a removed person back in.
+    pub readmit: &'static str,
 }
 
 /// Japanese.
@@ -610,6 +629,14 @@ pub static JA: Strings = Strings {
     default_host_name: "先生",
     default_room_name: "教室のチャット",
     runtime_stopped: "バックグラウンドの処理が止まりました",
+    earlier_messages: "── 以前のメッセージ ──",
+    new_messages: "── 新しいメッセージ ──",
+    resumed: "再接続しました。見逃したメッセージはすべて表示されています。",
+    messages_may_be_missing: "再接続しましたが、一部のメッセージが表示されていない可能性があります。",
+    sending: "送信中…",
+    other_network: "別のネットワーク",
+    removed_title: "退出させた人",
+    readmit: "参加を許可",
 };
 
 /// English.
@@ -686,6 +713,14 @@ pub static EN: Strings = Strings {
     default_host_name: "Teacher",
     default_room_name: "Class chat",
     runtime_stopped: "the background runtime stopped",
+    earlier_messages: "── earlier messages ──",
+    new_messages: "── new messages ──",
+    resumed: "Reconnected: every message you missed is shown.",
+    messages_may_be_missing: "Reconnected, but some messages may be missing.",
+    sending: "Sending…",
+    other_network: "another network",
+    removed_title: "Removed",
+    readmit: "Let back in",
 };
 
 #[cfg(test)]

@@ -307,6 +307,7 @@ mod tests {
             to: Some(Recipient::Everyone),
             text: "x".into(),
             ts: 0,
+            ..Incoming::default()
         };
         let entry = Entry::message(incoming.clone(), Some("client1"));
         assert!(!entry.is_from_others());

@@ -7,7 +7,7 @@ use super::command::Command;
 use super::composer;
 use super::i18n::Lang;
 use super::log_view;
-use super::state::Chat;
+use super::state::{Chat, Pending};
 
 /// Most ID suggestions shown under the message box.
 const MAX_SUGGESTIONS: usize = 8;
@@ -34,6 +34,7 @@ pub fn composer_ui(ui: &mut egui::Ui, lang: Lang, chat: &mut Chat, commands: &mu
     let s = lang.s();
     egui::Panel::bottom("composer").show(ui, |ui| {
         ui.add_space(6.0);
+        pending_ui(ui, lang, &chat.pending);
         let id = composer_id();
         if ui.memory(|m| m.has_focus(id))
             && ui.input_mut(|i| i.consume_key(egui::Modifiers::NONE, egui::Key::Tab))
@@ -82,6 +83,27 @@ pub fn composer_ui(ui: &mut egui::Ui, lang: Lang, chat: &mut Chat, commands: &mu
         }
         ui.add_space(4.0);
     });
+}
+
+/// Pending sends shown at most; older ones are summarised by count.
+const MAX_PENDING_SHOWN: usize = 3;
+
+/// What was sent but not confirmed yet, dimmed, newest last: it stays until the relay
+/// confirms it (and it appears in the log), or it is refused or handed back.
+fn pending_ui(ui: &mut egui::Ui, lang: Lang, pending: &[Pending]) {
+    if pending.is_empty() {
+        return;
+    }
+    let s = lang.s();
+    let hidden = pending.len().saturating_sub(MAX_PENDING_SHOWN);
+    if hidden > 0 {
+        ui.label(egui::RichText::new(format!("{} (+{hidden})", s.sending)).weak());
+    }
+    for p in &pending[hidden..] {
+        let preview: String = p.text.chars().take(80).collect();
+        let line = format!("{} → {}: {preview}", s.sending, p.to);
+        ui.add(egui::Label::new(egui::RichText::new(line).weak().italics()).truncate());
+    }
 }
 
 /// The session's log, as the central panel.

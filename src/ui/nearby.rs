@@ -93,6 +93,10 @@ pub fn ui(ui: &mut egui::Ui, lang: Lang, nearby: &Nearby, commands: &mut Vec<Com
                 if chat.join_code_required {
                     text.push_str(&format!("  ({})", s.code_needed));
                 }
+                // Announced from outside this network: perhaps not the class's own chat.
+                if !chat.on_my_subnet {
+                    text.push_str(&format!("  ({})", s.other_network));
+                }
                 let button =
                     egui::Button::new(text).min_size(egui::vec2(ui.available_width(), 0.0));
                 if ui.add(button).on_hover_text(s.nearby_hint).clicked() {

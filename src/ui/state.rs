@@ -13,7 +13,7 @@ use super::log::{Entry, Log, local_time};
 use super::share::{self, QrCode};
 use crate::bridge::{
     AddressError, Announcement, ClientHandle, ClientInfo, Disconnect, Event, HostEvent, HostHandle,
-    HostNote, HostRequest, HostStarted, JoinConfig, Journal, RosterEntry, Stats,
+    HostNote, HostRequest, HostStarted, JoinConfig, Journal, Recipient, RosterEntry, SendId, Stats,
 };
 
 /// What the start screen remembers between runs (eframe persistence).
@@ -226,6 +226,21 @@ pub struct Chat {
     pub view: LogView,
     /// Connected at least once (until then, failures go back to the start screen).
     pub ever_connected: bool,
+    /// What this client sent that the relay has not confirmed yet, oldest first.
+    pub pending: Vec<Pending>,
+    /// The last message shown was replayed from the relay's history.
+    in_replay: bool,
+}
+
+/// A message this client sent that is not confirmed yet: shown dimmed until it is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pending {
+    /// The send, as the client library names it.
+    pub id: SendId,
+    /// The recipient.
+    pub to: Recipient,
+    /// The text.
+    pub text: String,
 }
 
 /// What the app must do after an event.
@@ -250,7 +265,14 @@ impl Chat {
             composer: Composer::default(),
             view: LogView::default(),
             ever_connected: false,
+            pending: Vec::new(),
+            in_replay: false,
         }
+    }
+
+    /// The send `id` is settled (confirmed, refused or handed back): no longer pending.
+    fn settle(&mut self, id: SendId) {
+        self.pending.retain(|p| p.id != id);
     }
 
     /// The client, for sending.
@@ -275,8 +297,14 @@ impl Chat {
                 // The client library decides what shows as sent: a relay and the seed's
                 // broadcast server echo the line back, and for the seed's addressed server
                 // (which echoes nothing) the client emits it itself.
-                self.client
+                let id = self
+                    .client
                     .send(addressed.to.clone(), addressed.text.to_owned());
+                self.pending.push(Pending {
+                    id,
+                    to: addressed.to.clone(),
+                    text: addressed.text.to_owned(),
+                });
                 // Cleared like the seed page's field: every line names its recipient.
                 self.composer.text.clear();
                 self.composer.hint = None;
@@ -343,14 +371,40 @@ impl Chat {
                 }
             }
             Event::Message(incoming) => {
+                // Replayed history sits between two dividers, so that nobody mistakes it for
+                // what is being said now.
+                if incoming.replay != self.in_replay {
+                    self.in_replay = incoming.replay;
+                    self.log.notice(if incoming.replay {
+                        lang.s().earlier_messages
+                    } else {
+                        lang.s().new_messages
+                    });
+                }
+                if let Some(id) = incoming.confirms {
+                    self.settle(id);
+                }
                 let entry = Entry::message(incoming, self.own_id.as_deref());
                 if entry.is_from_others() && !attentive {
                     self.view.unread += 1;
                 }
                 self.log.push(entry);
             }
-            Event::Refused { code, message } => self.log.error(lang.refused(code, &message)),
-            Event::NotSent { to, text } => {
+            Event::Refused {
+                code,
+                message,
+                send,
+            } => {
+                if let Some(id) = send {
+                    self.settle(id);
+                }
+                self.log.error(lang.refused(code, &message));
+            }
+            Event::Resumed { recovered: true } => self.log.notice(lang.s().resumed),
+            Event::Resumed { recovered: false } => self.log.error(lang.s().messages_may_be_missing),
+            Event::Confirmed { id } => self.settle(id),
+            Event::NotSent { id, to, text } => {
+                self.settle(id);
                 let line = format!("{to}/{text}");
                 self.log.error(lang.not_sent(&line));
                 // Give the text back unless the user is already typing something else.
@@ -397,6 +451,8 @@ pub struct HostChat {
     pub join_code: Option<String>,
     /// The relay's roster as the bridge last sent it (for mute flags and the count).
     pub relay_roster: Vec<RosterEntry>,
+    /// The people the host removed and has not let back, by the ID they had.
+    pub removed: Vec<String>,
     /// The relay's counters as the bridge last sent them.
     pub stats: Stats,
     /// The announcement on the local network; dropping it (with the session) withdraws it.
@@ -429,6 +485,7 @@ impl HostChat {
             addresses: hosted.addresses,
             join_code,
             relay_roster: Vec::new(),
+            removed: Vec::new(),
             stats: Stats::default(),
             announcement: hosted.announcement,
             journal: hosted.journal,
@@ -445,6 +502,7 @@ impl HostChat {
             match event {
                 HostEvent::Roster(roster) => self.relay_roster = roster,
                 HostEvent::Stats(stats) => self.stats = stats,
+                HostEvent::Removed(removed) => self.removed = removed,
             }
         }
     }

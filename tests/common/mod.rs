@@ -168,8 +168,23 @@ where
     }
 }
 
-/// The next text frame, parsed as a `classchat.v1` server message.
+/// The next text frame parsed as a `classchat.v1` server message, skipping `room` notices
+/// (every client gets one after its welcome; only tests/classroom.rs looks at them, with
+/// [`json_any`]).
 pub async fn json<S>(ws: &mut WebSocketStream<S>) -> ServerMessage
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    loop {
+        match json_any(ws).await {
+            ServerMessage::Room(_) => {}
+            other => return other,
+        }
+    }
+}
+
+/// The next text frame, parsed as a `classchat.v1` server message, whatever it is.
+pub async fn json_any<S>(ws: &mut WebSocketStream<S>) -> ServerMessage
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {

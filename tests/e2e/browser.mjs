@@ -1,5 +1,7 @@
 // End-to-end: two browser pages (headless Chromium) and one terminal client talk through
-// `classchat serve`, and a message containing <script> shows as text.
+// `classchat serve`, and a message containing <script> shows as text. A page resumes its
+// session after a reload and after being away, showing what it missed exactly once, and keeps
+// what was typed while the relay restarted until it is confirmed.
 //
 // Usage: node browser.mjs PATH/TO/classchat [SCREENSHOT_DIR]
 import { spawn } from 'node:child_process';
@@ -30,6 +32,11 @@ function freePort() {
       srv.close(() => resolve(port));
     });
   });
+}
+
+function serveArgs(port) {
+  return ['serve', '--bind', '127.0.0.1', '--port', String(port), '--join-code', CODE,
+    '--no-announce'];
 }
 
 function start(args, name) {
@@ -75,8 +82,7 @@ async function logTexts(page) {
 async function main() {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const server = start(['serve', '--bind', '127.0.0.1', '--port', String(port),
-    '--join-code', CODE, '--no-announce'], 'serve');
+  let server = start(serveArgs(port), 'serve');
   await until('the relay to listen', () => server.output.includes('Press Ctrl-C'));
 
   browser = await chromium.launch({
@@ -216,10 +222,102 @@ async function main() {
     await phone.screenshot({ path: join(shots, 'browser-phone.png') });
   }
 
+  await resumesAfterReloadAndAway(base, aiko, ben, term);
+
   term.stdin.end();
   await until('the terminal client to leave', () => term.exitCode !== null);
   if (term.exitCode !== 0) fail(`terminal client exited with ${term.exitCode}`);
+
+  server = await keepsWhatWasTypedAcrossARestart(port, server, aiko, ben);
   console.log('browser end-to-end: all checks passed');
+}
+
+const connectedState = '#status[data-state="connected"]';
+
+function count(texts, needle) {
+  return texts.filter((t) => t.includes(needle)).length;
+}
+
+// Messages are confirmed when their row is no longer pending.
+async function confirmedRows(page, needle) {
+  return page.$$eval('#log li.own:not(.pending)', (items, n) =>
+    items.filter((li) => li.textContent.includes(n)).length, needle);
+}
+
+async function resumesAfterReloadAndAway(base, aiko, ben, term) {
+  // A reload keeps the session: same ID, the rows seen so far shown once.
+  await send(ben, '*/before the reload');
+  await until('Aiko to see it', async () => count(await logTexts(aiko), 'before the reload') === 1);
+  await aiko.reload();
+  await aiko.waitForSelector(connectedState, { timeout: 15000 });
+  if ((await aiko.textContent('#my-id')) !== 'Aiko') fail('Aiko lost her ID over a reload');
+  if (count(await logTexts(aiko), 'before the reload') !== 1) {
+    fail(`after the reload: ${JSON.stringify(await logTexts(aiko))}`);
+  }
+
+  // Away (another page in the tab): what is said meanwhile arrives once, under a divider.
+  await aiko.goto('about:blank');
+  await until('the relay to see Aiko go', async () => (await ben.textContent('#count')) === '2');
+  await send(ben, '*/while away 1');
+  await until('ben’s first to be confirmed', async () => (await confirmedRows(ben, 'while away 1')) === 1);
+  term.stdin.write('*/while away 2\n');
+  await until('the terminal’s to be confirmed', () => term.output.includes('you → everyone: while away 2'));
+  await send(ben, '*/while away 3');
+  await until('ben’s second to be confirmed', async () => (await confirmedRows(ben, 'while away 3')) === 1);
+
+  await aiko.goto(`${base}/`);
+  await aiko.waitForSelector(connectedState, { timeout: 15000 });
+  if ((await aiko.textContent('#my-id')) !== 'Aiko') fail('Aiko did not resume her ID');
+  await send(ben, '*/after the return');
+  await until('Aiko to see live traffic', async () => count(await logTexts(aiko), 'after the return') === 1);
+  const texts = await logTexts(aiko);
+  for (const n of ['before the reload', 'while away 1', 'while away 2', 'while away 3']) {
+    if (count(texts, n) !== 1) fail(`“${n}” shown ${count(texts, n)} times: ${JSON.stringify(texts)}`);
+  }
+  const at = (n) => texts.findIndex((t) => t.includes(n));
+  const earlier = texts.findIndex((t) => /以前のメッセージ|earlier messages/.test(t));
+  const live = texts.findIndex((t, i) => i > earlier && /新しいメッセージ|new messages/.test(t));
+  const order = [at('before the reload'), earlier, at('while away 1'), at('while away 2'),
+    at('while away 3'), live, at('after the return')];
+  if (order.some((i, k) => i < 0 || (k > 0 && i <= order[k - 1]))) {
+    fail(`rows out of order (${order}): ${JSON.stringify(texts)}`);
+  }
+  if (texts.some((t) => /可能性があります|may be missing/.test(t))) fail('a recovered resume warned');
+}
+
+async function keepsWhatWasTypedAcrossARestart(port, server, aiko, ben) {
+  server.kill('SIGINT');
+  await until('the relay to stop', () => server.exitCode !== null);
+  await until('Aiko to wait for the relay', async () =>
+    (await aiko.getAttribute('#status', 'data-state')) === 'reconnecting');
+  await send(aiko, '*/typed while the relay restarts');
+  const pending = await aiko.$$eval('#log li.own.pending', (items) =>
+    items.map((li) => li.textContent));
+  if (!pending.some((t) => t.includes('typed while the relay restarts') && /送信中…|sending…/.test(t))) {
+    fail(`no pending row: ${JSON.stringify(pending)}`);
+  }
+  // The port may be briefly in use (for example by an outgoing connection): try a few times.
+  let again;
+  for (let attempt = 1; ; attempt += 1) {
+    again = start(serveArgs(port), 'serve again');
+    await until('the relay to listen or fail', () =>
+      again.output.includes('Press Ctrl-C') || again.exitCode !== null);
+    if (again.exitCode === null) break;
+    if (attempt === 5) fail('the relay could not listen on its port again');
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  await until('Aiko’s message to be confirmed', async () =>
+    (await confirmedRows(aiko, 'typed while the relay restarts')) === 1, 40000);
+  const texts = await logTexts(aiko);
+  if (!texts.some((t) => /一部のメッセージが表示されていない可能性があります|Some messages may be missing/.test(t))) {
+    fail(`a restart was not reported: ${JSON.stringify(texts)}`);
+  }
+  await until('ベン to get it', async () =>
+    count(await logTexts(ben), 'typed while the relay restarts') === 1, 40000);
+  await send(aiko, '*/marker');
+  await until('ベン to get the marker', async () => count(await logTexts(ben), 'marker') === 1, 20000);
+  if (count(await logTexts(ben), 'typed while the relay restarts') !== 1) fail('sent twice');
+  return again;
 }
 
 try {
