@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Load benchmark: classchat's relay against the Tornado reference (the seed), in the same run.
 #
-#   scripts/bench.sh            full run (1,000 clients, 10,000 idle connections), < 15 min
+#   scripts/bench.sh            full run (1,000 clients, 10,000 idle connections), < 10 min
 #   scripts/bench.sh --quick    smaller sizes, < 4 min
 #   scripts/bench.sh --scenario routing[,flood,...] [--quick] [-- extra generator args]
 #
