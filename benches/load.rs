@@ -2,7 +2,9 @@
 //!
 //! It measures any server with the seed's two paths (`/ws_multi_client` broadcast,
 //! `/ws_multi_client_dict` addressed `id/text`): classchat's relay and the Tornado reference
-//! alike. No subprotocol is offered, so classchat answers with the seed's exact texts.
+//! alike. No subprotocol is offered, so classchat answers with the seed's exact texts. The one
+//! exception is the reconnect storm (`--scenario storm`), which resumes `classchat.v1`
+//! sessions and so measures classchat only.
 //!
 //! ```text
 //! cargo bench --bench load -- --url ws://127.0.0.1:30005 --server-pid 1234 --scenario all
@@ -17,10 +19,16 @@
 mod broadcast;
 #[path = "load/connections.rs"]
 mod connections;
+#[path = "load/flood.rs"]
+mod flood;
 #[path = "load/metrics.rs"]
 mod metrics;
+#[path = "load/route_flood.rs"]
+mod route_flood;
 #[path = "load/routing.rs"]
 mod routing;
+#[path = "load/storm.rs"]
+mod storm;
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -31,6 +39,8 @@ use futures_util::StreamExt as _;
 use tokio::net::{TcpSocket, TcpStream};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 /// A client connection as the generator holds it.
@@ -54,6 +64,14 @@ enum Scenario {
     Routing,
     Connections,
     Slow,
+    /// One sender floods the broadcast room with no window.
+    Flood,
+    /// Every client of the addressed room floods random others with no window.
+    RouteFlood,
+    /// `classchat.v1` clients all drop with a reset and resume at once (classchat only).
+    Storm,
+    /// A flood with one slow reader and one stopped reader.
+    Stall,
     All,
 }
 
@@ -108,6 +126,39 @@ pub struct Args {
     /// Filler bytes per message in the broadcast and routing scenarios.
     #[arg(long, default_value_t = 0)]
     pub payload: usize,
+    /// Messages the flood sender writes, with no window (flood scenario).
+    #[arg(long, default_value_t = 10_000)]
+    pub flood_messages: usize,
+    /// Longest sending time of a flood (flood, route-flood and stall scenarios), in seconds.
+    #[arg(long, default_value_t = 60.0)]
+    pub flood_secs: f64,
+    /// Messages each client writes to random others, with no window (route-flood scenario).
+    #[arg(long, default_value_t = 200)]
+    pub route_flood_messages: usize,
+    /// Messages per second of the storm's sender.
+    #[arg(long, default_value_t = 200.0)]
+    pub storm_rate: f64,
+    /// Seconds the storm's sender sends before every client drops.
+    #[arg(long, default_value_t = 2.0)]
+    pub storm_before_secs: f64,
+    /// Seconds the storm's sender keeps sending after the drop.
+    #[arg(long, default_value_t = 5.0)]
+    pub storm_after_secs: f64,
+    /// Messages of each flood in the stall scenario (a calibration flood, then the measured
+    /// one with the slow and the stopped reader).
+    #[arg(long, default_value_t = 5_000)]
+    pub stall_messages: usize,
+    /// Filler bytes per message in the stall scenario, so that its floods outgrow what the
+    /// kernel buffers for the stopped reader (a server with nothing waiting for a client has
+    /// no reason to cut it).
+    #[arg(long, default_value_t = 200)]
+    pub stall_payload: usize,
+    /// The server's stall timeout (`classchat serve --stall-secs`), for the report.
+    #[arg(long, default_value_t = 5.0)]
+    pub stall_secs: f64,
+    /// The slow reader's pace as a fraction of the calibration flood's pace.
+    #[arg(long, default_value_t = 0.1)]
+    pub slow_read_fraction: f64,
     /// Connections opened at once.
     #[arg(long, default_value_t = 64)]
     pub connect_concurrency: usize,
@@ -153,24 +204,64 @@ impl Target {
     }
 }
 
+/// How to open one connection.
+#[derive(Clone, Debug, Default)]
+pub struct ConnectOptions {
+    /// A small socket receive buffer, in bytes (the kernel doubles it).
+    pub recv_buffer: Option<u32>,
+    /// The WebSocket subprotocol to offer.
+    pub subprotocol: Option<&'static str>,
+    /// Local address to connect from. Every loopback address works on Linux, so clients can
+    /// come from different addresses like a real class (the relay limits handshakes per
+    /// address).
+    pub source: Option<std::net::IpAddr>,
+    /// Query string after the path, without the `?`.
+    pub query: Option<String>,
+}
+
 /// Opens a WebSocket to `path`, optionally with a small socket receive buffer.
 pub async fn connect(target: &Target, path: &str, recv_buffer: Option<u32>) -> anyhow::Result<Ws> {
+    let options = ConnectOptions {
+        recv_buffer,
+        ..ConnectOptions::default()
+    };
+    connect_with(target, path, &options).await
+}
+
+/// Opens a WebSocket to `path` as `options` say.
+pub async fn connect_with(
+    target: &Target,
+    path: &str,
+    options: &ConnectOptions,
+) -> anyhow::Result<Ws> {
     let socket = if target.addr.is_ipv4() {
         TcpSocket::new_v4()?
     } else {
         TcpSocket::new_v6()?
     };
-    if let Some(bytes) = recv_buffer {
+    if let Some(bytes) = options.recv_buffer {
         socket.set_recv_buffer_size(bytes)?;
+    }
+    if let Some(ip) = options.source {
+        socket.bind(SocketAddr::new(ip, 0))?;
     }
     let stream = socket.connect(target.addr).await?;
     stream.set_nodelay(true)?;
     let config = WebSocketConfig::default()
         .read_buffer_size(16 * 1024)
         .write_buffer_size(16 * 1024);
-    let url = format!("{}{path}", target.base);
+    let url = match &options.query {
+        Some(query) => format!("{}{path}?{query}", target.base),
+        None => format!("{}{path}", target.base),
+    };
+    let mut request = url.into_client_request()?;
+    if let Some(protocol) = options.subprotocol {
+        request
+            .headers_mut()
+            .insert("Sec-WebSocket-Protocol", HeaderValue::from_static(protocol));
+    }
     let (ws, _response) =
-        tokio_tungstenite::client_async_with_config(url, stream, Some(config)).await?;
+        tokio_tungstenite::client_async_with_config(request, stream, Some(config)).await?;
     Ok(ws)
 }
 
@@ -278,11 +369,15 @@ async fn run(args: Args) -> anyhow::Result<()> {
             .map_or("unknown".to_owned(), |p| p.to_string())
     );
     let scenarios: &[Scenario] = match args.scenario {
+        // The storm speaks `classchat.v1`, which only classchat understands: ask for it by name.
         Scenario::All => &[
             Scenario::Broadcast,
             Scenario::Routing,
             Scenario::Slow,
             Scenario::Connections,
+            Scenario::Flood,
+            Scenario::RouteFlood,
+            Scenario::Stall,
         ],
         ref one => std::slice::from_ref(one),
     };
@@ -300,6 +395,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
                 Scenario::Routing => routing::scenario(&args, &target, &rss).await,
                 Scenario::Slow => broadcast::slow_scenario(&args, &target, &rss).await,
                 Scenario::Connections => connections::scenario(&args, &target, &rss).await,
+                Scenario::Flood => flood::scenario(&args, &target, &rss).await,
+                Scenario::RouteFlood => route_flood::scenario(&args, &target, &rss).await,
+                Scenario::Storm => storm::scenario(&args, &target, &rss).await,
+                Scenario::Stall => flood::stall_scenario(&args, &target, &rss).await,
                 Scenario::All => Ok(()),
             }
         })

@@ -2,13 +2,15 @@
 # Load benchmark: classchat's relay against the Tornado reference (the seed), in the same run.
 #
 #   scripts/bench.sh            full run (1,000 clients, 10,000 idle connections), < 10 min
-#   scripts/bench.sh --quick    smaller sizes, < 2 min
-#   scripts/bench.sh --scenario routing [--quick] [-- extra generator args]
+#   scripts/bench.sh --quick    smaller sizes, < 4 min
+#   scripts/bench.sh --scenario routing[,flood,...] [--quick] [-- extra generator args]
 #
+# Scenarios: broadcast routing slow connections flood route-flood stall storm (all by default).
 # Builds the release binary, then for each scenario starts a fresh `classchat serve` and a fresh
 # Tornado reference (scripts/seed_both_server.py) on two free loopback ports, runs the load
-# generator (benches/load.rs) against one then the other, and stops both. At the end it prints a
-# markdown table. The raw output goes to $CARGO_TARGET_DIR/bench-results/<date>.log
+# generator (benches/load.rs) against one then the other, and stops both. `stall` and `storm`
+# run against classchat only: the reference has no stall timeout and cannot resume. At the end
+# it prints a markdown table. The raw output goes to $CARGO_TARGET_DIR/bench-results/<date>.log
 # (target/bench-results by default).
 #
 # Descriptors: 10,000 idle clients need more than 10,000 open files in the generator and in each
@@ -17,14 +19,14 @@
 set -euo pipefail
 
 quick=0
-scenarios=(broadcast routing slow connections)
+scenarios=(broadcast routing slow connections flood route-flood stall storm)
 extra=()
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --quick) quick=1 ;;
-        --scenario) scenarios=("$2"); shift ;;
+        --scenario) IFS=, read -ra scenarios <<<"$2"; shift ;;
         --) shift; extra=("$@"); break ;;
-        -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
         *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
     esac
     shift
@@ -42,11 +44,15 @@ fi
 
 if [[ $quick == 1 ]]; then
     sizes=(--clients 300 --messages 5000 --secs 1.5 --paced-secs 2 --route-messages 500
-           --connections 1500 --slow-clients 2)
+           --connections 1500 --slow-clients 2 --flood-messages 3000 --route-flood-messages 100
+           --stall-messages 2000 --storm-rate 100 --storm-before-secs 1 --storm-after-secs 3)
 else
     sizes=(--clients 1000 --messages 20000 --secs 5 --paced-secs 5 --route-messages 2000
-           --connections 10000 --slow-clients 5)
+           --connections 10000 --slow-clients 5 --flood-messages 10000 --route-flood-messages 200
+           --stall-messages 5000 --storm-rate 200 --storm-before-secs 2 --storm-after-secs 5)
 fi
+# The relay's stall timeout in the stall scenario (when this build has the flag).
+stall_secs=5
 
 python3 -c 'import tornado' 2>/dev/null || python3 -m pip install --quiet tornado
 
@@ -54,6 +60,12 @@ echo "== building (release)"
 cargo build --release --quiet --bin classchat
 cargo bench --quiet --bench load --no-run
 relay_bin=$target_dir/release/classchat
+if "$relay_bin" serve --help | grep -q -- '--stall-secs'; then
+    relay_stall=(--stall-secs "$stall_secs")
+else
+    relay_stall=()
+    echo "note: this classchat has no --stall-secs; the stall scenario runs with its built-in behaviour"
+fi
 
 results_dir=$target_dir/bench-results
 mkdir -p "$results_dir"
@@ -64,6 +76,7 @@ echo "== raw output: $log"
     echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), load average $(cut -d' ' -f1-3 /proc/loadavg)"
     echo "tornado: $(python3 -c 'import tornado; print(tornado.version)'), python $(python3 -c 'import platform; print(platform.python_version())')"
     echo "sizes: ${sizes[*]} ${extra[*]}"
+    echo "classchat: $(git describe --always --dirty 2>/dev/null || echo unknown) ${relay_stall[*]}"
 } | tee "$log"
 
 free_port() {
@@ -96,8 +109,8 @@ trap stop_servers EXIT
 
 start_servers() {
     relay_port=$(free_port)
-    "$relay_bin" serve --bind 127.0.0.1 --port "$relay_port" --rate 0 --rate-bytes 0 --max-per-address 0 --max-clients 20000 --no-announce \
-        >>"$results_dir/relay.log" 2>&1 &
+    "$relay_bin" serve --bind 127.0.0.1 --port "$relay_port" --rate 0 --rate-bytes 0 --max-per-address 0 \
+        --max-clients 20000 --no-announce "$@" >>"$results_dir/relay.log" 2>&1 &
     relay_pid=$!
     seed_port=$(free_port)
     python3 scripts/seed_both_server.py --port "$seed_port" >>"$results_dir/seed.log" 2>&1 &
@@ -141,9 +154,16 @@ PY
 fi
 
 for scenario in "${scenarios[@]}"; do
-    start_servers
+    case "$scenario" in
+        stall) start_servers "${relay_stall[@]}" ;;
+        *) start_servers ;;
+    esac
+    echo "load average before $scenario: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$log"
     run_load classchat "$relay_port" "$relay_pid" "$scenario"
-    run_load tornado "$seed_port" "$seed_pid" "$scenario"
+    case "$scenario" in
+        stall|storm) echo "== $scenario: tornado not run (no stall timeout, no resume)" | tee -a "$log" ;;
+        *) run_load tornado "$seed_port" "$seed_pid" "$scenario" ;;
+    esac
     stop_servers
 done
 
@@ -230,6 +250,63 @@ row("slow: slow clients disconnected", "slow", ("slow_disconnected",), None)
 row("slow: kernel send queue to non-readers, peak (bytes)", "slow", ("slow_server_send_queue_peak_bytes",), None)
 row("slow: server peak RSS with slow clients (KiB)", "slow", ("with_slow", "saturated", "server_peak_rss_kib"), False)
 
+def both(name, scenario, *paths, fmt_one=None):
+    """A row whose cells join several figures with ' / '."""
+    cells = []
+    for label in ("classchat", "tornado"):
+        if (label, scenario) not in results:
+            cells.append("not run")
+            continue
+        values = [get(label, scenario, *p) for p in paths]
+        cells.append(fmt_one(values) if fmt_one else " / ".join(fmt(v) for v in values))
+    rows.append((name, cells[0], cells[1], ""))
+
+def of(values):
+    got, expected = values
+    return f"{fmt(got)} of {fmt(expected)}"
+
+def lost_pct(values):
+    lost, expected = values
+    if lost is None or not expected:
+        return fmt(lost)
+    return f"{lost:,} ({lost * 100 / expected:.2f} %)"
+
+fl = ("flood",)
+row("flood: deliveries/s (open loop, no window)", "flood", fl + ("deliveries_per_sec",))
+both("flood: delivered of expected", "flood", fl + ("deliveries",), fl + ("expected",), fmt_one=of)
+both("flood: lost (skipped or on a cut connection)", "flood", fl + ("lost",), fl + ("expected",), fmt_one=lost_pct)
+both("flood: late (connected, not delivered when nothing moved for 3 s)", "flood", fl + ("late",), fl + ("expected",), fmt_one=lost_pct)
+row("flood: receivers the server cut", "flood", fl + ("receivers_cut",), None)
+row("flood: server CPU per delivery (µs)", "flood", fl + ("cpu", "server_cpu_us_per_unit"), False)
+both("flood: server / generator cores", "flood", fl + ("cpu", "server_cores"), fl + ("cpu", "generator_cores"))
+both("flood: server peak RSS, sampled / VmHWM (KiB)", "flood", fl + ("server_peak_rss_kib",), ("server_vmhwm_kib",))
+rf = ("route_flood",)
+row("route flood: routed/s (no window)", "route-flood", rf + ("routed_per_sec",))
+both("route flood: routed of sent", "route-flood", rf + ("routed",), rf + ("sent",), fmt_one=of)
+both("route flood: lost / late / misrouted", "route-flood", rf + ("lost",), rf + ("late",), rf + ("misrouted",))
+row("route flood: server CPU per message (µs)", "route-flood", rf + ("cpu", "server_cpu_us_per_unit"), False)
+both("route flood: server / generator cores", "route-flood", rf + ("cpu", "server_cores"), rf + ("cpu", "generator_cores"))
+both("route flood: server peak RSS, sampled / VmHWM (KiB)", "route-flood", rf + ("server_peak_rss_kib",), ("server_vmhwm_kib",))
+both("stall: flood with a slow and a stopped reader: deliveries/s", "stall", ("flood", "deliveries_per_sec"))
+both("stall: healthy receivers: lost / late (receivers)", "stall", ("flood", "lost"), ("flood", "late"), ("flood", "receivers"),
+     fmt_one=lambda v: f"{fmt(v[0])} / {fmt(v[1])} ({fmt(v[2])})")
+both("stall: slow reader (msgs/s) got of sent", "stall", ("slow_read_msgs_per_sec",), ("slow", "got"), ("slow", "sent"),
+     fmt_one=lambda v: f"({fmt(v[0])}/s) {fmt(v[1])} of {fmt(v[2])}")
+both("stall: stopped reader cut, s after its socket stopped taking bytes", "stall", ("stopped", "cut_after_stall_s"), ("stopped", "stall_secs"),
+     fmt_one=lambda v: f"{fmt(v[0])} (stall {fmt(v[1])} s)")
+both("stall: how the stopped reader's connection ended", "stall", ("stopped", "how"))
+st = ("storm",)
+both("storm: all clients reconnected after (s)", "storm", st + ("all_back_s",))
+both("storm: reconnect p50 / p99 (µs); accept-queue overflows", "storm", st + ("reconnect_us", "p50"), st + ("reconnect_us", "p99"), st + ("listen_overflows",),
+     fmt_one=lambda v: f"{fmt(v[0])} / {fmt(v[1])}; {fmt(v[2])}")
+both("storm: whole room caught up after (s)", "storm", st + ("caught_up_s",))
+both("storm: missing / duplicates (clients affected)", "storm", st + ("missing",), st + ("clients_missing",), st + ("duplicates",), st + ("clients_with_duplicates",),
+     fmt_one=lambda v: f"{fmt(v[0])} ({fmt(v[1])}) / {fmt(v[2])} ({fmt(v[3])})")
+both("storm: clients cut (of them before the drop)", "storm", st + ("cut",), st + ("cut_before_drop",),
+     fmt_one=lambda v: f"{fmt(v[0])} ({fmt(v[1])})")
+both("storm: welcomes with recovered: true", "storm", st + ("recovered_true",), st + ("clients",), fmt_one=of)
+both("storm: server CPU per delivery (µs) / peak RSS (KiB)", "storm", st + ("cpu", "server_cpu_us_per_unit"), st + ("server_peak_rss_kib",))
+
 for line in lines:
     if line.startswith("paced rate:"):
         print(line.strip())
@@ -238,5 +315,7 @@ print()
 print("| figure | classchat | Tornado | classchat vs Tornado |")
 print("|---|---:|---:|---:|")
 for name, c, t, r in rows:
+    if all(set(cell.split(" / ")) <= {"n/a", "not run"} for cell in (c, t)):
+        continue  # A scenario this run left out.
     print(f"| {name} | {c} | {t} | {r} |")
 PY

@@ -19,7 +19,8 @@ use tokio_tungstenite::tungstenite::Message;
 use crate::metrics::{CpuSample, CpuUse, Histogram, RssPeak, fmt_rate, fmt_us, round2, round3};
 use crate::{Args, BROADCAST_PATH, BROADCAST_PREFIX, Target, Ws};
 
-/// No progress for this long ends a phase; what is missing counts as lost.
+/// No progress for this long ends a phase (plus the stall timeout with non-reading clients);
+/// what is missing counts as lost.
 const STALL: Duration = Duration::from_secs(3);
 /// Longest wait for the last messages after sending stopped.
 const DRAIN: Duration = Duration::from_secs(20);
@@ -194,6 +195,9 @@ pub struct Plan {
     pub slow_clients: usize,
     /// Watch the server's send queues towards the slow clients (the slow scenario's runs).
     pub sample_send_queue: bool,
+    /// No progress for this long ends a phase. With clients that never read, a server that
+    /// pauses senders instead of dropping may hold everyone back for its stall timeout first.
+    pub patience: Duration,
 }
 
 /// What a phase measured.
@@ -391,7 +395,7 @@ async fn saturated_phase(
                 sent += 1;
             }
             sink.flush().await?;
-        } else if tokio::time::timeout(STALL, shared.progress.notified())
+        } else if tokio::time::timeout(plan.patience, shared.progress.notified())
             .await
             .is_err()
         {
@@ -404,7 +408,7 @@ async fn saturated_phase(
     while complete < sent && !stalled && Instant::now() < drain_until {
         if shared.complete(SATURATED, complete) {
             complete += 1;
-        } else if tokio::time::timeout(STALL, shared.progress.notified())
+        } else if tokio::time::timeout(plan.patience, shared.progress.notified())
             .await
             .is_err()
         {
@@ -456,7 +460,7 @@ async fn paced_phase(
     while complete < count && Instant::now() < drain_until {
         if shared.complete(PACED, complete) {
             complete += 1;
-        } else if tokio::time::timeout(STALL, shared.progress.notified())
+        } else if tokio::time::timeout(plan.patience, shared.progress.notified())
             .await
             .is_err()
         {
@@ -580,6 +584,11 @@ fn plan(args: &Args, slow_clients: usize, payload: usize, sample_send_queue: boo
         payload,
         slow_clients,
         sample_send_queue,
+        patience: if slow_clients > 0 {
+            STALL + Duration::from_secs_f64(args.stall_secs.max(0.0))
+        } else {
+            STALL
+        },
     }
 }
 

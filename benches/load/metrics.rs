@@ -308,3 +308,17 @@ impl RssPeak {
         Some(self.peak.get().max(self.now().unwrap_or(0)))
     }
 }
+
+/// The machine's count of connections dropped because a listening socket's accept queue was
+/// full (`TcpExt: ListenOverflows` in `/proc/net/netstat`). The client's SYN is then
+/// retransmitted after 1 s, so a burst of reconnects that overflows the queue waits that long.
+pub fn listen_overflows() -> Option<u64> {
+    let netstat = std::fs::read_to_string("/proc/net/netstat").ok()?;
+    let mut lines = netstat.lines().filter(|l| l.starts_with("TcpExt:"));
+    let names = lines.next()?;
+    let values = lines.next()?;
+    let index = names
+        .split_whitespace()
+        .position(|n| n == "ListenOverflows")?;
+    values.split_whitespace().nth(index)?.parse().ok()
+}
