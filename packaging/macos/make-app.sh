@@ -64,6 +64,7 @@ for lproj in en.lproj ja.lproj; do
     cp "$here/$lproj/InfoPlist.strings" "$app/Contents/Resources/$lproj/"
 done
 cp assets/fonts/OFL.txt "$app/Contents/Resources/NotoSansCJKjp-OFL.txt"
+cp assets/fonts/NotoEmoji-OFL.txt "$app/Contents/Resources/NotoEmoji-OFL.txt"
 
 # Ad-hoc signature so the bundle is sealed (required for arm64). Replace "-"
 # with a "Developer ID Application: ..." identity to sign for distribution,
