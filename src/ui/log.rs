@@ -304,12 +304,21 @@ pub fn local_time(ts_ms: u64, format: &str) -> String {
     }
 }
 
+/// Rows the window keeps at most; past it the oldest [`DROP_AT_ONCE`] go (the host's journal
+/// keeps them), so that a flood of messages cannot grow the window's memory without bound.
+pub const MAX_ROWS: usize = 200_000;
+
+/// Rows dropped at once when the log is full, so dropping is rare and cheap on average.
+const DROP_AT_ONCE: usize = MAX_ROWS / 4;
+
 /// The log of one chat session.
 #[derive(Debug, Default)]
 pub struct Log {
     entries: Vec<Entry>,
     /// The language notes are written in when exported.
     lang: Lang,
+    /// Rows dropped from the front since the session started.
+    dropped: usize,
 }
 
 impl Log {
@@ -355,9 +364,19 @@ impl Log {
         }
     }
 
-    /// Appends a row.
+    /// Appends a row, dropping the oldest ones once there are more than [`MAX_ROWS`].
     pub fn push(&mut self, entry: Entry) {
         self.entries.push(entry);
+        if self.entries.len() > MAX_ROWS {
+            self.entries.drain(..DROP_AT_ONCE);
+            self.dropped += DROP_AT_ONCE;
+        }
+    }
+
+    /// Rows dropped from the front since the session started: a row's index in the whole
+    /// session is its index here plus this.
+    pub fn dropped(&self) -> usize {
+        self.dropped
     }
 
     /// Appends a notice stamped now.
@@ -677,6 +696,25 @@ impl RowHeights {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_full_log_drops_its_oldest_rows_and_counts_them() {
+        let mut log = Log::default();
+        for n in 0..=MAX_ROWS {
+            log.notice(n.to_string());
+        }
+        assert_eq!(log.len(), MAX_ROWS + 1 - DROP_AT_ONCE);
+        assert_eq!(log.dropped(), DROP_AT_ONCE);
+        assert_eq!(
+            log.entries().first().map(|e| e.text(Lang::En).into_owned()),
+            Some(DROP_AT_ONCE.to_string()),
+            "the oldest rows went first"
+        );
+        assert_eq!(
+            log.entries().last().map(|e| e.text(Lang::En).into_owned()),
+            Some(MAX_ROWS.to_string())
+        );
+    }
 
     const METRICS: RowMetrics = RowMetrics {
         line: 20.0,

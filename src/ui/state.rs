@@ -527,7 +527,8 @@ pub struct HostChat {
     pub announcement: Option<Announcement>,
     /// The session journal, when it could be created.
     pub journal: Option<Journal>,
-    /// Log rows already appended to the journal.
+    /// Log rows of the whole session already appended to the journal (counting rows the log
+    /// has since dropped).
     pub journaled: usize,
     /// Quiet notes for the host panel: what did not start, though hosting works.
     pub notes: Vec<HostNote>,
@@ -628,12 +629,14 @@ impl HostChat {
         let log = &self.chat.log;
         let end = if all { log.len() } else { log.settled_len() };
         let rows = log.entries().get(..end).unwrap_or_default();
-        if let (Some(journal), Some(new)) = (&self.journal, rows.get(self.journaled..)) {
+        // `journaled` counts rows of the whole session; the log may have dropped old ones.
+        let start = self.journaled.saturating_sub(log.dropped());
+        if let (Some(journal), Some(new)) = (&self.journal, rows.get(start..)) {
             for row in new {
                 journal.append(row.to_journal(log.lang()));
             }
         }
-        self.journaled = self.journaled.max(end);
+        self.journaled = self.journaled.max(end + log.dropped());
         self.note_journal_health();
     }
 
