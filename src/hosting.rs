@@ -79,11 +79,30 @@ pub fn new_host_key() -> String {
         .collect()
 }
 
+/// Connections the kernel may hold before the relay accepts them. The standard library's 128
+/// drops SYNs when a whole class reconnects at once (after a Wi-Fi hiccup), and every dropped
+/// one waits a second for its retry; the kernel caps it at `net.core.somaxconn`.
+const LISTEN_BACKLOG: u32 = 1024;
+
+/// A listening socket on `addr` with [`LISTEN_BACKLOG`].
+fn listen(addr: std::net::SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    // As the standard library does: a restarted relay can take its port back at once.
+    #[cfg(unix)]
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
+}
+
 /// Binds, starts the relay on the current runtime, and announces it when asked.
 pub async fn host(config: HostConfig) -> Result<Hosting, HostError> {
     config.relay.validate()?;
     raise_file_limit();
-    let listener = match tokio::net::TcpListener::bind((config.bind, config.port)).await {
+    let listener = match listen(std::net::SocketAddr::new(config.bind, config.port)) {
         Ok(listener) => listener,
         Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
             return Err(HostError::PortInUse(config.port));
