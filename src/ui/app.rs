@@ -7,16 +7,18 @@ use std::time::Duration;
 
 use poll_promise::Promise;
 
+use super::chrome::Chrome;
 use super::command::{Command, Confirm};
 use super::composer;
 use super::i18n::Lang;
 use super::log::{Log, Note};
 use super::mode::{Launch, Mode, ModeKind};
 use super::nearby::Nearby;
+use super::saving::{Destination, Finished, Saving};
 use super::state::{Chat, ConnState, HostChat, Outcome, PreviousChat, Settings};
-use super::{fonts, host_panel, messages_panel, previous, roster_panel, start_screen};
+use super::{host_panel, messages_panel, previous, roster_panel, start_screen};
 use super::{status_bar, top_bar, widgets};
-use crate::bridge::{Backend, SaveOutcome, Stats, Waker};
+use crate::bridge::{Backend, Stats, Waker};
 
 /// Longest time [`App::logic`] spends draining events per frame, so a flood cannot freeze
 /// the window; the rest waits for the next frame.
@@ -24,13 +26,6 @@ const EVENT_BUDGET: Duration = Duration::from_millis(10);
 
 /// Key of the settings in eframe's storage.
 const SETTINGS_KEY: &str = "classchat.settings";
-
-/// The caret blinks this long after the last input, then stays on, so a focused message box
-/// lets an idle window sleep.
-const CARET_BLINKS_FOR: f64 = 5.0;
-
-/// The window's title without unread count.
-const TITLE: &str = "classchat";
 
 /// The application ID: the window's app ID and the name of its data directory.
 pub const APP_ID: &str = "io.github.classchat.ClassChat";
@@ -45,14 +40,10 @@ pub struct App {
     error: Option<String>,
     /// The latest message of the status bar, with whether it is an error.
     status: Option<(String, bool)>,
-    saving: Option<Promise<SaveOutcome>>,
+    saving: Saving,
     launch: Option<Launch>,
-    fonts_installed: bool,
-    /// The remembered zoom was given to egui (on the first frame).
-    zoom_applied: bool,
-    /// When the user last typed, clicked or moved the pointer (egui's clock, seconds).
-    last_input: f64,
-    title: String,
+    /// Fonts, zoom, caret and title.
+    chrome: Chrome,
     /// Chats found on the network, while the start screen shows.
     nearby: Nearby,
     /// Where host sessions keep their journal (`None`: no journal).
@@ -76,12 +67,9 @@ impl App {
             mode: Mode::Start,
             error: None,
             status: None,
-            saving: None,
+            saving: Saving::default(),
             launch,
-            fonts_installed: false,
-            zoom_applied: false,
-            last_input: 0.0,
-            title: TITLE.to_owned(),
+            chrome: Chrome::default(),
             nearby: Nearby::Off,
             journal_dir: None,
             previous_path: None,
@@ -119,8 +107,7 @@ impl App {
         }
         let journal_dir = eframe::storage_dir(APP_ID).map(|dir| dir.join("journal"));
         let mut app = Self::new(backend, settings, launch).with_journal_dir(journal_dir);
-        fonts::install(&cc.egui_ctx);
-        app.fonts_installed = true;
+        app.chrome.install_fonts(&cc.egui_ctx);
         app
     }
 
@@ -187,7 +174,7 @@ impl App {
 
     /// The window title as last set (with the unread count).
     pub fn title(&self) -> &str {
-        &self.title
+        self.chrome.title()
     }
 
     fn lang(&self) -> Lang {
@@ -197,22 +184,11 @@ impl App {
     /// Per-frame work that needs no layout: events, promises, title. Also called while the
     /// window is hidden.
     pub fn logic(&mut self, ctx: &egui::Context) {
-        if !self.fonts_installed {
-            fonts::install(ctx);
-            self.fonts_installed = true;
-        }
-        if self.zoom_applied {
-            // Ctrl+ / Ctrl− / Ctrl 0 are egui's own; remember where they left the zoom.
-            self.settings.set_zoom(ctx.zoom_factor());
-        } else {
-            ctx.set_zoom_factor(self.settings.zoom());
-            self.zoom_applied = true;
-        }
+        self.chrome.frame(ctx, &mut self.settings);
         if let Some(launch) = self.launch.take() {
             let command = launch.into_command(&mut self.settings);
             self.apply(ctx, vec![command]);
         }
-        self.settle_caret(ctx);
         self.poll_host_start();
         self.poll_save();
         self.poll_previous(ctx);
@@ -235,25 +211,8 @@ impl App {
             // The countdown in the status bar.
             ctx.request_repaint_after(Duration::from_secs(1));
         }
-        self.update_title(ctx);
-    }
-
-    /// Blinks the caret only for a while after the last input: a blinking caret repaints the
-    /// window twice a second for as long as a box has focus.
-    fn settle_caret(&mut self, ctx: &egui::Context) {
-        let (now, active) = ctx.input(|i| (i.time, !i.events.is_empty()));
-        if active {
-            self.last_input = now;
-        }
-        let blink = now - self.last_input < CARET_BLINKS_FOR;
-        if ctx.global_style().visuals.text_cursor.blink != blink {
-            ctx.all_styles_mut(|style| style.visuals.text_cursor.blink = blink);
-        }
-        if blink {
-            // Wake once more when the blinking stops, to draw the caret steady.
-            let left = CARET_BLINKS_FOR - (now - self.last_input);
-            ctx.request_repaint_after(Duration::from_secs_f64(left.max(0.0)));
-        }
+        let unread = self.chat().map_or(0, |s| s.view.unread);
+        self.chrome.update_title(ctx, unread);
     }
 
     fn poll_host_start(&mut self) {
@@ -295,21 +254,13 @@ impl App {
     }
 
     fn poll_save(&mut self) {
-        let Some(promise) = self.saving.take() else {
-            return;
-        };
-        match promise.try_take() {
-            Err(promise) => self.saving = Some(promise),
-            Ok(SaveOutcome::Cancelled) => self.status = None,
-            Ok(SaveOutcome::NoDialog) => {
-                self.status = Some((self.lang().s().no_dialog.to_owned(), true));
+        match self.saving.poll(self.lang()) {
+            None => {}
+            Some(Finished::Quiet) => self.status = None,
+            Some(Finished::Status(line, error)) => self.status = Some((line, error)),
+            Some(Finished::NoDialog(line)) => {
+                self.status = Some((line, true));
                 self.confirm = Some(Confirm::NoDialog);
-            }
-            Ok(SaveOutcome::Saved(path)) => {
-                self.status = Some((self.lang().saved_to(&path.display().to_string()), false));
-            }
-            Ok(SaveOutcome::Failed(why)) => {
-                self.status = Some((self.lang().save_failed(&why), true));
             }
         }
     }
@@ -334,19 +285,6 @@ impl App {
         }
     }
 
-    fn update_title(&mut self, ctx: &egui::Context) {
-        let unread = self.chat().map_or(0, |s| s.view.unread);
-        let title = if unread > 0 {
-            format!("({unread}) {TITLE}")
-        } else {
-            TITLE.to_owned()
-        };
-        if title != self.title {
-            ctx.send_viewport_cmd(egui::ViewportCommand::Title(title.clone()));
-            self.title = title;
-        }
-    }
-
     fn waker(ctx: &egui::Context) -> Waker {
         let ctx = ctx.clone();
         Arc::new(move || ctx.request_repaint())
@@ -361,7 +299,7 @@ impl App {
             busy,
             nearby: &self.nearby,
             previous: self.previous.as_deref(),
-            saving: self.saving.is_some(),
+            saving: self.saving.busy(),
             status: self.status.as_ref(),
         };
         match &mut self.mode {
@@ -379,7 +317,7 @@ impl App {
             }
             Mode::Reviewing => match self.previous.as_deref_mut() {
                 Some(previous) => {
-                    let saving = self.saving.is_some();
+                    let saving = self.saving.busy();
                     let status = self.status.as_ref();
                     previous::review_ui(ui, lang, previous, saving, status, &mut commands);
                 }
@@ -390,7 +328,7 @@ impl App {
             }
             Mode::Hosting(host) => {
                 let status = self.status.as_ref();
-                let saving = self.saving.is_some();
+                let saving = self.saving.busy();
                 top_bar::ui(ui, lang, &host.chat, true, saving, &mut commands);
                 let count = Some(host.stats.clients);
                 status_bar::ui(ui, lang, &host.chat, count, status);
@@ -414,7 +352,7 @@ impl App {
             }
             Mode::Joined(chat) => {
                 let status = self.status.as_ref();
-                let saving = self.saving.is_some();
+                let saving = self.saving.busy();
                 top_bar::ui(ui, lang, chat, false, saving, &mut commands);
                 status_bar::ui(ui, lang, chat, None, status);
                 messages_panel::composer_ui(ui, lang, chat, &mut commands);
@@ -472,7 +410,8 @@ impl App {
                 // announcement withdraws it from the network.
                 self.mode = Mode::Start;
                 self.status = None;
-                self.update_title(ctx);
+                // No chat, no unread count.
+                self.chrome.update_title(ctx, 0);
             }
             Command::Send => self.send(ctx),
             Command::WriteTo(peer_id) => {
@@ -510,9 +449,9 @@ impl App {
             Command::Ask(confirm) => self.confirm = Some(confirm),
             Command::Dismiss => self.confirm = None,
             Command::StopHosting => self.stop_hosting(ctx),
-            Command::SaveToDocuments => self.save_to_documents(ctx),
+            Command::SaveToDocuments => self.save(ctx, Destination::Documents),
             Command::OpenUrl(url) => ctx.open_url(egui::OpenUrl::new_tab(url)),
-            Command::SaveTranscript => self.save_transcript(ctx),
+            Command::SaveTranscript => self.save(ctx, Destination::Dialog),
             Command::SetLang(lang) => {
                 self.settings.set_lang(lang);
                 if let Some(chat) = self.chat_mut() {
@@ -580,26 +519,11 @@ impl App {
         }));
         self.status = None;
         self.mode = Mode::Reviewing;
-        self.update_title(ctx);
+        let unread = self.chat().map_or(0, |s| s.view.unread);
+        self.chrome.update_title(ctx, unread);
     }
 
     /// Writes the transcript into the documents folder (no dialog could be shown).
-    fn save_to_documents(&mut self, ctx: &egui::Context) {
-        if self.saving.is_some() {
-            return;
-        }
-        let lang = self.lang();
-        let Some((log, ts)) = self.log_to_save() else {
-            return;
-        };
-        let (dialog, render) = (lang.save_dialog(ts), log.renderer());
-        self.status = Some((lang.s().saving.to_owned(), false));
-        let promise = self
-            .backend
-            .save_to_documents(&dialog.file_name, render, Self::waker(ctx));
-        self.saving = Some(promise);
-    }
-
     fn send(&mut self, ctx: &egui::Context) {
         if self.chat_mut().is_some_and(Chat::send_composed) {
             messages_panel::focus_composer(ctx, 0);
@@ -615,20 +539,16 @@ impl App {
         }
     }
 
-    fn save_transcript(&mut self, ctx: &egui::Context) {
-        if self.saving.is_some() {
-            return;
+    fn save(&mut self, ctx: &egui::Context, to: Destination) {
+        let (lang, wake) = (self.lang(), Self::waker(ctx));
+        let mut saving = std::mem::take(&mut self.saving);
+        let started = self
+            .log_to_save()
+            .and_then(|log| saving.start(&self.backend, lang, log, to, wake));
+        self.saving = saving;
+        if let Some(line) = started {
+            self.status = Some((line, false));
         }
-        let lang = self.lang();
-        let Some((log, ts)) = self.log_to_save() else {
-            return;
-        };
-        let (dialog, render) = (lang.save_dialog(ts), log.renderer());
-        self.status = Some((lang.s().saving.to_owned(), false));
-        self.saving = Some(
-            self.backend
-                .save_transcript(dialog, render, Self::waker(ctx)),
-        );
     }
 
     /// Saves the settings (eframe calls this on exit and every 30 s).

@@ -9,12 +9,12 @@
 //! Modules, from the bottom:
 //! - shared, egui-free: `command` (user actions), `i18n` (every sentence), `composer` (the
 //!   message box's rules), [`log`] (rows and transcripts), [`state`] (settings and the chats'
-//!   plain state);
+//!   plain state), `saving` (one transcript save at a time and what its outcome says);
 //! - shared widgets: `widgets`, `log_view` (a log as the central panel), [`share`] (join link
 //!   and QR code), `nearby` (chats found on the network), `fonts`;
 //! - panels, each built on the shared modules only: `start_screen`, `host_panel`,
 //!   `messages_panel`, `roster_panel`, `status_bar`, `top_bar`, `previous`;
-//! - `mode` ([`Launch`], [`ModeKind`]) and `app`: [`App`], the only module that knows every
+//! - `chrome` (fonts, zoom, caret, title), `mode` ([`Launch`], [`ModeKind`]) and `app`: [`App`], the only module that knows every
 //!   panel.
 //!
 //! `tests/ui.rs` and `tests/ui_window.rs` drive the whole window with egui_kittest against real
@@ -23,6 +23,7 @@
 //! Try it: `cargo run` (or `cargo run -- --host --port 30005`).
 
 mod app;
+mod chrome;
 mod command;
 mod composer;
 mod fonts;
@@ -35,6 +36,7 @@ mod mode;
 mod nearby;
 mod previous;
 mod roster_panel;
+mod saving;
 pub mod share;
 mod start_screen;
 pub mod state;
