@@ -7,9 +7,12 @@
 //!   ([`protocol::Endpoint`]) and the close codes ([`protocol::Close`]). No I/O.
 //! - [`relay`]: the WebSocket relay. [`relay::run`] is the one accept/stop loop, and
 //!   [`relay::start`] spawns it and hands back a [`relay::RelayHandle`]. Inside: `http` (the
-//!   handshake and its refusals), `connection` (one task per socket), `peers` (rooms and
-//!   routing, pure), `outbox` (a client's queue and the slow-reader cut-off), `limits` (rate
-//!   limit, places, per-address guard), `state` (what the tasks share, the counters, `/metrics`).
+//!   handshake and its refusals), `connection` (one task per socket: back-pressure and the stall
+//!   check), `peers` (IDs, sessions and resume, routing; pure), `history` (each room's numbered,
+//!   bounded history), `classroom` (modes, hands, polls, the pinned message), `outbox` (a
+//!   client's queue and its kill switch), `progress` (when a socket last took bytes), `limits`
+//!   (rate limits, places, per-address caps, the join-code guard), `state` (what the tasks
+//!   share, the counters, `/metrics`).
 //! - [`hosting`]: bind, start the relay, the addresses students type, the mDNS announcement:
 //!   the one way to host, used by `classchat serve` and the window.
 //! - [`client`]: joining a relay (or the seed's Tornado server): a handle for requests and a
@@ -23,8 +26,8 @@
 //! - [`transcript`]: transcript export as text and CSV. No egui.
 //! - `bridge` (feature `gui`): where the window meets the network, its only door: `Backend`
 //!   spawns hosting, joining and saving on the runtime and hands back handles, channels and
-//!   promises; a relay watcher sends the host window roster and counter changes as events and
-//!   takes its kicks and mutes as commands.
+//!   promises; a relay watcher sends the host window roster, counter and removal changes as
+//!   events and takes its kicks, mutes and readmissions as commands.
 //! - `ui` (feature `gui`): the desktop window (eframe/egui), built on `bridge` only: shared
 //!   modules (`command`, `i18n`, `state`, widgets) below panels, and `app` above them all.
 //!
