@@ -72,11 +72,7 @@ pub enum HostError {
 
 /// A fresh, unguessable host key for [`RelayConfig::host_token`].
 pub fn new_host_key() -> String {
-    use rand::Rng as _;
-    let mut rng = rand::rng();
-    (0..32)
-        .map(|_| char::from_digit(rng.random_range(0..16), 16).unwrap_or('0'))
-        .collect()
+    relay::random_hex(32)
 }
 
 /// Connections the kernel may hold before the relay accepts them. The standard library's 128

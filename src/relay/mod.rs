@@ -33,6 +33,7 @@ use tokio::task::JoinHandle;
 
 pub use crate::protocol::Endpoint;
 pub use classroom::NotAllowed;
+pub(crate) use peers::random_hex;
 pub use peers::{RosterEntry, RouteError};
 pub use state::{Stats, metrics_text};
 

@@ -1129,8 +1129,8 @@ fn push(peer: &Peer, frame: Message, delivery: &mut Delivery) {
     }
 }
 
-/// `len` random hexadecimal digits.
-fn random_hex(len: usize) -> String {
+/// `len` random hexadecimal digits: the relay's epoch, session tokens and host keys.
+pub(crate) fn random_hex(len: usize) -> String {
     let mut rng = rand::rng();
     (0..len)
         .map(|_| char::from_digit(rng.random_range(0..16), 16).unwrap_or('0'))
@@ -1184,6 +1184,22 @@ mod tests {
 
     fn join(peers: &mut Peers, room: Endpoint, legacy: bool, name: Option<&str>) -> Client {
         arrive(peers, room, Dialect::from_legacy(legacy), name, None)
+    }
+
+    /// A `classchat.v1` client on the addressed path asking to resume `token` after `since`.
+    fn resume(
+        peers: &mut Peers,
+        name: Option<&str>,
+        token: &str,
+        since: u64,
+        epoch: Option<&str>,
+    ) -> Client {
+        let resume = Resume {
+            token: token.to_owned(),
+            since,
+            epoch: epoch.map(str::to_owned),
+        };
+        arrive(peers, Endpoint::Direct, Dialect::V1, name, Some(resume))
     }
 
     fn arrive(
@@ -1481,18 +1497,8 @@ mod tests {
             Recipient::Everyone,
             "gap 2",
         );
-        let resume = Resume {
-            token,
-            since,
-            epoch: Some(peers.epoch().to_owned()),
-        };
-        let mut back = arrive(
-            &mut peers,
-            Endpoint::Direct,
-            Dialect::V1,
-            None,
-            Some(resume),
-        );
+        let epoch = peers.epoch().to_owned();
+        let mut back = resume(&mut peers, None, &token, since, Some(&epoch));
         assert_eq!(back.peer_id, "a");
         assert!(matches!(
             back.welcome,
@@ -1511,18 +1517,7 @@ mod tests {
         let a = join(&mut peers, Endpoint::Direct, false, Some("a"));
         let mut b = join(&mut peers, Endpoint::Direct, false, Some("b"));
         b.texts();
-        let resume = Resume {
-            token: a.token(),
-            since: 0,
-            epoch: None,
-        };
-        let back = arrive(
-            &mut peers,
-            Endpoint::Direct,
-            Dialect::V1,
-            None,
-            Some(resume),
-        );
+        let back = resume(&mut peers, None, &a.token(), 0, None);
         assert_eq!(back.peer_id, "a");
         assert_eq!(a.outbox.kill().reason(), Some(Close::Replaced));
         // The old connection's end changes nothing: the new one holds the ID.
@@ -1546,18 +1541,7 @@ mod tests {
                 text,
             );
         }
-        let overflowed = Resume {
-            token: token.clone(),
-            since: 0,
-            epoch: None,
-        };
-        let back = arrive(
-            &mut peers,
-            Endpoint::Direct,
-            Dialect::V1,
-            Some("a"),
-            Some(overflowed),
-        );
+        let back = resume(&mut peers, Some("a"), &token, 0, None);
         assert!(matches!(
             back.welcome,
             Some(ServerMessage::Welcome {
@@ -1565,18 +1549,7 @@ mod tests {
                 ..
             })
         ));
-        let restarted = Resume {
-            token,
-            since: 3,
-            epoch: Some("another".to_owned()),
-        };
-        let again = arrive(
-            &mut peers,
-            Endpoint::Direct,
-            Dialect::V1,
-            None,
-            Some(restarted),
-        );
+        let again = resume(&mut peers, None, &token, 3, Some("another"));
         assert!(matches!(
             again.welcome,
             Some(ServerMessage::Welcome {
@@ -1770,18 +1743,7 @@ mod tests {
             peers.classroom.hands(),
             ServerMessage::Hands { queue: vec![] }
         );
-        let resume = Resume {
-            token: a.token(),
-            since: 0,
-            epoch: None,
-        };
-        let back = arrive(
-            &mut peers,
-            Endpoint::Direct,
-            Dialect::V1,
-            None,
-            Some(resume),
-        );
+        let back = resume(&mut peers, None, &a.token(), 0, None);
         assert_eq!(back.peer_id, "a");
         assert_eq!(peers.classroom.hand("a"), Some(10), "its place kept");
         assert_eq!(peers.classroom.hand("b"), None, "b left for good");
