@@ -47,6 +47,16 @@ async fn host(addr: std::net::SocketAddr, name: &str) -> Ws {
 }
 
 /// A `classchat.v1` student on the addressed path: reads its welcome and the room.
+/// A relay with a host and two students, hanako and taro, each past their welcome.
+async fn class() -> (RelayHandle, Ws, Ws, Ws) {
+    let relay = relay().await;
+    let addr = relay.local_addr();
+    let teacher = host(addr, TEACHER).await;
+    let hanako = student(addr, "hanako").await;
+    let taro = student(addr, "taro").await;
+    (relay, teacher, hanako, taro)
+}
+
 async fn student(addr: std::net::SocketAddr, name: &str) -> Ws {
     let mut ws = extended(addr, &format!("{DICT}?name={name}")).await;
     match json_any(&mut ws).await {
@@ -193,11 +203,8 @@ async fn students_get_not_host_for_every_host_control_and_nothing_changes() {
 
 #[tokio::test]
 async fn room_modes_reach_everyone_and_refuse_students_in_both_dialects() {
-    let relay = relay().await;
+    let (relay, mut teacher, mut hanako, mut taro) = class().await;
     let addr = relay.local_addr();
-    let mut teacher = host(addr, TEACHER).await;
-    let mut hanako = student(addr, "hanako").await;
-    let mut taro = student(addr, "taro").await;
     let (mut seed, seed_id) = legacy_dict(addr).await;
     let mut seed_list = legacy(addr, LIST).await;
 
@@ -272,11 +279,8 @@ async fn message_text(ws: &mut Ws) -> String {
 
 #[tokio::test]
 async fn mute_and_removal_from_a_host_client_hold_across_reconnects() {
-    let relay = relay().await;
+    let (relay, mut teacher, mut hanako, mut taro) = class().await;
     let addr = relay.local_addr();
-    let mut teacher = host(addr, TEACHER).await;
-    let mut hanako = student(addr, "hanako").await;
-    let mut taro = student(addr, "taro").await;
 
     control(
         &mut teacher,
@@ -343,11 +347,8 @@ async fn mute_and_removal_from_a_host_client_hold_across_reconnects() {
 
 #[tokio::test]
 async fn hands_queue_for_hosts_oldest_first_and_go_down_when_their_owner_leaves() {
-    let relay = relay().await;
+    let (relay, mut teacher, mut hanako, mut taro) = class().await;
     let addr = relay.local_addr();
-    let mut teacher = host(addr, TEACHER).await;
-    let mut hanako = student(addr, "hanako").await;
-    let mut taro = student(addr, "taro").await;
     let mut jiro = student(addr, "jiro").await;
 
     control(&mut hanako, json!({"type": "hand", "up": true})).await;
@@ -444,11 +445,8 @@ async fn a_hand_stays_up_when_its_owner_resumes_its_session() {
 
 #[tokio::test]
 async fn one_vote_per_person_a_second_vote_changes_it() {
-    let relay = relay().await;
+    let (relay, mut teacher, mut hanako, mut taro) = class().await;
     let addr = relay.local_addr();
-    let mut teacher = host(addr, TEACHER).await;
-    let mut hanako = student(addr, "hanako").await;
-    let mut taro = student(addr, "taro").await;
 
     control(
         &mut teacher,
