@@ -240,15 +240,25 @@ impl Dialect {
         }
     }
 
-    /// A refusal the connection survives: `Error: <sentence>`, or a JSON error frame.
-    pub fn error_frame(self, code: ErrorCode, message: &str) -> String {
+    /// A refusal the connection survives: `Error: <sentence>`, or a JSON error frame that says
+    /// which of the client's frames it `answers`.
+    pub fn error_frame(self, code: ErrorCode, message: &str, answers: Answers<'_>) -> String {
         match self {
             Self::Seed => legacy_error(message),
-            Self::V1 => ServerMessage::Error {
-                code,
-                message: message.to_owned(),
+            Self::V1 => {
+                let (client_id, about) = match answers {
+                    Answers::Other => (None, None),
+                    Answers::Send(id) => (id.map(str::to_owned), None),
+                    Answers::Control(kind) => (None, Some(kind.to_owned())),
+                };
+                ServerMessage::Error {
+                    code,
+                    message: message.to_owned(),
+                    client_id,
+                    about,
+                }
+                .encode()
             }
-            .encode(),
         }
     }
 
@@ -346,6 +356,9 @@ pub struct ChatRef<'a> {
     /// On the sender's own copy: the `id` of its `send`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_id: Option<&'a str>,
+    /// `host` on a host's messages.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<Role>,
 }
 
 /// Why a connection was closed: every close code the relay sends or the client reads, with
@@ -513,6 +526,9 @@ pub struct ChatMessage {
     /// On the sender's own copy: the `id` its `send` carried, confirming it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
+    /// `host` on a host's messages (clients show a teacher badge); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<Role>,
 }
 
 impl ChatMessage {
@@ -526,6 +542,7 @@ impl ChatMessage {
             seq: None,
             replay: false,
             client_id: None,
+            role: None,
         }
     }
 }
@@ -533,6 +550,18 @@ impl ChatMessage {
 // Serde's `skip_serializing_if` takes a reference.
 fn is_false(b: &bool) -> bool {
     !*b
+}
+
+/// Which of a client's frames an error frame answers, so that the client can tell a refused
+/// send (no longer pending) from a refused control message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Answers<'a> {
+    /// Neither: a refused name, a binary frame, a frame that is not JSON.
+    Other,
+    /// A `send`, with the `id` it carried.
+    Send(Option<&'a str>),
+    /// A control message, by its `type`.
+    Control(&'static str),
 }
 
 /// Frames the relay sends to `classchat.v1` clients.
@@ -579,6 +608,12 @@ pub enum ServerMessage {
         code: ErrorCode,
         /// A sentence for people.
         message: String,
+        /// When a `send` with an `id` was refused: that `id`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        client_id: Option<String>,
+        /// When a control message was refused: its `type` (`poll`, `vote`, …).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        about: Option<String>,
     },
     /// The room's modes: after `welcome` and whenever a host changes them.
     Room(RoomModes),
@@ -726,6 +761,22 @@ impl ClientMessage {
         serde_json::to_string(self).unwrap_or_default()
     }
 
+    /// Its `type` on the wire.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Send { .. } => "send",
+            Self::Room { .. } => "room",
+            Self::Mute { .. } => "mute",
+            Self::Kick { .. } => "kick",
+            Self::Readmit { .. } => "readmit",
+            Self::Hand { .. } => "hand",
+            Self::Poll { .. } => "poll",
+            Self::Vote { .. } => "vote",
+            Self::PollClose { .. } => "poll_close",
+            Self::Pin { .. } => "pin",
+        }
+    }
+
     /// Decodes a JSON text frame, refusing an empty text.
     pub fn parse(text: &str) -> Result<Self, ProtocolError> {
         let msg: Self =
@@ -867,6 +918,7 @@ mod tests {
             seq: Some(7),
             replay: true,
             client_id: Some("m1"),
+            role: Some(Role::Host),
         };
         let owned = ServerMessage::Message(ChatMessage {
             from: "client0".to_owned(),
@@ -876,6 +928,7 @@ mod tests {
             seq: Some(7),
             replay: true,
             client_id: Some("m1".to_owned()),
+            role: Some(Role::Host),
         });
         for endpoint in [Endpoint::Broadcast, Endpoint::Direct] {
             assert_eq!(Dialect::V1.encode_chat(endpoint, chat), owned.encode());
@@ -914,12 +967,20 @@ mod tests {
                 .is_some_and(|w| w.starts_with(r#"{"type":"welcome""#))
         );
         assert_eq!(
-            Dialect::Seed.error_frame(ErrorCode::Muted, "no"),
+            Dialect::Seed.error_frame(ErrorCode::Muted, "no", Answers::Send(Some("m1"))),
             "Error: no"
         );
         assert_eq!(
-            Dialect::V1.error_frame(ErrorCode::Muted, "no"),
+            Dialect::V1.error_frame(ErrorCode::Muted, "no", Answers::Other),
             r#"{"type":"error","code":"muted","message":"no"}"#
+        );
+        assert_eq!(
+            Dialect::V1.error_frame(ErrorCode::Muted, "no", Answers::Send(Some("m1"))),
+            r#"{"type":"error","code":"muted","message":"no","client_id":"m1"}"#
+        );
+        assert_eq!(
+            Dialect::V1.error_frame(ErrorCode::NotHost, "no", Answers::Control("pin")),
+            r#"{"type":"error","code":"not_host","message":"no","about":"pin"}"#
         );
         assert!(Dialect::Seed.is_legacy() && !Dialect::V1.is_legacy());
         assert_eq!(Dialect::from_legacy(true), Dialect::Seed);

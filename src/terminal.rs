@@ -156,7 +156,9 @@ impl Sections {
             | Event::Joined(_)
             | Event::Left { .. }
             | Event::Refused { .. }
-            | Event::NotSent { .. } => {
+            | Event::NotSent { .. }
+            | Event::ControlNotSent(_)
+            | Event::Classroom(_) => {
                 let ends = self.replaying;
                 self.replaying = false;
                 ends.then_some(LIVE)
@@ -218,7 +220,7 @@ pub fn describe(event: &Event, own_id: Option<&str>) -> String {
         Event::Resumed { recovered: false } => {
             "Reconnected, but some messages may be missing: the chat could not be continued where you left it.".to_owned()
         }
-        Event::Confirmed { .. } => String::new(),
+        Event::Confirmed { .. } | Event::ControlNotSent(_) | Event::Classroom(_) => String::new(),
         Event::Joined(client) => format!("* {} joined", esc(&client.id)),
         Event::Left { id } => format!("* {} left", esc(id)),
         Event::Message(m) => {

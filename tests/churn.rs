@@ -453,7 +453,7 @@ impl Client {
                         code: ErrorCode::UnknownRecipient,
                         ..
                     } => Ok(()),
-                    ServerMessage::Error { code, message } => {
+                    ServerMessage::Error { code, message, .. } => {
                         Err(format!("unexpected error {code:?}: {message}"))
                     }
                     // Every client is told the room's modes after its welcome.

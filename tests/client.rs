@@ -13,8 +13,11 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use classchat::client::{ClientHandle, Disconnect, Event, Incoming, JoinConfig, SendId, connect};
-use classchat::protocol::{ClientInfo, ErrorCode, Recipient};
+use classchat::client::{
+    Classroom, ClientHandle, Disconnect, Event, Incoming, JoinConfig, SendId, connect,
+};
+use classchat::protocol::{ClientInfo, ClientMessage, ErrorCode, Recipient};
+use classchat::relay::RelayConfig;
 use common::*;
 use futures_util::{SinkExt as _, StreamExt as _};
 use proxy::Proxy;
@@ -36,11 +39,23 @@ fn join_config(addr: SocketAddr, name: Option<&str>, code: Option<&str>) -> Join
 
 type Events = mpsc::UnboundedReceiver<Event>;
 
-async fn next(events: &mut Events) -> Event {
+/// The next event, classroom notices (room modes, hands, polls, pins) included.
+async fn next_any(events: &mut Events) -> Event {
     tokio::time::timeout(PATIENCE, events.recv())
         .await
         .expect("timed out waiting for an event")
         .expect("the client stopped")
+}
+
+/// The next event that is not a classroom notice: a relay tells every client the room's modes
+/// after its welcome.
+async fn next(events: &mut Events) -> Event {
+    loop {
+        match next_any(events).await {
+            Event::Classroom(_) => {}
+            other => return other,
+        }
+    }
 }
 
 /// The next event that is not `Connecting`.
@@ -926,4 +941,111 @@ async fn a_refused_send_is_settled_by_its_refusal_and_the_next_one_by_its_echo()
     }
     let echo = incoming(&mut events).await;
     assert_eq!((echo.text.as_str(), echo.confirms), ("fine", Some(good)));
+}
+
+/// Waits for a classroom event that `pick` accepts, skipping the rest.
+async fn classroom<T>(events: &mut Events, pick: impl Fn(Classroom) -> Option<T>) -> T {
+    loop {
+        if let Event::Classroom(c) = next_any(events).await
+            && let Some(found) = pick(c)
+        {
+            return found;
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_host_client_steers_the_room_and_a_student_sees_it_with_a_teacher_badge() {
+    let relay = start_relay(RelayConfig {
+        host_token: Some("k3y".to_owned()),
+        ..config()
+    })
+    .await;
+    let addr = relay.local_addr();
+    let (teacher, mut t_events) = join(JoinConfig {
+        host_key: Some("k3y".to_owned()),
+        ..join_config(addr, Some("先生"), None)
+    });
+    connected(&mut t_events).await;
+    let (student, mut s_events) = join(join_config(addr, Some("花子"), None));
+    connected(&mut s_events).await;
+
+    // A student's control message is refused as such and settles none of its sends.
+    let pending = student.send(Recipient::Everyone, "after the refusal");
+    student.control(ClientMessage::Pin {
+        text: "mine".to_owned(),
+    });
+    let mut refused = None;
+    let mut confirmed = false;
+    while refused.is_none() || !confirmed {
+        match next(&mut s_events).await {
+            Event::Refused {
+                code, about, send, ..
+            } => refused = Some((code, about, send)),
+            Event::Message(m) if m.confirms == Some(pending) => confirmed = true,
+            _ => {}
+        }
+    }
+    assert_eq!(
+        refused,
+        Some((ErrorCode::NotHost, Some("pin".to_owned()), None))
+    );
+    assert!(
+        !message_with_text(&mut t_events, "after the refusal")
+            .await
+            .from_host
+    );
+
+    // The host raises nothing but sees the student's hand, pins, and opens a poll.
+    student.control(ClientMessage::Hand { up: true, id: None });
+    let queue = classroom(&mut t_events, |c| match c {
+        Classroom::Hands(q) if !q.is_empty() => Some(q),
+        _ => None,
+    })
+    .await;
+    assert_eq!(queue[0].id, "花子");
+    teacher.control(ClientMessage::Pin {
+        text: "課題: p.12".to_owned(),
+    });
+    let pinned = classroom(&mut s_events, |c| match c {
+        Classroom::Pinned(text) => Some(text),
+        _ => None,
+    })
+    .await;
+    assert_eq!(pinned, "課題: p.12");
+    teacher.control(ClientMessage::Poll {
+        question: "Done?".to_owned(),
+        options: vec!["yes".to_owned(), "no".to_owned()],
+    });
+    let poll = classroom(&mut s_events, |c| match c {
+        Classroom::Poll { poll, .. } => Some(poll),
+        _ => None,
+    })
+    .await;
+    student.control(ClientMessage::Vote { poll, option: 1 });
+    let counts = classroom(&mut t_events, |c| match c {
+        Classroom::Tally { counts, .. } => Some(counts),
+        _ => None,
+    })
+    .await;
+    assert_eq!(counts, [0, 1]);
+
+    // The host's message carries the badge; the student's does not.
+    teacher.send(Recipient::Everyone, "はい");
+    let m = message_with_text(&mut s_events, "はい").await;
+    assert!(m.from_host);
+}
+
+#[tokio::test]
+async fn control_messages_to_a_seed_server_are_handed_back() {
+    let (addr, _) = seed_dict_server().await;
+    let (handle, mut events) = join(join_config(addr, None, None));
+    connected(&mut events).await;
+    handle.control(ClientMessage::Hand { up: true, id: None });
+    loop {
+        if let Event::ControlNotSent(m) = next(&mut events).await {
+            assert_eq!(m, ClientMessage::Hand { up: true, id: None });
+            break;
+        }
+    }
 }

@@ -64,13 +64,14 @@ proptest! {
                 seq,
                 replay,
                 client_id: client_id.clone(),
+                role: legacy.then_some(Role::Host),
             }),
             ServerMessage::Welcome {
                 id: from.clone(),
                 clients: vec![ClientInfo { id: from.clone(), since: ts, legacy, role: None }],
                 seq,
                 epoch: client_id.clone(),
-                resume: client_id,
+                resume: client_id.clone(),
                 recovered,
                 role: legacy.then_some(Role::Host),
             },
@@ -78,7 +79,7 @@ proptest! {
                 client: ClientInfo { id: text.clone(), since: ts, legacy, role: Some(Role::Student) },
             },
             ServerMessage::Left { id: from },
-            ServerMessage::Error { code: ErrorCode::UnknownRecipient, message: text },
+            ServerMessage::Error { code: ErrorCode::UnknownRecipient, message: text, client_id, about: None },
         ];
         for m in messages {
             prop_assert_eq!(ServerMessage::parse(&m.encode()), Ok(m));

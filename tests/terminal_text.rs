@@ -55,6 +55,7 @@ fn sender_names_refusals_and_close_reasons_are_escaped() {
             code: ErrorCode::Other,
             message: "bad\x1b]0;title\x07".to_owned(),
             send: None,
+            about: None,
         },
         None,
     );

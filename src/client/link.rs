@@ -21,7 +21,7 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
-use super::{Disconnect, Event, Incoming, JoinConfig, Request, SendId, Waker};
+use super::{Classroom, Disconnect, Event, Incoming, JoinConfig, Request, SendId, Waker};
 use crate::protocol::{
     self, ChatMessage, ClientMessage, Close, Dialect, Endpoint, ErrorCode, Recipient, SUBPROTOCOL,
     ServerMessage,
@@ -202,6 +202,7 @@ pub(super) async fn run(
                     Some(Request::Send { id, to, text }) => {
                         events.emit(Event::NotSent { id, to, text });
                     }
+                    Some(Request::Control(message)) => events.emit(Event::ControlNotSent(message)),
                     None => {
                         session.give_back(&events);
                         events.emit(Event::Disconnected { reason: Disconnect::Closed, retry_in: None });
@@ -377,18 +378,30 @@ impl Link<'_> {
                         return reason;
                     }
                 }
-                request = requests.recv() => {
-                    let Some(Request::Send { id, to, text }) = request else {
+                request = requests.recv() => match request {
+                    None => {
                         close(&mut ws).await;
                         return Disconnect::Closed;
-                    };
-                    if self.dialect == Dialect::V1 {
-                        self.session.pending.push_back(Pending { id, to, text, written: false });
-                    } else if let Err(e) = self.send_seed(&mut ws, id, &to, &text).await {
-                        self.events.emit(Event::NotSent { id, to, text });
-                        return Disconnect::Lost(e.to_string());
                     }
-                }
+                    Some(Request::Send { id, to, text }) => {
+                        if self.dialect == Dialect::V1 {
+                            self.session.pending.push_back(Pending { id, to, text, written: false });
+                        } else if let Err(e) = self.send_seed(&mut ws, id, &to, &text).await {
+                            self.events.emit(Event::NotSent { id, to, text });
+                            return Disconnect::Lost(e.to_string());
+                        }
+                    }
+                    // Before the welcome the relay does not know this client's role yet.
+                    Some(Request::Control(message)) if self.dialect != Dialect::V1 || !self.welcomed => {
+                        self.events.emit(Event::ControlNotSent(message));
+                    }
+                    Some(Request::Control(message)) => {
+                        if let Err(e) = ws.send(Message::text(message.encode())).await {
+                            self.events.emit(Event::ControlNotSent(message));
+                            return Disconnect::Lost(e.to_string());
+                        }
+                    }
+                },
                 _ = ping.tick() => {
                     if last_heard.elapsed() >= SILENT_LIMIT {
                         return Disconnect::Lost("the host stopped answering".to_owned());
@@ -515,6 +528,7 @@ impl Link<'_> {
                 code: ErrorCode::Other,
                 message: message.to_owned(),
                 send: None,
+                about: None,
             });
             return;
         }
@@ -554,18 +568,49 @@ impl Link<'_> {
                 self.on_chat(m);
                 return;
             }
-            ServerMessage::Error { code, message } => Event::Refused {
-                send: self.refused_send(code),
+            ServerMessage::Error {
                 code,
                 message,
+                client_id,
+                about,
+            } => Event::Refused {
+                send: self.refused_send(code, client_id.as_deref(), about.is_some()),
+                code,
+                message,
+                about,
             },
-            // Classroom notices: not shown by this client yet.
-            ServerMessage::Room(_)
-            | ServerMessage::Hands { .. }
-            | ServerMessage::Poll { .. }
-            | ServerMessage::Tally { .. }
-            | ServerMessage::PollResult { .. }
-            | ServerMessage::Pinned { .. } => return,
+            ServerMessage::Room(modes) => Event::Classroom(Classroom::Modes(modes)),
+            ServerMessage::Hands { queue } => Event::Classroom(Classroom::Hands(queue)),
+            ServerMessage::Poll {
+                poll,
+                question,
+                options,
+            } => Event::Classroom(Classroom::Poll {
+                poll,
+                question,
+                options,
+            }),
+            ServerMessage::Tally {
+                poll,
+                counts,
+                voters,
+            } => Event::Classroom(Classroom::Tally {
+                poll,
+                counts,
+                voters,
+            }),
+            ServerMessage::PollResult {
+                poll,
+                counts,
+                question,
+                options,
+            } => Event::Classroom(Classroom::PollResult {
+                poll,
+                counts,
+                question,
+                options,
+            }),
+            ServerMessage::Pinned { text } => Event::Classroom(Classroom::Pinned(text)),
         };
         self.events.emit(event);
     }
@@ -605,12 +650,25 @@ impl Link<'_> {
             seq: m.seq,
             replay: m.replay,
             confirms,
+            from_host: m.role == Some(protocol::Role::Host),
         }));
     }
 
-    /// The send an error answers. The relay answers every send, in order, with either its echo
-    /// or an error, so a refusal of a send is for the oldest one written and not yet answered.
-    fn refused_send(&mut self, code: ErrorCode) -> Option<SendId> {
+    /// The send an error answers: the one whose `id` it names, none when it answers a control
+    /// message, or else (a relay that names neither) the oldest send written and not yet
+    /// answered, since such a relay answers every send, in order, with its echo or an error.
+    fn refused_send(
+        &mut self,
+        code: ErrorCode,
+        client_id: Option<&str>,
+        answers_control: bool,
+    ) -> Option<SendId> {
+        if let Some(wire_id) = client_id {
+            return self.session.take_pending(wire_id);
+        }
+        if answers_control {
+            return None;
+        }
         let answers_a_send = matches!(
             code,
             ErrorCode::BadFormat

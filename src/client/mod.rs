@@ -26,7 +26,10 @@ use url::Url;
 
 pub use address::{AddressError, parse_address};
 
-use crate::protocol::{Addressed, ClientInfo, ErrorCode, ProtocolError, Recipient};
+use crate::protocol::{
+    Addressed, ClientInfo, ClientMessage, ErrorCode, ProtocolError, RaisedHand, Recipient,
+    RoomModes,
+};
 
 /// How to join.
 #[derive(Clone, Debug)]
@@ -94,6 +97,49 @@ pub struct Incoming {
     pub replay: bool,
     /// On this client's own message: the send it confirms, which is no longer pending.
     pub confirms: Option<SendId>,
+    /// Sent by a host: shown with a teacher badge.
+    pub from_host: bool,
+}
+
+/// What a classchat relay tells about the room beyond chat (see *Classroom controls* in
+/// `docs/PROTOCOL.md`). Servers without classroom controls send none of it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Classroom {
+    /// The room's modes: after the welcome and on every change.
+    Modes(RoomModes),
+    /// To hosts: the raised hands, oldest first, on every change.
+    Hands(Vec<RaisedHand>),
+    /// A poll is open (after the welcome too, while it is).
+    Poll {
+        /// Its number.
+        poll: u64,
+        /// The question.
+        question: String,
+        /// The answers, voted for by index.
+        options: Vec<String>,
+    },
+    /// To hosts: the open poll's votes so far.
+    Tally {
+        /// Which poll.
+        poll: u64,
+        /// Votes per option.
+        counts: Vec<u32>,
+        /// How many people voted.
+        voters: u32,
+    },
+    /// A poll closed, with its final counts.
+    PollResult {
+        /// Which poll.
+        poll: u64,
+        /// Votes per option.
+        counts: Vec<u32>,
+        /// The question, when the relay repeats it.
+        question: Option<String>,
+        /// The options, when the relay repeats them.
+        options: Option<Vec<String>>,
+    },
+    /// The pinned message; empty when nothing is pinned.
+    Pinned(String),
 }
 
 /// Why the connection ended.
@@ -222,6 +268,8 @@ pub enum Event {
         code: ErrorCode,
         /// The relay's sentence.
         message: String,
+        /// When it refused a control message: that message's `type` (`poll`, `vote`, …).
+        about: Option<String>,
         /// The send refused, which is no longer pending; `None` for a refusal that answers no
         /// send (`name_taken`) or on the seed's servers.
         send: Option<SendId>,
@@ -236,6 +284,11 @@ pub enum Event {
         /// The text.
         text: String,
     },
+    /// A control message ([`ClientHandle::control`]) was not sent: the client is not connected,
+    /// or the server has no classroom controls (the seed's).
+    ControlNotSent(ClientMessage),
+    /// Room modes, hands, polls or the pinned message changed.
+    Classroom(Classroom),
     /// The connection ended. `retry_in` is when the next attempt starts, or `None` when the
     /// client has stopped for good.
     Disconnected {
@@ -254,6 +307,7 @@ enum Request {
         to: Recipient,
         text: String,
     },
+    Control(ClientMessage),
 }
 
 /// Called after every event, to wake a UI that waits for input.
@@ -283,6 +337,15 @@ impl ClientHandle {
             })
             .ok();
         id
+    }
+
+    /// Sends a classroom control message: raise a hand, vote, or for hosts set the room's
+    /// modes, mute, remove, poll or pin. Never blocks. The relay answers a refusal with
+    /// [`Event::Refused`] (its `about` is the message's `type`) and a success with the
+    /// [`Event::Classroom`] change it makes; [`Event::ControlNotSent`] when it cannot be sent.
+    pub fn control(&self, message: ClientMessage) {
+        // Only fails after the task ended, and then there is nobody to tell.
+        self.requests.send(Request::Control(message)).ok();
     }
 
     /// Sends a line typed as `id/message` or `*/message`; see [`send`](Self::send).

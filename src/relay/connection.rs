@@ -24,7 +24,8 @@ use super::peers::{Arrival, Resume};
 use super::progress::{Metered, Progress};
 use super::state::Shared;
 use crate::protocol::{
-    Addressed, ClientMessage, Close, Dialect, Endpoint, ErrorCode, ProtocolError, Recipient, now_ms,
+    Addressed, Answers, ClientMessage, Close, Dialect, Endpoint, ErrorCode, ProtocolError,
+    Recipient, now_ms,
 };
 
 type Socket = WebSocketStream<Metered<TokioIo<Upgraded>>>;
@@ -201,7 +202,8 @@ impl Connection<'_> {
                     match frame {
                         Some(Ok(Message::Text(text))) => self.on_text(&text),
                         Some(Ok(Message::Binary(_))) => {
-                            self.reply_error(ErrorCode::BinaryUnsupported, "only text messages are relayed");
+                            let why = "only text messages are relayed";
+                            self.reply_error(ErrorCode::BinaryUnsupported, why, Answers::Other);
                         }
                         Some(Ok(Message::Close(_))) | None => return End::Gone,
                         Some(Ok(_)) => {}
@@ -259,7 +261,8 @@ impl Connection<'_> {
         };
         match parsed {
             Ok((to, body)) => self.deliver(to, body, None),
-            Err(e) => self.reply_error(e.code(), &e.to_string()),
+            // A frame that does not parse may have been meant as anything.
+            Err(e) => self.reply_error(e.code(), &e.to_string(), Answers::Other),
         }
     }
 
@@ -270,12 +273,17 @@ impl Connection<'_> {
             self.reply_error(
                 ErrorCode::RateLimited,
                 "too many messages too fast; this one was not delivered",
+                Answers::Send(client_id),
             );
             return;
         }
         // Control characters never reach anyone's screen.
         if crate::text::has_forbidden_controls(text) {
-            self.reply_error(ErrorCode::BadText, crate::text::BAD_TEXT_MESSAGE);
+            self.reply_error(
+                ErrorCode::BadText,
+                crate::text::BAD_TEXT_MESSAGE,
+                Answers::Send(client_id),
+            );
             return;
         }
         tracing::debug!(peer = %self.peer_id, to = %to, text, "message");
@@ -290,7 +298,7 @@ impl Connection<'_> {
                 }
                 self.wait_for(routed.delivery.congested);
             }
-            Err(e) => self.reply_error(e.code(), &e.to_string()),
+            Err(e) => self.reply_error(e.code(), &e.to_string(), Answers::Send(client_id)),
         }
     }
 
@@ -298,11 +306,13 @@ impl Connection<'_> {
     /// its frame's size, which counts against the rate limit like a message.
     fn control(&mut self, message: ClientMessage, bytes: usize) {
         let shared = self.shared;
+        let answers = Answers::Control(message.kind());
         if !self.rate.allow(bytes) {
             shared.rate_limited(&self.peer_id);
             self.reply_error(
                 ErrorCode::RateLimited,
                 "too many messages too fast; this one was not delivered",
+                answers,
             );
             return;
         }
@@ -321,7 +331,7 @@ impl Connection<'_> {
                     tracing::info!(host = %self.peer_id, what, "moderation by a host client");
                 }
             }
-            Err(e) => self.reply_error(e.code(), &e.to_string()),
+            Err(e) => self.reply_error(e.code(), &e.to_string(), answers),
         }
     }
 
@@ -336,10 +346,11 @@ impl Connection<'_> {
     }
 
     /// Tells this client its frame was refused: `Error: …` or an extended error frame.
-    fn reply_error(&self, code: ErrorCode, message: &str) {
+    fn reply_error(&self, code: ErrorCode, message: &str, answers: Answers<'_>) {
         // Its own queue is drained by this task; going over its bounds by one frame is fine.
-        self.outbox
-            .offer(Message::text(self.dialect.error_frame(code, message)));
+        self.outbox.offer(Message::text(
+            self.dialect.error_frame(code, message, answers),
+        ));
     }
 }
 

@@ -26,7 +26,7 @@ use super::history::{History, Record};
 use super::outbox::{Offered, Outbox};
 use crate::names;
 use crate::protocol::{
-    ChatMessage, ChatRef, ClientInfo, ClientMessage, Close, Dialect, Endpoint, ErrorCode,
+    Answers, ChatMessage, ChatRef, ClientInfo, ClientMessage, Close, Dialect, Endpoint, ErrorCode,
     ID_PREFIX, Recipient, Role, RoomModes, ServerMessage,
 };
 
@@ -61,6 +61,12 @@ impl Peer {
     fn role(&self) -> Role {
         role(self.host)
     }
+}
+
+/// What a message carries about its sender's role: `host` for hosts (a teacher badge), nothing
+/// for students, whose messages stay as small as before.
+fn host_badge(role: Role) -> Option<Role> {
+    (role == Role::Host).then_some(Role::Host)
 }
 
 fn role(host: bool) -> Role {
@@ -445,7 +451,7 @@ impl Peers {
         let greeted = welcome.is_some();
         let refusal = name_refused
             .as_ref()
-            .map(|(code, sentence)| dialect.error_frame(*code, sentence));
+            .map(|(code, sentence)| dialect.error_frame(*code, sentence, Answers::Other));
         let mut own_frames: Vec<Message> = welcome
             .into_iter()
             .chain(refusal)
@@ -813,6 +819,7 @@ impl Peers {
                 seq: Some(seq),
                 replay: false,
                 client_id: Some(id),
+                role: host_badge(sender_role),
             };
             return Ok(self.confirm_again(endpoint, chat));
         }
@@ -830,6 +837,7 @@ impl Peers {
             .map_err(RouteError::NotAllowed)?;
         let mut message = ChatMessage::new(from, to, text, now_ms);
         message.client_id = client_id.map(str::to_owned);
+        message.role = host_badge(sender_role);
         let record = self.room_mut(endpoint).history.push(message);
         if let (Some(id), Some(token)) = (client_id, &token)
             && let Some(session) = self.sessions.get_mut(token)
@@ -850,6 +858,7 @@ impl Peers {
                 seq: Some(record.seq),
                 replay: false,
                 client_id: None,
+                role: message.role,
             },
             own_id: client_id,
             seed: None,
@@ -1083,6 +1092,7 @@ fn replay_frame(record: &Record, peer_id: &str) -> Message {
         seq: Some(record.seq),
         replay: true,
         client_id: message.client_id.as_deref().filter(|_| own),
+        role: message.role,
     };
     Message::text(Dialect::V1.encode_chat(Endpoint::Direct, chat))
 }

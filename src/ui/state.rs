@@ -446,6 +446,7 @@ impl Chat {
                 code,
                 message,
                 send,
+                ..
             } => {
                 if let Some(id) = send {
                     self.settle(id);
@@ -472,6 +473,8 @@ impl Chat {
                     self.composer.text = line;
                 }
             }
+            // The classroom view comes with issue 13's window work.
+            Event::ControlNotSent(_) | Event::Classroom(_) => {}
             Event::Disconnected { reason, retry_in } => {
                 if !self.ever_connected && reason != Disconnect::Closed {
                     return Outcome::Failed(reason);

@@ -198,7 +198,7 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     match json(ws).await {
-        ServerMessage::Error { code, message } => {
+        ServerMessage::Error { code, message, .. } => {
             assert!(!message.is_empty());
             code
         }
