@@ -11,12 +11,12 @@ use super::chrome::Chrome;
 use super::command::{Command, Confirm};
 use super::composer;
 use super::i18n::Lang;
-use super::log::{Log, Note};
+use super::log::Log;
 use super::mode::{Launch, Mode, ModeKind};
 use super::nearby::Nearby;
 use super::saving::{Destination, Finished, Saving};
 use super::state::{Chat, ConnState, HostChat, Outcome, PreviousChat, Settings};
-use super::{host_panel, messages_panel, previous, roster_panel, start_screen};
+use super::{classroom_panel, host_panel, messages_panel, previous, roster_panel, start_screen};
 use super::{status_bar, top_bar, widgets};
 use crate::bridge::{Backend, Stats, Waker};
 
@@ -211,8 +211,10 @@ impl App {
             // The countdown in the status bar.
             ctx.request_repaint_after(Duration::from_secs(1));
         }
-        let unread = self.chat().map_or(0, |s| s.view.unread);
-        self.chrome.update_title(ctx, unread);
+        let (unread, hands) = self
+            .chat()
+            .map_or((0, 0), |s| (s.view.unread, s.classroom.hands.len()));
+        self.chrome.update_title(ctx, unread, hands);
     }
 
     fn poll_host_start(&mut self) {
@@ -339,15 +341,14 @@ impl App {
                     .default_size(default)
                     .size_range(150.0..=max)
                     .show(ui, |ui| {
-                        host_panel::ui(ui, lang, host_panel::HostInfo::from(&**host), &mut commands)
+                        egui::ScrollArea::vertical().show(ui, |ui| {
+                            classroom_panel::host_ui(ui, lang, &mut host.chat, &mut commands);
+                            host_panel::ui(ui, lang, (&**host).into(), &mut commands);
+                        })
                     });
-                roster_panel::ui(
-                    ui,
-                    lang,
-                    &mut host.chat,
-                    Some(&host.relay_roster),
-                    &mut commands,
-                );
+                let muted = Some(host.muted.as_slice());
+                roster_panel::ui(ui, lang, &mut host.chat, muted, &mut commands);
+                classroom_panel::strip_ui(ui, lang, &host.chat, true, &mut commands);
                 messages_panel::log_ui(ui, lang, &mut host.chat, &mut commands);
             }
             Mode::Joined(chat) => {
@@ -356,7 +357,14 @@ impl App {
                 top_bar::ui(ui, lang, chat, false, saving, &mut commands);
                 status_bar::ui(ui, lang, chat, None, status);
                 messages_panel::composer_ui(ui, lang, chat, &mut commands);
-                roster_panel::ui(ui, lang, &mut *chat, None, &mut commands);
+                // With the host key, the same controls as hosting.
+                let host = chat.is_host();
+                if host {
+                    classroom_panel::host_panel_ui(ui, lang, chat, &mut commands);
+                }
+                let muted = host.then(|| chat.classroom.muted.clone());
+                roster_panel::ui(ui, lang, &mut *chat, muted.as_deref(), &mut commands);
+                classroom_panel::strip_ui(ui, lang, chat, host, &mut commands);
                 messages_panel::log_ui(ui, lang, chat, &mut commands);
             }
         }
@@ -411,7 +419,7 @@ impl App {
                 self.mode = Mode::Start;
                 self.status = None;
                 // No chat, no unread count.
-                self.chrome.update_title(ctx, 0);
+                self.chrome.update_title(ctx, 0, 0);
             }
             Command::Send => self.send(ctx),
             Command::WriteTo(peer_id) => {
@@ -429,16 +437,19 @@ impl App {
                     }
                 }
             }
-            Command::Kick(peer_id) => {
-                if let Mode::Hosting(host) = &mut self.mode {
-                    host.host.kick(&peer_id);
-                    host.chat.log.note(Note::Kicked(peer_id));
-                }
-            }
-            Command::SetMuted(peer_id, muted) => {
-                if let Mode::Hosting(host) = &mut self.mode {
-                    host.host.set_muted(&peer_id, muted);
-                    host.chat.log.note(Note::Muted(peer_id, muted));
+            Command::Kick(peer_id) => match &mut self.mode {
+                Mode::Hosting(host) => host.kick(peer_id),
+                Mode::Joined(chat) => chat.kick(peer_id),
+                _ => {}
+            },
+            Command::SetMuted(peer_id, muted) => match &mut self.mode {
+                Mode::Hosting(host) => host.set_muted(peer_id, muted),
+                Mode::Joined(chat) => chat.set_muted(peer_id, muted),
+                _ => {}
+            },
+            Command::Classroom(action) => {
+                if let Some(chat) = self.chat_mut() {
+                    chat.classroom_action(action);
                 }
             }
             Command::Readmit(peer_id) => {
@@ -519,8 +530,7 @@ impl App {
         }));
         self.status = None;
         self.mode = Mode::Reviewing;
-        let unread = self.chat().map_or(0, |s| s.view.unread);
-        self.chrome.update_title(ctx, unread);
+        self.chrome.update_title(ctx, 0, 0);
     }
 
     /// Writes the transcript into the documents folder (no dialog could be shown).
