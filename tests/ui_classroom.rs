@@ -68,6 +68,7 @@ fn host(rt: &tokio::runtime::Runtime) -> (Harness<'static, App>, u16) {
     step_until_app(&mut host, "the host in its own roster", |app| {
         roster_has(app, "Sensei")
     });
+    click(&mut host, "Class controls");
     (host, port)
 }
 

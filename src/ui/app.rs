@@ -341,9 +341,17 @@ impl App {
                     .default_size(default)
                     .size_range(150.0..=max)
                     .show(ui, |ui| {
-                        egui::ScrollArea::vertical().show(ui, |ui| {
-                            classroom_panel::host_ui(ui, lang, &mut host.chat, &mut commands);
-                            host_panel::ui(ui, lang, (&**host).into(), &mut commands);
+                        // The hands stay in view whichever tab shows.
+                        classroom_panel::hands_ui(ui, lang, &host.chat.classroom, &mut commands);
+                        widgets::host_tabs_ui(ui, lang, &mut host.join_tab);
+                        egui::ScrollArea::vertical().show(ui, |ui| match host.join_tab {
+                            true => host_panel::ui(ui, lang, (&**host).into(), &mut commands),
+                            false => classroom_panel::controls_ui(
+                                ui,
+                                lang,
+                                &mut host.chat,
+                                &mut commands,
+                            ),
                         })
                     });
                 let muted = Some(host.muted.as_slice());

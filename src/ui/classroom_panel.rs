@@ -13,12 +13,10 @@ use crate::bridge::{MAX_POLL_OPTIONS, MIN_POLL_OPTIONS, RoomModes, now_ms};
 /// Width of the longest bar in the poll chart.
 const BAR_WIDTH: f32 = 160.0;
 
-/// The host's controls, top to bottom: hands, modes, poll, pin. Inside a side panel.
-pub fn host_ui(ui: &mut egui::Ui, lang: Lang, chat: &mut Chat, commands: &mut Vec<Command>) {
+/// The host's controls below the hands queue: modes, poll, pin. Inside a side panel.
+pub fn controls_ui(ui: &mut egui::Ui, lang: Lang, chat: &mut Chat, commands: &mut Vec<Command>) {
     let classroom = &mut chat.classroom;
     ui.add_space(6.0);
-    hands_ui(ui, lang, classroom, commands);
-    ui.separator();
     modes_ui(ui, lang, classroom.modes, commands);
     ui.separator();
     poll_host_ui(ui, lang, classroom, commands);
@@ -27,7 +25,8 @@ pub fn host_ui(ui: &mut egui::Ui, lang: Lang, chat: &mut Chat, commands: &mut Ve
     ui.add_space(6.0);
 }
 
-/// A joined host's controls as a left panel (hosting shows them above the host panel).
+/// A joined host's controls as a left panel: the hands queue, then modes, poll and pin
+/// (hosting shows them beside the host panel).
 pub fn host_panel_ui(ui: &mut egui::Ui, lang: Lang, chat: &mut Chat, commands: &mut Vec<Command>) {
     egui::Panel::left("classroom_host")
         .resizable(true)
@@ -35,15 +34,21 @@ pub fn host_panel_ui(ui: &mut egui::Ui, lang: Lang, chat: &mut Chat, commands: &
         .show(ui, |ui| {
             ui.add_space(6.0);
             ui.heading(lang.s().host_controls);
-            egui::ScrollArea::vertical().show(ui, |ui| host_ui(ui, lang, chat, commands));
+            hands_ui(ui, lang, &chat.classroom, commands);
+            ui.separator();
+            egui::ScrollArea::vertical().show(ui, |ui| controls_ui(ui, lang, chat, commands));
         });
 }
 
+/// Most height the hands queue takes before it scrolls.
+const MAX_HANDS_HEIGHT: f32 = 220.0;
+
 /// The raised hands, oldest first, each with its waiting time and a Lower button. While a new
 /// hand is fresh the badge pulses (no sound).
-fn hands_ui(ui: &mut egui::Ui, lang: Lang, classroom: &Classroom, commands: &mut Vec<Command>) {
+pub fn hands_ui(ui: &mut egui::Ui, lang: Lang, classroom: &Classroom, commands: &mut Vec<Command>) {
     let s = lang.s();
     let count = classroom.hands.len();
+    ui.add_space(4.0);
     if count == 0 {
         ui.heading(s.hands_title);
         ui.label(egui::RichText::new(s.no_hands).weak());
@@ -72,16 +77,21 @@ fn hands_ui(ui: &mut egui::Ui, lang: Lang, classroom: &Classroom, commands: &mut
         });
     ui.add_space(4.0);
     let now = now_ms();
-    for hand in &classroom.hands {
-        ui.horizontal(|ui| {
-            ui.label(egui::RichText::new(&hand.id).size(17.0).strong());
-            let waited = now.saturating_sub(hand.since) / 1000;
-            ui.label(egui::RichText::new(lang.waiting(waited)).weak());
-            if ui.small_button(s.lower_hand).clicked() {
-                commands.push(Command::Classroom(Action::LowerHand(hand.id.clone())));
+    egui::ScrollArea::vertical()
+        .id_salt("hands")
+        .max_height(MAX_HANDS_HEIGHT)
+        .show(ui, |ui| {
+            for hand in &classroom.hands {
+                ui.horizontal(|ui| {
+                    ui.label(egui::RichText::new(&hand.id).size(17.0).strong());
+                    let waited = now.saturating_sub(hand.since) / 1000;
+                    ui.label(egui::RichText::new(lang.waiting(waited)).weak());
+                    if ui.small_button(s.lower_hand).clicked() {
+                        commands.push(Command::Classroom(Action::LowerHand(hand.id.clone())));
+                    }
+                });
             }
         });
-    }
     // The waiting times count up.
     ui.ctx()
         .request_repaint_after(std::time::Duration::from_secs(1));

@@ -995,6 +995,10 @@ pub struct Strings {
     pub mode_private: &'static str,
     /// Heading of a joined host's panel.
     pub host_controls: &'static str,
+    /// The host panel's tab with the addresses, code and QR code.
+    pub tab_join: &'static str,
+    /// The host panel's tab with modes, poll and pin.
+    pub tab_classroom: &'static str,
 }
 
 /// Japanese.
@@ -1121,6 +1125,8 @@ pub static JA: Strings = Strings {
     mode_broadcast: "生徒が全員に書ける",
     mode_private: "生徒どうしで個別に書ける",
     host_controls: "先生の操作",
+    tab_join: "参加のしかた",
+    tab_classroom: "授業の操作",
 };
 
 /// English.
@@ -1247,6 +1253,8 @@ pub static EN: Strings = Strings {
     mode_broadcast: "Students may write to everyone",
     mode_private: "Students may write privately to each other",
     host_controls: "Teacher's controls",
+    tab_join: "How to join",
+    tab_classroom: "Class controls",
 };
 
 #[cfg(test)]

@@ -626,6 +626,8 @@ pub struct HostChat {
     pub qr: Option<QrCode>,
     /// The QR code fills the window (for the projector).
     pub projector: bool,
+    /// The host panel shows how students join (else the classroom controls).
+    pub join_tab: bool,
     /// The host's listener in the broadcast room and its events.
     broadcast: Option<(ClientHandle, UnboundedReceiver<Event>)>,
     /// The listener's ID while it is connected: it is the host's, not a student, so the
@@ -655,6 +657,7 @@ impl HostChat {
             journaled: 0,
             notes: hosted.notes,
             projector: false,
+            join_tab: true,
             broadcast: hosted.broadcast,
             listener_id: None,
         }
