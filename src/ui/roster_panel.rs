@@ -104,7 +104,7 @@ pub fn ui(
 fn named_button_ui(ui: &mut egui::Ui, action: &str, whom: &str) -> egui::Response {
     let response = ui.small_button(action);
     let name = format!("{action} {whom}");
-    response.widget_info(|| egui::WidgetInfo::labeled(egui::WidgetType::Button, true, &name));
+    response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, &name));
     response
 }
 
