@@ -1,12 +1,20 @@
 //! `classchat join`: the chat in a terminal. Lines typed as `id/message` or `*/message` are
-//! sent; events are printed one per line.
+//! sent; lines starting with `/` are classroom commands (`/hand`, `/vote 2`, and for a host
+//! `/pin`, `/poll`, `/close`, `/mute`, `/kick`, `/lower`, `/mode`; `/help` lists them). Events
+//! are printed one per line; a host's messages and name carry [`TEACHER_BADGE`].
 //!
 //! After a drop the client library continues the session by itself; messages the relay sends
 //! again from its history are printed after an [`EARLIER`] divider, and live ones after a
 //! [`LIVE`] divider. At the end of input it waits (up to [`LEAVE_PATIENCE`]) for the relay to
 //! confirm what was typed before it leaves.
 //!
-//! Try it: `cargo run -- join localhost --name 花子`, then type `*/こんにちは`.
+//! Inside: `commands` (what a typed line means; pure) and `classroom` (how modes, pins, polls,
+//! hands and refusals are shown; pure).
+//!
+//! Try it: `cargo run -- join localhost --name 花子`, then type `*/こんにちは` or `/hand`.
+
+mod classroom;
+mod commands;
 
 use std::collections::HashSet;
 use std::io::Write as _;
@@ -16,8 +24,11 @@ use tokio::io::AsyncBufReadExt as _;
 use tokio::time::Instant;
 
 use crate::client::{self, Disconnect, Event, JoinConfig, SendId};
-use crate::protocol::{Addressed, Recipient};
+use crate::protocol::{ClientMessage, Recipient, Role, now_ms};
 use crate::text::escape_for_terminal as esc;
+use commands::Typed;
+
+pub use commands::HELP;
 
 /// How `join` ended, as the process exit code reports it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,14 +68,16 @@ pub const LIVE: &str = "── new messages ──";
 /// How long leaving waits for the relay to confirm what was typed.
 pub const LEAVE_PATIENCE: Duration = Duration::from_secs(10);
 
+/// Marks a host's name: `[teacher] 先生 → everyone: …`.
+pub const TEACHER_BADGE: &str = "[teacher]";
+
 /// Joins `config.url`, printing to stdout and reading lines from stdin until either ends.
 pub async fn run(config: JoinConfig) -> Outcome {
     println!("Connecting to {} …", config.url);
+    let mut screen = Screen::new(config.host_key.is_some());
     let (handle, mut events) = client::connect(&tokio::runtime::Handle::current(), config, None);
     let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
     let mut stdin_open = true;
-    let mut own_id: Option<String> = None;
-    let mut sections = Sections::default();
     let mut pending: HashSet<SendId> = HashSet::new();
     // Set at the end of input while sends wait for their confirmation.
     let mut leave_by: Option<Instant> = None;
@@ -72,24 +85,17 @@ pub async fn run(config: JoinConfig) -> Outcome {
         tokio::select! {
             event = events.recv() => {
                 let Some(event) = event else { return Outcome::Left };
-                if let Some(divider) = sections.before(&event) {
-                    print_line(divider);
-                }
                 settle(&mut pending, &event);
                 if leave_by.is_some() && pending.is_empty() {
                     leave_by = None;
                     handle.close();
                 }
+                let text = screen.show(&event, now_ms());
+                if !text.is_empty() {
+                    print_line(&text);
+                }
                 if let Event::Disconnected { reason, retry_in: None } = &event {
-                    print_line(&describe(&event, own_id.as_deref()));
                     return Outcome::of(reason);
-                }
-                if let Event::Connected { id, .. } = &event {
-                    own_id.clone_from(id);
-                }
-                let line = describe(&event, own_id.as_deref());
-                if !line.is_empty() {
-                    print_line(&line);
                 }
             }
             line = lines.next_line(), if stdin_open => match line {
@@ -98,10 +104,22 @@ pub async fn run(config: JoinConfig) -> Outcome {
                     if line.trim().is_empty() {
                         continue;
                     }
-                    match Addressed::parse(line) {
-                        Ok(a) => {
+                    let message = commands::parse(line).and_then(|typed| match typed {
+                        Typed::Chat(a) => {
                             pending.insert(handle.send(a.to, a.text));
+                            Ok(None)
                         }
+                        Typed::Help => {
+                            print_line(HELP);
+                            Ok(None)
+                        }
+                        Typed::Command(command) => {
+                            command.into_message(screen.board.open_poll()).map(Some)
+                        }
+                    });
+                    match message {
+                        Ok(Some(message)) => handle.control(message),
+                        Ok(None) => {}
                         Err(e) => eprintln!("Not sent: {e}"),
                     }
                 }
@@ -120,6 +138,84 @@ pub async fn run(config: JoinConfig) -> Outcome {
                 leave_by = None;
                 handle.close();
             }
+        }
+    }
+}
+
+/// What the terminal prints for each event, and what it remembers to print it.
+#[derive(Debug, Default)]
+pub struct Screen {
+    own_id: Option<String>,
+    sections: Sections,
+    board: classroom::Board,
+    /// Connected to a server without classroom controls (the seed's).
+    legacy: bool,
+    /// Joined with a host key, so a refused join may mean a wrong key.
+    host_key: bool,
+    /// Whether the `/help` hint was given (once, on the first connection).
+    hinted: bool,
+}
+
+impl Screen {
+    /// A screen for a client that joins with a host key (`host_key`) or without.
+    pub fn new(host_key: bool) -> Self {
+        Self {
+            host_key,
+            ..Self::default()
+        }
+    }
+
+    /// The text to print for `event` (lines joined by line feeds; empty for none). `now_ms`
+    /// is the time in ms since the Unix epoch, for how long hands have been up.
+    pub fn show(&mut self, event: &Event, now_ms: u64) -> String {
+        let mut lines: Vec<String> = Vec::new();
+        if let Some(divider) = self.sections.before(event) {
+            lines.push(divider.to_owned());
+        }
+        if let Event::Connected { id, legacy, .. } = event {
+            self.own_id.clone_from(id);
+            self.legacy = *legacy;
+            self.board.reconnected();
+        }
+        let line = match event {
+            Event::Classroom(change) => self.board.show(change, now_ms),
+            Event::ControlNotSent(message) => self.not_sent(message),
+            Event::Disconnected {
+                reason: Disconnect::WrongJoinCode,
+                retry_in: None,
+            } if self.host_key => "Disconnected: wrong join code or host key.".to_owned(),
+            _ => describe(event, self.own_id.as_deref()),
+        };
+        if !line.is_empty() {
+            lines.push(line);
+        }
+        if let Event::Connected {
+            clients: Some(clients),
+            legacy: false,
+            ..
+        } = event
+            && !self.hinted
+        {
+            self.hinted = true;
+            let host = clients.iter().any(|c| {
+                Some(c.id.as_str()) == self.own_id.as_deref() && c.role == Some(Role::Host)
+            });
+            lines.push(if host {
+                format!("You are a host {TEACHER_BADGE}: you steer the room. Type /help for the commands.")
+            } else {
+                "Type /help for the commands (raise your hand, vote).".to_owned()
+            });
+        }
+        lines.join("\n")
+    }
+
+    /// Why a control message did not go out.
+    fn not_sent(&self, message: &ClientMessage) -> String {
+        let command = commands::typed_as(message);
+        if self.legacy {
+            format!("Not sent ({command}): this server has no classroom controls.")
+        } else {
+            format!("Not sent ({command}): not connected; type it again once the chat is back.")
         }
     }
 }
@@ -203,10 +299,11 @@ pub fn describe(event: &Event, own_id: Option<&str>) -> String {
                 let names: Vec<String> = clients
                     .iter()
                     .map(|c| {
+                        let name = person(&c.id, c.role == Some(Role::Host));
                         if Some(c.id.as_str()) == own_id {
-                            format!("{} (you)", c.id)
+                            format!("{name} (you)")
                         } else {
-                            c.id.clone()
+                            name
                         }
                     })
                     .collect();
@@ -221,11 +318,14 @@ pub fn describe(event: &Event, own_id: Option<&str>) -> String {
             "Reconnected, but some messages may be missing: the chat could not be continued where you left it.".to_owned()
         }
         Event::Confirmed { .. } | Event::ControlNotSent(_) | Event::Classroom(_) => String::new(),
-        Event::Joined(client) => format!("* {} joined", esc(&client.id)),
+        Event::Joined(client) => format!(
+            "* {} joined",
+            person(&client.id, client.role == Some(Role::Host))
+        ),
         Event::Left { id } => format!("* {} left", esc(id)),
         Event::Message(m) => {
             // Hardening (issue 12): text from others is shown with its control characters escaped.
-            let from = esc(m.from.as_deref().unwrap_or("(someone)"));
+            let from = person(m.from.as_deref().unwrap_or("(someone)"), m.from_host);
             let text = esc(&m.text);
             match &m.to {
                 _ if m.from.is_some() && m.from.as_deref() == own_id => match &m.to {
@@ -237,7 +337,12 @@ pub fn describe(event: &Event, own_id: Option<&str>) -> String {
                 _ => format!("{from}: {text}"),
             }
         }
-        Event::Refused { message, .. } => format!("Error: {}", esc(message)),
+        Event::Refused {
+            code,
+            message,
+            about,
+            ..
+        } => classroom::refusal(*code, about.as_deref(), message),
         Event::NotSent { to, text, .. } => format!(
             "Not sent (not connected): {}/{}",
             esc(to.as_wire()),
@@ -254,5 +359,17 @@ pub fn describe(event: &Event, own_id: Option<&str>) -> String {
         Event::Disconnected { reason, .. } => {
             format!("Disconnected: {}.", esc(&reason.to_string()))
         }
+    }
+}
+
+/// A person's ID as the terminal shows it: escaped, and a host's after [`TEACHER_BADGE`].
+/// Anyone else's ID that starts with a bracket has it escaped, so that no name (such as
+/// `[teacher] 田中`) can pass for the badge.
+fn person(peer_id: &str, host: bool) -> String {
+    let mut chars = peer_id.chars();
+    match chars.next() {
+        _ if host => format!("{TEACHER_BADGE} {}", esc(peer_id)),
+        Some(c @ ('[' | '［')) => format!("\\u{{{:x}}}{}", u32::from(c), esc(chars.as_str())),
+        _ => esc(peer_id),
     }
 }
