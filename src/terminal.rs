@@ -322,7 +322,7 @@ pub fn describe(event: &Event, own_id: Option<&str>) -> String {
             "* {} joined",
             person(&client.id, client.role == Some(Role::Host))
         ),
-        Event::Left { id } => format!("* {} left", esc(id)),
+        Event::Left { id } => format!("* {} left", person(id, false)),
         Event::Message(m) => {
             // Hardening (issue 12): text from others is shown with its control characters escaped.
             let from = person(m.from.as_deref().unwrap_or("(someone)"), m.from_host);
@@ -371,5 +371,103 @@ fn person(peer_id: &str, host: bool) -> String {
         _ if host => format!("{TEACHER_BADGE} {}", esc(peer_id)),
         Some(c @ ('[' | '［')) => format!("\\u{{{:x}}}{}", u32::from(c), esc(chars.as_str())),
         _ => esc(peer_id),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::Classroom;
+    use crate::protocol::ClientInfo;
+
+    fn connected(id: &str, role: Role, legacy: bool) -> Event {
+        Event::Connected {
+            id: Some(id.to_owned()),
+            clients: (!legacy).then(|| {
+                vec![ClientInfo {
+                    id: id.to_owned(),
+                    since: 0,
+                    legacy: false,
+                    role: Some(role),
+                }]
+            }),
+            legacy,
+        }
+    }
+
+    #[test]
+    fn a_host_is_told_so_once_and_a_student_where_the_commands_are() {
+        let mut host = Screen::new(true);
+        let first = host.show(&connected("先生", Role::Host, false), 0);
+        assert_eq!(
+            first.lines().last(),
+            Some("You are a host [teacher]: you steer the room. Type /help for the commands.")
+        );
+        let again = host.show(&connected("先生", Role::Host, false), 0);
+        assert!(!again.contains("/help"), "{again}");
+        let mut student = Screen::new(false);
+        let first = student.show(&connected("花子", Role::Student, false), 0);
+        assert!(first.ends_with("\nType /help for the commands (raise your hand, vote)."));
+        // The seed's server has no classroom: no hint.
+        let mut seed = Screen::new(false);
+        assert!(
+            !seed
+                .show(&connected("client0", Role::Student, true), 0)
+                .contains("/help")
+        );
+    }
+
+    #[test]
+    fn a_control_message_not_sent_says_why() {
+        let hand = ClientMessage::Hand { up: true, id: None };
+        let mut screen = Screen::new(false);
+        screen.show(&connected("client0", Role::Student, true), 0);
+        assert_eq!(
+            screen.show(&Event::ControlNotSent(hand.clone()), 0),
+            "Not sent (/hand): this server has no classroom controls."
+        );
+        let mut screen = Screen::new(false);
+        screen.show(&connected("花子", Role::Student, false), 0);
+        assert_eq!(
+            screen.show(&Event::ControlNotSent(hand), 0),
+            "Not sent (/hand): not connected; type it again once the chat is back."
+        );
+    }
+
+    #[test]
+    fn a_refused_join_with_a_host_key_may_be_the_key() {
+        let refused = Event::Disconnected {
+            reason: Disconnect::WrongJoinCode,
+            retry_in: None,
+        };
+        assert_eq!(
+            Screen::new(true).show(&refused, 0),
+            "Disconnected: wrong join code or host key."
+        );
+        assert_eq!(
+            Screen::new(false).show(&refused, 0),
+            "Disconnected: wrong join code."
+        );
+    }
+
+    #[test]
+    fn a_poll_from_before_a_reconnection_is_forgotten() {
+        let mut screen = Screen::new(false);
+        screen.show(&connected("花子", Role::Student, false), 0);
+        screen.show(
+            &Event::Classroom(Classroom::Poll {
+                poll: 1,
+                question: "Done?".to_owned(),
+                options: vec!["yes".to_owned(), "no".to_owned()],
+            }),
+            0,
+        );
+        assert!(screen.board.open_poll().is_some());
+        screen.show(&connected("花子", Role::Student, false), 0);
+        assert_eq!(
+            screen.board.open_poll(),
+            None,
+            "the relay sends it again if open"
+        );
     }
 }

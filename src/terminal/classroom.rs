@@ -32,10 +32,10 @@ impl Board {
         self.poll.as_ref()
     }
 
-    /// Forgets what the relay will tell again after a (re)connection: an open poll is sent
-    /// again after the welcome, and so is the hands queue.
+    /// Forgets the open poll after a (re)connection: the relay sends it again after the
+    /// welcome while it is open, and a poll that closed meanwhile takes no votes.
     pub fn reconnected(&mut self) {
-        *self = Self::default();
+        self.poll = None;
     }
 
     /// The line to print for a classroom event (empty for none), remembering what later
