@@ -28,8 +28,6 @@ use crate::protocol::{ClientMessage, Recipient, Role, now_ms};
 use crate::text::escape_for_terminal as esc;
 use commands::Typed;
 
-pub use commands::HELP;
-
 /// How `join` ended, as the process exit code reports it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Outcome {
@@ -104,22 +102,17 @@ pub async fn run(config: JoinConfig) -> Outcome {
                     if line.trim().is_empty() {
                         continue;
                     }
-                    let message = commands::parse(line).and_then(|typed| match typed {
-                        Typed::Chat(a) => {
+                    match commands::parse(line) {
+                        Ok(Typed::Chat(a)) => {
                             pending.insert(handle.send(a.to, a.text));
-                            Ok(None)
                         }
-                        Typed::Help => {
-                            print_line(HELP);
-                            Ok(None)
+                        Ok(Typed::Help) => print_line(commands::HELP),
+                        Ok(Typed::Command(command)) => {
+                            match command.into_message(screen.board.open_poll()) {
+                                Ok(message) => handle.control(message),
+                                Err(e) => eprintln!("Not sent: {e}"),
+                            }
                         }
-                        Typed::Command(command) => {
-                            command.into_message(screen.board.open_poll()).map(Some)
-                        }
-                    });
-                    match message {
-                        Ok(Some(message)) => handle.control(message),
-                        Ok(None) => {}
                         Err(e) => eprintln!("Not sent: {e}"),
                     }
                 }

@@ -127,16 +127,11 @@ pub fn tally_line(poll: u64, counts: &[u32], voters: u32, options: Option<&[Stri
         1 => "1 voter".to_owned(),
         n => format!("{n} voters"),
     };
-    let labels: Vec<String> = match options {
-        Some(options) if options.len() == counts.len() => options.to_vec(),
-        _ => vec![String::new(); counts.len()],
-    };
     let mut line = format!("Votes in poll {poll} ({voters}):");
-    for (i, (label, count)) in labels.iter().zip(counts).enumerate() {
-        if label.is_empty() {
-            line.push_str(&format!(" {}) {count}", i + 1));
-        } else {
-            line.push_str(&format!(" {}) {}: {count}", i + 1, esc(label)));
+    for (i, count) in counts.iter().enumerate() {
+        match options.and_then(|o| o.get(i)) {
+            Some(label) => line.push_str(&format!(" {}) {}: {count}", i + 1, esc(label))),
+            None => line.push_str(&format!(" {}) {count}", i + 1)),
         }
     }
     line
@@ -156,17 +151,12 @@ pub fn result_lines(
         None => format!("Poll {poll} results ({total} {votes})"),
     };
     for (i, &count) in counts.iter().enumerate() {
-        let filled = if total == 0 {
-            0
-        } else {
-            // Rounded share of the bar; counts are small, so this cannot overflow.
-            (count as usize * BAR_WIDTH + total as usize / 2) / total as usize
-        };
-        let bar = format!(
-            "{}{}",
-            "█".repeat(filled),
-            "░".repeat(BAR_WIDTH - filled.min(BAR_WIDTH))
-        );
+        // Rounded share of the bar; counts are far too small to overflow.
+        let filled = (count as usize * BAR_WIDTH + total as usize / 2)
+            .checked_div(total as usize)
+            .unwrap_or(0)
+            .min(BAR_WIDTH);
+        let bar = format!("{}{}", "█".repeat(filled), "░".repeat(BAR_WIDTH - filled));
         let label = options.get(i).map(|o| esc(o)).unwrap_or_default();
         out.push_str(&format!(
             "\n{CONTINUATION_INDENT}{}) {bar} {count:>3}  {label}",

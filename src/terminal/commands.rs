@@ -117,7 +117,7 @@ pub struct OpenPoll {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum InputError {
     /// A chat line without `id/` in front, or with nothing after it.
-    #[error("{0} (type id/message, */message for everyone, or /help)")]
+    #[error("{0}; /help lists the commands")]
     Chat(#[from] ProtocolError),
     /// A `/word` that is not a command.
     #[error("there is no command /{0}: type /help for the list")]
