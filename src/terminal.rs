@@ -109,7 +109,13 @@ pub async fn run(config: JoinConfig) -> Outcome {
                         Ok(Typed::Help) => print_line(commands::HELP),
                         Ok(Typed::Command(command)) => {
                             match command.into_message(screen.board.open_poll()) {
-                                Ok(message) => handle.control(message),
+                                Ok(message) => {
+                                    let note = screen.sent_note(&message);
+                                    handle.control(message);
+                                    if let Some(note) = note {
+                                        print_line(&note);
+                                    }
+                                }
                                 Err(e) => eprintln!("Not sent: {e}"),
                             }
                         }
@@ -141,6 +147,8 @@ pub struct Screen {
     own_id: Option<String>,
     sections: Sections,
     board: classroom::Board,
+    /// Connected now (control messages go out only then).
+    connected: bool,
     /// Connected to a server without classroom controls (the seed's).
     legacy: bool,
     /// Joined with a host key, so a refused join may mean a wrong key.
@@ -165,10 +173,15 @@ impl Screen {
         if let Some(divider) = self.sections.before(event) {
             lines.push(divider.to_owned());
         }
-        if let Event::Connected { id, legacy, .. } = event {
-            self.own_id.clone_from(id);
-            self.legacy = *legacy;
-            self.board.reconnected();
+        match event {
+            Event::Connected { id, legacy, .. } => {
+                self.own_id.clone_from(id);
+                self.legacy = *legacy;
+                self.connected = true;
+                self.board.reconnected();
+            }
+            Event::Connecting { .. } | Event::Disconnected { .. } => self.connected = false,
+            _ => {}
         }
         let line = match event {
             Event::Classroom(change) => self.board.show(change, now_ms),
@@ -200,6 +213,15 @@ impl Screen {
             });
         }
         lines.join("\n")
+    }
+
+    /// What to print right after sending `message`: a note for what the relay shows this user
+    /// nowhere else, unless the message cannot go out (then [`Event::ControlNotSent`] says so).
+    pub fn sent_note(&self, message: &ClientMessage) -> Option<String> {
+        if !self.connected || self.legacy {
+            return None;
+        }
+        classroom::sent_note(message, self.board.open_poll())
     }
 
     /// Why a control message did not go out.
@@ -424,6 +446,30 @@ mod tests {
         assert_eq!(
             screen.show(&Event::ControlNotSent(hand), 0),
             "Not sent (/hand): not connected; type it again once the chat is back."
+        );
+    }
+
+    #[test]
+    fn a_raised_hand_is_noted_only_when_it_can_go_out() {
+        let hand = ClientMessage::Hand { up: true, id: None };
+        let mut screen = Screen::new(false);
+        assert_eq!(screen.sent_note(&hand), None, "not connected yet");
+        screen.show(&connected("花子", Role::Student, false), 0);
+        assert!(screen.sent_note(&hand).is_some());
+        screen.show(
+            &Event::Disconnected {
+                reason: Disconnect::Lost("gone".to_owned()),
+                retry_in: Some(Duration::from_secs(1)),
+            },
+            0,
+        );
+        assert_eq!(screen.sent_note(&hand), None, "while reconnecting");
+        let mut seed = Screen::new(false);
+        seed.show(&connected("client0", Role::Student, true), 0);
+        assert_eq!(
+            seed.sent_note(&hand),
+            None,
+            "no classroom on the seed's server"
         );
     }
 

@@ -63,6 +63,11 @@ fn a_host_terminal_runs_a_poll_and_a_student_terminal_raises_a_hand_and_votes() 
 
     type_line(&mut student, "/hand");
     type_line(&mut student, "/vote 2");
+    expect(&student_out, "Sent: your hand is up (the teacher sees it).");
+    expect(
+        &student_out,
+        "Sent: your vote for 2) 火曜 (another /vote changes it until the poll closes).",
+    );
     let hands = wait_for_line(&host_out, |l| l.starts_with("Hands up: "));
     assert!(hands.starts_with("Hands up: 花子 ("), "{hands}");
     expect(

@@ -7,7 +7,7 @@
 //! Try it: `cargo test --lib terminal::classroom`.
 
 use crate::client::Classroom;
-use crate::protocol::{ErrorCode, RaisedHand, RoomModes};
+use crate::protocol::{ClientMessage, ErrorCode, RaisedHand, RoomModes};
 use crate::text::{CONTINUATION_INDENT, escape_for_terminal as esc};
 
 use super::commands::{OpenPoll, command_for};
@@ -184,6 +184,39 @@ pub fn hands_line(queue: &[RaisedHand], now_ms: u64) -> String {
     format!("Hands up: {}", hands.join(", "))
 }
 
+/// What to tell the user right after sending `message`, for the commands whose effect the
+/// relay shows them nowhere else (students never see the hands queue or the tally). A refusal,
+/// if one comes, follows it.
+pub fn sent_note(message: &ClientMessage, open: Option<&OpenPoll>) -> Option<String> {
+    match message {
+        ClientMessage::Hand { up: true, id: None } => {
+            Some("Sent: your hand is up (the teacher sees it).".to_owned())
+        }
+        ClientMessage::Hand {
+            up: false,
+            id: None,
+        } => Some("Sent: your hand is down.".to_owned()),
+        ClientMessage::Vote { option, .. } => {
+            let label = open
+                .and_then(|p| p.options.get(*option))
+                .map(|o| format!(" {}", esc(o)))
+                .unwrap_or_default();
+            Some(format!(
+                "Sent: your vote for {}){label} (another /vote changes it until the poll closes).",
+                option + 1
+            ))
+        }
+        ClientMessage::Mute { id, muted: true } => Some(format!(
+            "Sent: mute {} (their messages are refused until /unmute).",
+            person(id, false)
+        )),
+        ClientMessage::Mute { id, muted: false } => {
+            Some(format!("Sent: unmute {}.", person(id, false)))
+        }
+        _ => None,
+    }
+}
+
 /// A refusal from the relay, in plain words; `about` is the refused control message's type.
 pub fn refusal(code: ErrorCode, about: Option<&str>, message: &str) -> String {
     match (code, about) {
@@ -358,6 +391,45 @@ mod tests {
             "Hands up: none"
         );
         assert_eq!(waited(3_900_000), "1 h 5 min");
+    }
+
+    #[test]
+    fn what_the_relay_shows_nowhere_else_is_noted_when_sent() {
+        let open = OpenPoll {
+            number: 4,
+            question: "次の授業は?".to_owned(),
+            options: vec!["月曜".to_owned(), "火曜".to_owned()],
+        };
+        let note = |m: ClientMessage| sent_note(&m, Some(&open));
+        assert_eq!(
+            note(ClientMessage::Vote { poll: 4, option: 1 }).as_deref(),
+            Some("Sent: your vote for 2) 火曜 (another /vote changes it until the poll closes).")
+        );
+        assert_eq!(
+            note(ClientMessage::Hand { up: true, id: None }).as_deref(),
+            Some("Sent: your hand is up (the teacher sees it).")
+        );
+        assert!(
+            note(ClientMessage::Mute {
+                id: "花子".to_owned(),
+                muted: true
+            })
+            .is_some_and(|n| n.starts_with("Sent: mute 花子 "))
+        );
+        // Pins, polls, modes and a lowered hand show up as the relay's own lines.
+        assert_eq!(
+            note(ClientMessage::Pin {
+                text: "x".to_owned()
+            }),
+            None
+        );
+        assert_eq!(
+            note(ClientMessage::Hand {
+                up: false,
+                id: Some("花子".to_owned())
+            }),
+            None
+        );
     }
 
     #[test]
