@@ -144,18 +144,19 @@ pub fn result_lines(
     options: &[String],
     counts: &[u32],
 ) -> String {
-    let total: u32 = counts.iter().sum();
+    // Summed wide: the counts come from the relay.
+    let total: u64 = counts.iter().map(|&c| u64::from(c)).sum();
     let votes = if total == 1 { "vote" } else { "votes" };
     let mut out = match question {
         Some(q) => format!("Poll {poll} results: {} ({total} {votes})", esc(q)),
         None => format!("Poll {poll} results ({total} {votes})"),
     };
     for (i, &count) in counts.iter().enumerate() {
-        // Rounded share of the bar; counts are far too small to overflow.
-        let filled = (count as usize * BAR_WIDTH + total as usize / 2)
-            .checked_div(total as usize)
-            .unwrap_or(0)
-            .min(BAR_WIDTH);
+        // Rounded share of the bar: a u32 times 20 cannot overflow a u64.
+        let share = (u64::from(count) * BAR_WIDTH as u64 + total / 2)
+            .checked_div(total)
+            .unwrap_or(0);
+        let filled = usize::try_from(share).unwrap_or(BAR_WIDTH).min(BAR_WIDTH);
         let bar = format!("{}{}", "█".repeat(filled), "░".repeat(BAR_WIDTH - filled));
         let label = options.get(i).map(|o| esc(o)).unwrap_or_default();
         out.push_str(&format!(
@@ -342,6 +343,9 @@ mod tests {
             format!("    2) {}{}   3  火曜", "█".repeat(15), "░".repeat(5))
         );
         assert_eq!(lines[3], format!("    3) {}   0  水曜", "░".repeat(20)));
+        // Counts a relay could send without making the sum overflow.
+        let huge = result_lines(1, None, &[], &[u32::MAX, u32::MAX]);
+        assert!(huge.contains(&"█".repeat(10)), "{huge}");
         assert_eq!(board.open_poll(), None, "a closed poll takes no votes");
     }
 
