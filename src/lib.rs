@@ -17,7 +17,8 @@
 //!   the one way to host, used by `classchat serve` and the window.
 //! - [`client`]: joining a relay (or the seed's Tornado server): a handle for requests and a
 //!   stream of events, used by `classchat join` and the desktop app.
-//! - [`terminal`]: `classchat join`, the chat in a terminal.
+//! - [`terminal`]: `classchat join`, the chat in a terminal: `commands` (chat lines and the
+//!   classroom's `/` commands) and `classroom` (how modes, polls, hands and pins are shown).
 //! - [`lan`]: the addresses students type.
 //! - [`journal`]: the host's session journal on disk, so a crash loses at most a second.
 //! - [`discovery`]: announcing and finding chats on the LAN (mDNS / DNS-SD).

@@ -78,7 +78,8 @@ enum LangArg {
 enum CliCommand {
     /// Run the chat relay without a window (for a server or a terminal).
     Serve(ServeArgs),
-    /// Join a chat in this terminal: type `id/message` or `*/message`.
+    /// Join a chat in this terminal: type `id/message`, `*/message`, or `/help` for the
+    /// classroom commands (raise your hand, vote; for the host: pin, poll, mute, modes).
     Join(JoinArgs),
 }
 
@@ -178,6 +179,10 @@ struct JoinArgs {
     /// The host's join code.
     #[arg(long)]
     code: Option<String>,
+    /// The relay's host key (printed by `classchat serve`): join as a host, who may steer the
+    /// room with /pin, /poll, /close, /mute, /kick, /lower and /mode.
+    #[arg(long, value_name = "KEY")]
+    host_key: Option<String>,
     /// Exit when the connection ends instead of reconnecting.
     #[arg(long)]
     no_reconnect: bool,
@@ -358,6 +363,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         format!("&code={code}")
     });
     println!("Host join page (keep it to yourself): http://{first}/?host={key}{code}");
+    let code_arg = join_code
+        .as_deref()
+        .map_or_else(String::new, |code| format!(" --code {}", shell_word(code)));
+    println!(
+        "Host in a terminal: classchat join {first} --host-key {}{code_arg}",
+        shell_word(&host_token)
+    );
     if let Some(Err(e)) = &hosting.announcement {
         tracing::warn!("{e}");
     }
@@ -389,6 +401,16 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `text` as one word for a POSIX shell, so that a printed command can be pasted as it is.
+fn shell_word(text: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "-_.,:@%+=/".contains(c);
+    if !text.is_empty() && text.chars().all(plain) {
+        text.to_owned()
+    } else {
+        format!("'{}'", text.replace('\'', r"'\''"))
+    }
+}
+
 /// `--rate`: a finite number of messages per second, 0 or more.
 fn parse_rate(text: &str) -> Result<f64, String> {
     match text.trim().parse::<f64>() {
@@ -412,7 +434,7 @@ fn join(runtime: &tokio::runtime::Runtime, args: JoinArgs) -> ExitCode {
         url,
         name: args.name,
         join_code: args.code,
-        host_key: None,
+        host_key: args.host_key.filter(|k| !k.is_empty()),
         reconnect: !args.no_reconnect,
     };
     let outcome = runtime.block_on(terminal::run(config));

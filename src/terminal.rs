@@ -1,12 +1,20 @@
 //! `classchat join`: the chat in a terminal. Lines typed as `id/message` or `*/message` are
-//! sent; events are printed one per line.
+//! sent; lines starting with `/` are classroom commands (`/hand`, `/vote 2`, and for a host
+//! `/pin`, `/poll`, `/close`, `/mute`, `/kick`, `/lower`, `/mode`; `/help` lists them). Events
+//! are printed one per line; a host's messages and name carry [`TEACHER_BADGE`].
 //!
 //! After a drop the client library continues the session by itself; messages the relay sends
 //! again from its history are printed after an [`EARLIER`] divider, and live ones after a
 //! [`LIVE`] divider. At the end of input it waits (up to [`LEAVE_PATIENCE`]) for the relay to
 //! confirm what was typed before it leaves.
 //!
-//! Try it: `cargo run -- join localhost --name 花子`, then type `*/こんにちは`.
+//! Inside: `commands` (what a typed line means; pure) and `classroom` (how modes, pins, polls,
+//! hands and refusals are shown; pure).
+//!
+//! Try it: `cargo run -- join localhost --name 花子`, then type `*/こんにちは` or `/hand`.
+
+mod classroom;
+mod commands;
 
 use std::collections::HashSet;
 use std::io::Write as _;
@@ -16,8 +24,9 @@ use tokio::io::AsyncBufReadExt as _;
 use tokio::time::Instant;
 
 use crate::client::{self, Disconnect, Event, JoinConfig, SendId};
-use crate::protocol::{Addressed, Recipient};
+use crate::protocol::{ClientMessage, Recipient, Role, now_ms};
 use crate::text::escape_for_terminal as esc;
+use commands::Typed;
 
 /// How `join` ended, as the process exit code reports it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,14 +66,16 @@ pub const LIVE: &str = "── new messages ──";
 /// How long leaving waits for the relay to confirm what was typed.
 pub const LEAVE_PATIENCE: Duration = Duration::from_secs(10);
 
+/// Marks a host's name: `[teacher] 先生 → everyone: …`.
+pub const TEACHER_BADGE: &str = "[teacher]";
+
 /// Joins `config.url`, printing to stdout and reading lines from stdin until either ends.
 pub async fn run(config: JoinConfig) -> Outcome {
     println!("Connecting to {} …", config.url);
+    let mut screen = Screen::new(config.host_key.is_some());
     let (handle, mut events) = client::connect(&tokio::runtime::Handle::current(), config, None);
     let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
     let mut stdin_open = true;
-    let mut own_id: Option<String> = None;
-    let mut sections = Sections::default();
     let mut pending: HashSet<SendId> = HashSet::new();
     // Set at the end of input while sends wait for their confirmation.
     let mut leave_by: Option<Instant> = None;
@@ -72,24 +83,17 @@ pub async fn run(config: JoinConfig) -> Outcome {
         tokio::select! {
             event = events.recv() => {
                 let Some(event) = event else { return Outcome::Left };
-                if let Some(divider) = sections.before(&event) {
-                    print_line(divider);
-                }
                 settle(&mut pending, &event);
                 if leave_by.is_some() && pending.is_empty() {
                     leave_by = None;
                     handle.close();
                 }
+                let text = screen.show(&event, now_ms());
+                if !text.is_empty() {
+                    print_line(&text);
+                }
                 if let Event::Disconnected { reason, retry_in: None } = &event {
-                    print_line(&describe(&event, own_id.as_deref()));
                     return Outcome::of(reason);
-                }
-                if let Event::Connected { id, .. } = &event {
-                    own_id.clone_from(id);
-                }
-                let line = describe(&event, own_id.as_deref());
-                if !line.is_empty() {
-                    print_line(&line);
                 }
             }
             line = lines.next_line(), if stdin_open => match line {
@@ -98,9 +102,22 @@ pub async fn run(config: JoinConfig) -> Outcome {
                     if line.trim().is_empty() {
                         continue;
                     }
-                    match Addressed::parse(line) {
-                        Ok(a) => {
+                    match commands::parse(line) {
+                        Ok(Typed::Chat(a)) => {
                             pending.insert(handle.send(a.to, a.text));
+                        }
+                        Ok(Typed::Help) => print_line(commands::HELP),
+                        Ok(Typed::Command(command)) => {
+                            match command.into_message(screen.board.open_poll()) {
+                                Ok(message) => {
+                                    let note = screen.sent_note(&message);
+                                    handle.control(message);
+                                    if let Some(note) = note {
+                                        print_line(&note);
+                                    }
+                                }
+                                Err(e) => eprintln!("Not sent: {e}"),
+                            }
                         }
                         Err(e) => eprintln!("Not sent: {e}"),
                     }
@@ -120,6 +137,100 @@ pub async fn run(config: JoinConfig) -> Outcome {
                 leave_by = None;
                 handle.close();
             }
+        }
+    }
+}
+
+/// What the terminal prints for each event, and what it remembers to print it.
+#[derive(Debug, Default)]
+pub struct Screen {
+    own_id: Option<String>,
+    sections: Sections,
+    board: classroom::Board,
+    /// Connected now (control messages go out only then).
+    connected: bool,
+    /// Connected to a server without classroom controls (the seed's).
+    legacy: bool,
+    /// Joined with a host key, so a refused join may mean a wrong key.
+    host_key: bool,
+    /// Whether the `/help` hint was given (once, on the first connection).
+    hinted: bool,
+}
+
+impl Screen {
+    /// A screen for a client that joins with a host key (`host_key`) or without.
+    pub fn new(host_key: bool) -> Self {
+        Self {
+            host_key,
+            ..Self::default()
+        }
+    }
+
+    /// The text to print for `event` (lines joined by line feeds; empty for none). `now_ms`
+    /// is the time in ms since the Unix epoch, for how long hands have been up.
+    pub fn show(&mut self, event: &Event, now_ms: u64) -> String {
+        let mut lines: Vec<String> = Vec::new();
+        if let Some(divider) = self.sections.before(event) {
+            lines.push(divider.to_owned());
+        }
+        match event {
+            Event::Connected { id, legacy, .. } => {
+                self.own_id.clone_from(id);
+                self.legacy = *legacy;
+                self.connected = true;
+                self.board.reconnected();
+            }
+            Event::Connecting { .. } | Event::Disconnected { .. } => self.connected = false,
+            _ => {}
+        }
+        let line = match event {
+            Event::Classroom(change) => self.board.show(change, now_ms),
+            Event::ControlNotSent(message) => self.not_sent(message),
+            Event::Disconnected {
+                reason: Disconnect::WrongJoinCode,
+                retry_in: None,
+            } if self.host_key => "Disconnected: wrong join code or host key.".to_owned(),
+            _ => describe(event, self.own_id.as_deref()),
+        };
+        if !line.is_empty() {
+            lines.push(line);
+        }
+        if let Event::Connected {
+            clients: Some(clients),
+            legacy: false,
+            ..
+        } = event
+            && !self.hinted
+        {
+            self.hinted = true;
+            let host = clients.iter().any(|c| {
+                Some(c.id.as_str()) == self.own_id.as_deref() && c.role == Some(Role::Host)
+            });
+            lines.push(if host {
+                format!("You are a host {TEACHER_BADGE}: you steer the room. Type /help for the commands.")
+            } else {
+                "Type /help for the commands (raise your hand, vote).".to_owned()
+            });
+        }
+        lines.join("\n")
+    }
+
+    /// What to print right after sending `message`: a note for what the relay shows this user
+    /// nowhere else, unless the message cannot go out (then [`Event::ControlNotSent`] says so).
+    pub fn sent_note(&self, message: &ClientMessage) -> Option<String> {
+        if !self.connected || self.legacy {
+            return None;
+        }
+        classroom::sent_note(message, self.board.open_poll())
+    }
+
+    /// Why a control message did not go out.
+    fn not_sent(&self, message: &ClientMessage) -> String {
+        let command = commands::typed_as(message);
+        if self.legacy {
+            format!("Not sent ({command}): this server has no classroom controls.")
+        } else {
+            format!("Not sent ({command}): not connected; type it again once the chat is back.")
         }
     }
 }
@@ -203,10 +314,11 @@ pub fn describe(event: &Event, own_id: Option<&str>) -> String {
                 let names: Vec<String> = clients
                     .iter()
                     .map(|c| {
+                        let name = person(&c.id, c.role == Some(Role::Host));
                         if Some(c.id.as_str()) == own_id {
-                            format!("{} (you)", c.id)
+                            format!("{name} (you)")
                         } else {
-                            c.id.clone()
+                            name
                         }
                     })
                     .collect();
@@ -221,11 +333,14 @@ pub fn describe(event: &Event, own_id: Option<&str>) -> String {
             "Reconnected, but some messages may be missing: the chat could not be continued where you left it.".to_owned()
         }
         Event::Confirmed { .. } | Event::ControlNotSent(_) | Event::Classroom(_) => String::new(),
-        Event::Joined(client) => format!("* {} joined", esc(&client.id)),
-        Event::Left { id } => format!("* {} left", esc(id)),
+        Event::Joined(client) => format!(
+            "* {} joined",
+            person(&client.id, client.role == Some(Role::Host))
+        ),
+        Event::Left { id } => format!("* {} left", person(id, false)),
         Event::Message(m) => {
             // Hardening (issue 12): text from others is shown with its control characters escaped.
-            let from = esc(m.from.as_deref().unwrap_or("(someone)"));
+            let from = person(m.from.as_deref().unwrap_or("(someone)"), m.from_host);
             let text = esc(&m.text);
             match &m.to {
                 _ if m.from.is_some() && m.from.as_deref() == own_id => match &m.to {
@@ -237,7 +352,12 @@ pub fn describe(event: &Event, own_id: Option<&str>) -> String {
                 _ => format!("{from}: {text}"),
             }
         }
-        Event::Refused { message, .. } => format!("Error: {}", esc(message)),
+        Event::Refused {
+            code,
+            message,
+            about,
+            ..
+        } => classroom::refusal(*code, about.as_deref(), message),
         Event::NotSent { to, text, .. } => format!(
             "Not sent (not connected): {}/{}",
             esc(to.as_wire()),
@@ -254,5 +374,139 @@ pub fn describe(event: &Event, own_id: Option<&str>) -> String {
         Event::Disconnected { reason, .. } => {
             format!("Disconnected: {}.", esc(&reason.to_string()))
         }
+    }
+}
+
+/// A person's ID as the terminal shows it: escaped, and a host's after [`TEACHER_BADGE`].
+/// Anyone else's ID that starts with a bracket has it escaped, so that no name (such as
+/// `[teacher] 田中`) can pass for the badge.
+fn person(peer_id: &str, host: bool) -> String {
+    let mut chars = peer_id.chars();
+    match chars.next() {
+        _ if host => format!("{TEACHER_BADGE} {}", esc(peer_id)),
+        Some(c @ ('[' | '［')) => format!("\\u{{{:x}}}{}", u32::from(c), esc(chars.as_str())),
+        _ => esc(peer_id),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::Classroom;
+    use crate::protocol::ClientInfo;
+
+    fn connected(id: &str, role: Role, legacy: bool) -> Event {
+        Event::Connected {
+            id: Some(id.to_owned()),
+            clients: (!legacy).then(|| {
+                vec![ClientInfo {
+                    id: id.to_owned(),
+                    since: 0,
+                    legacy: false,
+                    role: Some(role),
+                }]
+            }),
+            legacy,
+        }
+    }
+
+    #[test]
+    fn a_host_is_told_so_once_and_a_student_where_the_commands_are() {
+        let mut host = Screen::new(true);
+        let first = host.show(&connected("先生", Role::Host, false), 0);
+        assert_eq!(
+            first.lines().last(),
+            Some("You are a host [teacher]: you steer the room. Type /help for the commands.")
+        );
+        let again = host.show(&connected("先生", Role::Host, false), 0);
+        assert!(!again.contains("/help"), "{again}");
+        let mut student = Screen::new(false);
+        let first = student.show(&connected("花子", Role::Student, false), 0);
+        assert!(first.ends_with("\nType /help for the commands (raise your hand, vote)."));
+        // The seed's server has no classroom: no hint.
+        let mut seed = Screen::new(false);
+        assert!(
+            !seed
+                .show(&connected("client0", Role::Student, true), 0)
+                .contains("/help")
+        );
+    }
+
+    #[test]
+    fn a_control_message_not_sent_says_why() {
+        let hand = ClientMessage::Hand { up: true, id: None };
+        let mut screen = Screen::new(false);
+        screen.show(&connected("client0", Role::Student, true), 0);
+        assert_eq!(
+            screen.show(&Event::ControlNotSent(hand.clone()), 0),
+            "Not sent (/hand): this server has no classroom controls."
+        );
+        let mut screen = Screen::new(false);
+        screen.show(&connected("花子", Role::Student, false), 0);
+        assert_eq!(
+            screen.show(&Event::ControlNotSent(hand), 0),
+            "Not sent (/hand): not connected; type it again once the chat is back."
+        );
+    }
+
+    #[test]
+    fn a_raised_hand_is_noted_only_when_it_can_go_out() {
+        let hand = ClientMessage::Hand { up: true, id: None };
+        let mut screen = Screen::new(false);
+        assert_eq!(screen.sent_note(&hand), None, "not connected yet");
+        screen.show(&connected("花子", Role::Student, false), 0);
+        assert!(screen.sent_note(&hand).is_some());
+        screen.show(
+            &Event::Disconnected {
+                reason: Disconnect::Lost("gone".to_owned()),
+                retry_in: Some(Duration::from_secs(1)),
+            },
+            0,
+        );
+        assert_eq!(screen.sent_note(&hand), None, "while reconnecting");
+        let mut seed = Screen::new(false);
+        seed.show(&connected("client0", Role::Student, true), 0);
+        assert_eq!(
+            seed.sent_note(&hand),
+            None,
+            "no classroom on the seed's server"
+        );
+    }
+
+    #[test]
+    fn a_refused_join_with_a_host_key_may_be_the_key() {
+        let refused = Event::Disconnected {
+            reason: Disconnect::WrongJoinCode,
+            retry_in: None,
+        };
+        assert_eq!(
+            Screen::new(true).show(&refused, 0),
+            "Disconnected: wrong join code or host key."
+        );
+        assert_eq!(
+            Screen::new(false).show(&refused, 0),
+            "Disconnected: wrong join code."
+        );
+    }
+
+    #[test]
+    fn a_poll_from_before_a_reconnection_is_forgotten() {
+        let mut screen = Screen::new(false);
+        screen.show(&connected("花子", Role::Student, false), 0);
+        screen.show(
+            &Event::Classroom(Classroom::Poll {
+                poll: 1,
+                question: "Done?".to_owned(),
+                options: vec!["yes".to_owned(), "no".to_owned()],
+            }),
+            0,
+        );
+        assert!(screen.board.open_poll().is_some());
+        screen.show(&connected("花子", Role::Student, false), 0);
+        assert_eq!(
+            screen.board.open_poll(),
+            None,
+            "the relay sends it again if open"
+        );
     }
 }

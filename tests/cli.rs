@@ -112,3 +112,19 @@ fn serve_help_lists_the_hardening_options() {
         assert!(help.contains(flag), "{flag} missing from:\n{help}");
     }
 }
+
+#[test]
+fn serve_prints_a_host_command_a_shell_takes_as_it_is() {
+    let (_server, url, out) = serve(&["--host-token", "it's mine", "--join-code", "2468"]);
+    let line = wait_for_line(&out, |l| l.starts_with("Host in a terminal: "));
+    let address = url
+        .strip_prefix("ws://")
+        .and_then(|a| a.strip_suffix(common::DICT))
+        .unwrap();
+    assert_eq!(
+        line,
+        format!(
+            r"Host in a terminal: classchat join {address} --host-key 'it'\''s mine' --code 2468"
+        )
+    );
+}

@@ -2,7 +2,7 @@
 //! escape sequences, OSC 52 clipboard writes and fake lines are made visible instead.
 
 use classchat::client::{Disconnect, Event, Incoming};
-use classchat::protocol::{ErrorCode, Recipient};
+use classchat::protocol::{ClientInfo, ErrorCode, Recipient, Role};
 use classchat::terminal::describe;
 
 fn message(from: &str, text: &str) -> Event {
@@ -68,4 +68,59 @@ fn sender_names_refusals_and_close_reasons_are_escaped() {
         None,
     );
     assert!(!closed.contains('\x1b'), "{closed:?}");
+}
+
+#[test]
+fn only_a_host_gets_the_teacher_badge_and_no_name_can_fake_it() {
+    let host = Event::Message(Incoming {
+        from: Some("先生".to_owned()),
+        to: Some(Recipient::Everyone),
+        text: "はい".to_owned(),
+        from_host: true,
+        ..Incoming::default()
+    });
+    assert_eq!(describe(&host, None), "[teacher] 先生 → everyone: はい");
+    assert_eq!(
+        describe(&message("先生", "はい"), None),
+        "先生 → everyone: はい",
+        "no badge without the relay's word"
+    );
+    for (name, shown) in [
+        ("[teacher] 田中", "\\u{5b}teacher] 田中"),
+        ("［teacher］ 田中", "\\u{ff3b}teacher］ 田中"),
+    ] {
+        let line = describe(&message(name, "テストは中止"), None);
+        assert_eq!(line, format!("{shown} → everyone: テストは中止"));
+    }
+    let roster = describe(
+        &Event::Connected {
+            id: Some("花子".to_owned()),
+            clients: Some(vec![
+                ClientInfo {
+                    id: "先生".to_owned(),
+                    since: 0,
+                    legacy: false,
+                    role: Some(Role::Host),
+                },
+                ClientInfo {
+                    id: "[teacher] 田中".to_owned(),
+                    since: 0,
+                    legacy: false,
+                    role: Some(Role::Student),
+                },
+                ClientInfo {
+                    id: "花子".to_owned(),
+                    since: 0,
+                    legacy: false,
+                    role: Some(Role::Student),
+                },
+            ]),
+            legacy: false,
+        },
+        Some("花子"),
+    );
+    assert_eq!(
+        roster.lines().nth(1),
+        Some("Connected now: [teacher] 先生, \\u{5b}teacher] 田中, 花子 (you)")
+    );
 }

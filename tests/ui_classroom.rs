@@ -315,7 +315,7 @@ fn a_teacher_with_the_host_key_steers_a_served_relay_from_the_join_screen() {
     });
 
     // Mute from the roster goes to the relay as the host's `mute`.
-    click(&mut teacher, "Mute");
+    click(&mut teacher, "Mute Aki");
     type_into(&mut student, "Message", "Mori/hello");
     student.key_press(egui::Key::Enter);
     student.step();

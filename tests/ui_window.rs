@@ -379,6 +379,10 @@ fn a_save_without_a_dialog_offers_the_documents_folder() {
 
 /// Starts a relay on `127.0.0.1:port` (0: any), retrying while the old socket lets go.
 fn start_relay(rt: &tokio::runtime::Runtime, port: u16) -> RelayHandle {
+    start_relay_with(rt, port, RelayConfig::default())
+}
+
+fn start_relay_with(rt: &tokio::runtime::Runtime, port: u16, config: RelayConfig) -> RelayHandle {
     let deadline = Instant::now() + TIMEOUT;
     let listener = loop {
         match rt.block_on(tokio::net::TcpListener::bind(("127.0.0.1", port))) {
@@ -389,7 +393,53 @@ fn start_relay(rt: &tokio::runtime::Runtime, port: u16) -> RelayHandle {
             }
         }
     };
-    rt.block_on(async { relay::start(listener, RelayConfig::default()) })
+    rt.block_on(async { relay::start(listener, config) })
+}
+
+fn with_code(code: &str) -> RelayConfig {
+    RelayConfig {
+        join_code: Some(code.to_owned()),
+        ..RelayConfig::default()
+    }
+}
+
+#[test]
+fn a_changed_join_code_is_asked_for_in_the_chat_and_the_log_stays() {
+    let rt = runtime();
+    let relay = start_relay_with(&rt, 0, with_code("111111"));
+    let port = relay.local_addr().port();
+    let mut taro = student(
+        Backend::new(rt.handle().clone()),
+        port,
+        "Taro",
+        Some("111111"),
+    );
+    step_until(&mut taro, "Taro joined", |h| {
+        h.state().chat().is_some_and(|s| s.state.connected())
+    });
+    let rows_before = log_len(taro.state());
+
+    // The host restarts with a new code: the old one is refused.
+    rt.block_on(relay.shutdown());
+    let relay = start_relay_with(&rt, port, with_code("222222"));
+    step_until(&mut taro, "the window asking for the new code", |h| {
+        shows(h, "The host changed the join code")
+    });
+    assert_eq!(taro.state().mode(), ModeKind::Joined, "still in the chat");
+    assert!(log_len(taro.state()) >= rows_before, "the log stays");
+    let field = taro.get_by_label("Join code");
+    assert!(
+        field.accesskit_node().is_focused(),
+        "the code field has the focus"
+    );
+    field.type_text("222222");
+    taro.step();
+    taro.get_by_label("Join again").click();
+    step_until(&mut taro, "Taro back in the chat with the new code", |h| {
+        h.state().chat().is_some_and(|s| s.state.connected())
+    });
+    assert!(!shows(&taro, "The host changed the join code"));
+    drop(relay);
 }
 
 #[test]
@@ -677,7 +727,8 @@ fn host_mutes_and_kicks_through_the_bridge() {
     step_until(&mut host, "Taro in the host's roster", |h| shows(h, "Kick"));
 
     // The roster's mute flags come back from the bridge's relay watcher.
-    host.get_by_label("Mute").click();
+    // Each row's buttons say whom they are for.
+    host.get_by_label("Mute Taro").click();
     step_until(&mut host, "Taro muted", |h| shows(h, "(muted)"));
     // A muted student learns it when sending, and keeps the text.
     taro.get_by_label("Message").focus();
@@ -697,13 +748,13 @@ fn host_mutes_and_kicks_through_the_bridge() {
         Some("*/can I ask something?"),
         "the refused text is back in the box"
     );
-    host.get_by_label("Unmute").click();
+    host.get_by_label("Unmute Taro").click();
     step_until(&mut host, "Taro unmuted", |h| !shows(h, "(muted)"));
     assert!(shows(&host, "You muted Taro"), "the log records the mute");
     assert!(shows(&host, "You unmuted Taro"));
 
     // Kick asks first; cancelling keeps Taro, and the question blocks the rows behind it.
-    host.get_by_label("Kick").click();
+    host.get_by_label("Kick Taro").click();
     for _ in 0..4 {
         host.step();
     }
@@ -717,15 +768,12 @@ fn host_mutes_and_kicks_through_the_bridge() {
     assert!(shows(&host, "Kick"), "Taro is still there after Cancel");
     assert_eq!(own_id(taro.state()).as_deref(), Some("Taro"));
 
-    host.get_by_label("Kick").click();
+    host.get_by_label("Kick Taro").click();
     for _ in 0..4 {
         host.step();
     }
-    let confirm = host
-        .query_all_by_label("Kick")
-        .last()
-        .expect("the question's Kick");
-    confirm.click();
+    // The question's own button is plain "Kick".
+    host.get_by_label("Kick").click();
     step_until(&mut host, "Taro gone", |h| !shows(h, "Kick"));
     assert!(shows(&host, "You removed Taro from the chat"));
 }

@@ -404,7 +404,7 @@ impl App {
         let lang = self.lang();
         match command {
             Command::StartHosting => {
-                self.settings.code_for_new_session();
+                self.settings.code_for_new_session(crate::bridge::now_ms());
                 let Some(request) = self.settings.host_request(self.journal_dir.clone()) else {
                     self.error = Some(lang.s().bad_port.to_owned());
                     return;
@@ -421,7 +421,11 @@ impl App {
                 }
                 Err(e) => self.error = Some(lang.address_error(&e)),
             },
+            Command::Rejoin => self.rejoin(ctx),
             Command::Cancel | Command::Leave => {
+                if matches!(self.mode, Mode::Hosting(_)) {
+                    self.settings.still_hosting(crate::bridge::now_ms());
+                }
                 // Dropping the session leaves; dropping the relay closes every client and the
                 // announcement withdraws it from the network.
                 self.mode = Mode::Start;
@@ -570,6 +574,26 @@ impl App {
     }
 
     /// Saves the settings (eframe calls this on exit and every 30 s).
+    /// Joins the current chat again with the new code typed in it; the code is remembered
+    /// for the next start like one typed on the start screen.
+    fn rejoin(&mut self, ctx: &egui::Context) {
+        let Mode::Joined(chat) = &mut self.mode else {
+            return;
+        };
+        let code = chat.new_code.trim();
+        if code.is_empty() {
+            return;
+        }
+        code.clone_into(&mut self.settings.join_code);
+        match self.settings.join_config() {
+            Ok(config) => {
+                let (client, events) = self.backend.join(config, Self::waker(ctx));
+                chat.reconnect(client, events);
+            }
+            Err(e) => self.error = Some(self.settings.lang.address_error(&e)),
+        }
+    }
+
     pub fn save_settings(&self, storage: &mut dyn eframe::Storage) {
         eframe::set_value(storage, SETTINGS_KEY, &self.settings);
     }
@@ -585,6 +609,10 @@ impl eframe::App for App {
     }
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        // eframe saves every half minute too: what a restart after a crash goes by.
+        if matches!(self.mode, Mode::Hosting(_)) {
+            self.settings.still_hosting(crate::bridge::now_ms());
+        }
         self.save_settings(storage);
     }
 }

@@ -12,6 +12,9 @@ pub enum Command {
     StartHosting,
     /// Join with the start screen's settings.
     Join,
+    /// Join the same chat again with the new join code typed in the chat window (the host
+    /// changed it; the log stays).
+    Rejoin,
     /// Give up a join or host attempt that has not finished.
     Cancel,
     /// Stop hosting or leave; back to the start screen.

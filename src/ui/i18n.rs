@@ -935,6 +935,10 @@ pub struct Strings {
     pub no_id_server: &'static str,
     /// Over the message box of a muted student.
     pub muted_banner: &'static str,
+    /// The relay refused the join code after the chat was joined.
+    pub code_changed: &'static str,
+    /// Button: join the same chat with the new code.
+    pub join_again: &'static str,
     /// Marks a message written in the broadcast room (`/ws_multi_client`).
     pub broadcast_room: &'static str,
     /// Host key field label on the Join screen.
@@ -1095,6 +1099,8 @@ pub static JA: Strings = Strings {
     nobody_found: "見つかりません",
     no_id_server: "このサーバーはIDを割り当てません",
     broadcast_room: "全体ルーム",
+    code_changed: "ホストが参加コードを変えました。新しいコードを入力してください(ログは残ります)",
+    join_again: "もう一度参加",
     muted_banner: "ホストがあなたをミュートしています。送ったメッセージは届きません(入力した文は残してあります)",
     host_key: "ホストキー(先生のみ)",
     host_key_hint: "空欄で生徒として参加",
@@ -1223,6 +1229,8 @@ pub static EN: Strings = Strings {
     nobody_found: "Nobody found",
     no_id_server: "This server assigns no IDs",
     broadcast_room: "broadcast room",
+    code_changed: "The host changed the join code. Type the new code to join again (the log stays)",
+    join_again: "Join again",
     muted_banner: "The host has muted you: your messages are not delivered (your text is kept)",
     host_key: "Host key (teachers only)",
     host_key_hint: "leave empty to join as a student",

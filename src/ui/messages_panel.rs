@@ -132,7 +132,9 @@ pub fn composer_ui(ui: &mut egui::Ui, lang: Lang, chat: &mut Chat, commands: &mu
         let forbidden = composer::check(&chat.composer.text, Some(&ids))
             .ok()
             .and_then(|addressed| chat.forbidden(&addressed.to));
-        if !connected {
+        if chat.needs_new_code() {
+            new_code_ui(ui, lang, chat, commands);
+        } else if !connected {
             let reason = lang.cannot_send(&chat.state.describe(lang));
             ui.label(egui::RichText::new(reason).color(ui.visuals().warn_fg_color));
         } else if let Some(error) = chat.composer.current_hint() {
@@ -160,6 +162,38 @@ pub fn composer_ui(ui: &mut egui::Ui, lang: Lang, chat: &mut Chat, commands: &mu
             });
         }
         ui.add_space(4.0);
+    });
+}
+
+/// The relay refused the join code this chat was joined with (the host restarted with a new
+/// one): asks for the new code, with the field focused, instead of leaving a dead window.
+fn new_code_ui(ui: &mut egui::Ui, lang: Lang, chat: &mut Chat, commands: &mut Vec<Command>) {
+    let s = lang.s();
+    let text = egui::RichText::new(s.code_changed).strong();
+    ui.label(text.color(ui.visuals().warn_fg_color));
+    ui.horizontal(|ui| {
+        let label = ui.label(s.join_code);
+        let id = egui::Id::unique("classchat.new_code");
+        let field = ui
+            .add(
+                egui::TextEdit::singleline(&mut chat.new_code)
+                    .id(id)
+                    .desired_width(160.0),
+            )
+            .labelled_by(label.id);
+        // Focused once when asked; the user may move on with Tab or Esc.
+        if std::mem::take(&mut chat.focus_new_code) {
+            field.request_focus();
+        }
+        let enter = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+        let ready = !chat.new_code.trim().is_empty();
+        if ui
+            .add_enabled(ready, egui::Button::new(s.join_again))
+            .clicked()
+            || (enter && ready)
+        {
+            commands.push(Command::Rejoin);
+        }
     });
 }
 

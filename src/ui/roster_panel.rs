@@ -101,6 +101,14 @@ fn teacher_chip_ui(ui: &mut egui::Ui, lang: Lang) {
     ui.label(text);
 }
 
+/// A small button showing `action`, with "`action` `whom`" as its accessible name.
+fn named_button_ui(ui: &mut egui::Ui, action: &str, whom: &str) -> egui::Response {
+    let response = ui.small_button(action);
+    let name = format!("{action} {whom}");
+    response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, &name));
+    response
+}
+
 /// One roster row: the name (own marked, muted flagged), since when, and the host's buttons.
 fn client_ui(
     ui: &mut egui::Ui,
@@ -152,10 +160,11 @@ fn client_ui(
             } else {
                 (s.mute, true)
             };
-            if ui.small_button(label).clicked() {
+            // Every row has the same buttons: a screen reader names whom each one is for.
+            if named_button_ui(ui, label, &client.id).clicked() {
                 commands.push(Command::SetMuted(client.id.clone(), mute));
             }
-            if ui.small_button(s.kick).clicked() {
+            if named_button_ui(ui, s.kick, &client.id).clicked() {
                 commands.push(Command::Ask(Confirm::Kick(client.id.clone())));
             }
         });

@@ -18,6 +18,10 @@ use crate::bridge::{
     RosterEntry, SendId, Stats,
 };
 
+/// Hosting again within this time of the last hosting keeps a generated join code: a restart
+/// of the same lesson, not a new one.
+pub const RESTART_GAP: Duration = Duration::from_secs(20 * 60);
+
 /// What the start screen remembers between runs (eframe persistence).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
@@ -27,10 +31,11 @@ pub struct Settings {
     /// Join code the host asks for (empty: none).
     pub host_code: String,
     /// Whether `host_code` was made by Generate rather than typed. A generated code serves
-    /// one hosting session: the next session gets a fresh one (issue 12).
+    /// one lesson: hosting again soon after (a restart) keeps it, so students are not locked
+    /// out; a later session gets a fresh one, so last lesson's code does not open this one.
     pub host_code_generated: bool,
-    /// Whether a hosting session has started with the generated code already.
-    pub host_code_used: bool,
+    /// When the window last hosted with the generated code (ms since the Unix epoch).
+    pub host_code_hosted_ms: Option<u64>,
     /// The host's name in the chat.
     pub host_name: String,
     /// The room name announced on the local network (what students see on their Join card).
@@ -90,23 +95,35 @@ impl Settings {
         let code: u32 = rand::rng().random_range(0..1_000_000);
         self.host_code = format!("{code:06}");
         self.host_code_generated = true;
-        self.host_code_used = false;
+        self.host_code_hosted_ms = None;
     }
 
-    /// Hosting starts: a generated code that an earlier session used is replaced by a fresh
-    /// one, so a code given out in one lesson does not open the next. A typed code is kept,
-    /// and an empty one still means no code.
-    pub fn code_for_new_session(&mut self) {
-        if self.host_code_generated && self.host_code_used {
+    /// Hosting starts at `now_ms`: a generated code last hosted with more than
+    /// [`RESTART_GAP`] ago (another lesson) is replaced by a fresh one; one hosted with just
+    /// before (the host stopped, or the app was closed or crashed, and starts again) is kept,
+    /// so the students' code still works. A typed code is kept, and an empty one still means
+    /// no code.
+    pub fn code_for_new_session(&mut self, now_ms: u64) {
+        let stale = self
+            .host_code_hosted_ms
+            .is_some_and(|then| now_ms.saturating_sub(then) > RESTART_GAP.as_millis() as u64);
+        if self.host_code_generated && stale {
             self.generate_code();
         }
-        self.host_code_used = self.host_code_generated;
+        self.still_hosting(now_ms);
+    }
+
+    /// Hosting goes on at `now_ms` (called while hosting and when it stops).
+    pub fn still_hosting(&mut self, now_ms: u64) {
+        if self.host_code_generated {
+            self.host_code_hosted_ms = Some(now_ms);
+        }
     }
 
     /// The host typed the code (or gave it on the command line): keep it for every session.
     pub fn code_typed(&mut self) {
         self.host_code_generated = false;
-        self.host_code_used = false;
+        self.host_code_hosted_ms = None;
     }
 
     /// First-run settings in `lang` (the host's default name depends on it).
@@ -115,7 +132,7 @@ impl Settings {
             port: crate::bridge::DEFAULT_PORT.to_string(),
             host_code: String::new(),
             host_code_generated: false,
-            host_code_used: false,
+            host_code_hosted_ms: None,
             host_name: lang.s().default_host_name.to_owned(),
             room_name: lang.s().default_room_name.to_owned(),
             address: String::new(),
@@ -282,6 +299,10 @@ pub struct Chat {
     in_replay: bool,
     /// Room modes, hands, the poll and the pinned message.
     pub classroom: Classroom,
+    /// The new join code being typed after the relay refused the old one.
+    pub new_code: String,
+    /// The new-code field should take the focus (once, when the code is refused).
+    pub focus_new_code: bool,
 }
 
 /// A message this client sent that is not confirmed yet: shown dimmed until it is.
@@ -324,6 +345,8 @@ impl Chat {
             pending: Vec::new(),
             in_replay: false,
             classroom: Classroom::default(),
+            new_code: String::new(),
+            focus_new_code: false,
         }
     }
 
@@ -360,6 +383,22 @@ impl Chat {
     pub fn set_muted(&mut self, peer_id: String, muted: bool) {
         self.classroom_action(Action::SetMuted(peer_id.clone(), muted));
         self.log.note(Note::Muted(peer_id, muted));
+    }
+
+    /// The relay refused this chat's join code after it had been joined: the host restarted
+    /// with a new code, which the user is asked for.
+    pub fn needs_new_code(&self) -> bool {
+        self.ever_connected && self.state == ConnState::Stopped(Disconnect::WrongJoinCode)
+    }
+
+    /// Continues on a new connection (the same chat, joined again with another code): the
+    /// log stays, the roster waits for the new welcome.
+    pub fn reconnect(&mut self, client: ClientHandle, events: UnboundedReceiver<Event>) {
+        self.client = client;
+        self.events = events;
+        self.state = ConnState::Connecting { attempt: 1 };
+        self.disconnect_logged = false;
+        self.new_code.clear();
     }
 
     /// The send `id` is settled (confirmed, refused or handed back): no longer pending.
@@ -581,6 +620,7 @@ impl Chat {
                     None => {
                         self.log.note(Note::Stopped(reason.clone()));
                         self.state = ConnState::Stopped(reason);
+                        self.focus_new_code = self.needs_new_code();
                     }
                 }
             }
@@ -809,23 +849,44 @@ impl PreviousChat {
 mod tests {
     use super::*;
 
+    const MINUTE: u64 = 60_000;
+
     #[test]
-    fn a_generated_code_serves_one_hosting_session() {
+    fn a_generated_code_survives_a_restart_but_not_into_the_next_lesson() {
         let mut settings = Settings::for_lang(Lang::En);
         settings.generate_code();
         let shown = settings.host_code.clone();
-        settings.code_for_new_session();
+        let start = 1_000 * MINUTE;
+        settings.code_for_new_session(start);
         assert_eq!(
             settings.host_code, shown,
             "the code on screen is the first session's"
         );
+        // Hosting for 50 minutes, then the app restarts (or Stop, Start) 5 minutes later.
+        settings.still_hosting(start + 50 * MINUTE);
+        settings.code_for_new_session(start + 55 * MINUTE);
+        assert_eq!(
+            settings.host_code, shown,
+            "a restart keeps the students' code"
+        );
+        // The next lesson, hours later, gets fresh codes.
         let mut codes = std::collections::HashSet::from([shown]);
+        let mut now = start + 55 * MINUTE;
         for _ in 0..5 {
-            settings.code_for_new_session();
+            now += 180 * MINUTE;
+            settings.code_for_new_session(now);
             codes.insert(settings.host_code.clone());
         }
         // Six random six-digit codes: a repeat is a one-in-tens-of-thousands chance.
         assert!(codes.len() >= 5, "{codes:?}");
+    }
+
+    #[test]
+    fn settings_saved_before_the_restart_rule_still_load() {
+        let old = r#"{"port":"30005","host_code":"123456","host_code_generated":true,"host_code_used":true}"#;
+        let settings: Settings = serde_json::from_str(old).expect("old settings load");
+        assert_eq!(settings.host_code, "123456");
+        assert_eq!(settings.host_code_hosted_ms, None);
     }
 
     #[test]
@@ -846,13 +907,13 @@ mod tests {
         settings.generate_code();
         settings.host_code = "2468".into();
         settings.code_typed();
-        for _ in 0..3 {
-            settings.code_for_new_session();
+        for hours in [1, 5, 48] {
+            settings.code_for_new_session(hours * 60 * MINUTE);
             assert_eq!(settings.host_code, "2468");
         }
         let mut none = Settings::for_lang(Lang::En);
-        none.code_for_new_session();
-        none.code_for_new_session();
+        none.code_for_new_session(MINUTE);
+        none.code_for_new_session(300 * MINUTE);
         assert_eq!(none.host_code, "");
     }
 }
