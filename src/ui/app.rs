@@ -138,20 +138,12 @@ impl App {
 
     /// The chat session, when hosting or joined.
     pub fn chat(&self) -> Option<&Chat> {
-        match &self.mode {
-            Mode::Hosting(host) => Some(&host.chat),
-            Mode::Joined(chat) => Some(chat),
-            Mode::Start | Mode::StartingHost(_) | Mode::Reviewing => None,
-        }
+        self.mode.chat()
     }
 
     /// The chat session to change from outside (imports, tests).
     pub fn chat_mut(&mut self) -> Option<&mut Chat> {
-        match &mut self.mode {
-            Mode::Hosting(host) => Some(&mut host.chat),
-            Mode::Joined(chat) => Some(chat),
-            Mode::Start | Mode::StartingHost(_) | Mode::Reviewing => None,
-        }
+        self.mode.chat_mut()
     }
 
     /// The log of the current session, to add rows from outside (imports, tests).
@@ -449,25 +441,11 @@ impl App {
                     }
                 }
             }
-            Command::Kick(peer_id) => match &mut self.mode {
-                Mode::Hosting(host) => host.kick(peer_id),
-                Mode::Joined(chat) => chat.kick(peer_id),
-                _ => {}
-            },
-            Command::SetMuted(peer_id, muted) => match &mut self.mode {
-                Mode::Hosting(host) => host.set_muted(peer_id, muted),
-                Mode::Joined(chat) => chat.set_muted(peer_id, muted),
-                _ => {}
-            },
-            Command::Classroom(action) => {
-                if let Some(chat) = self.chat_mut() {
-                    chat.classroom_action(action);
-                }
-            }
-            Command::Readmit(peer_id) => {
-                if let Mode::Hosting(host) = &self.mode {
-                    host.host.readmit(&peer_id);
-                }
+            Command::Kick(_)
+            | Command::SetMuted(..)
+            | Command::Readmit(_)
+            | Command::Classroom(_) => {
+                self.mode.steer(command);
             }
             Command::Ask(confirm) => self.confirm = Some(confirm),
             Command::Dismiss => self.confirm = None,
