@@ -1,5 +1,7 @@
 //! The session journal: everything the app shows in its log, appended to a file on disk as it
-//! arrives, so that a crash or a power cut loses at most the last second.
+//! arrives, so that a crash or a power cut loses at most the last second. Classroom events
+//! (polls with their results, pins, room modes) keep their data as a [`Record`] beside their
+//! sentence, and a host's messages their teacher badge.
 //!
 //! One file per session, `session-<unix ms>.jsonl`, one JSON object per line. Writing happens
 //! on a thread of its own; the UI only sends entries down a channel and never waits for the
