@@ -750,6 +750,71 @@ mod tests {
         );
     }
 
+    #[test]
+    fn classroom_rows_reach_the_journal_as_data_and_the_transcript_as_lines() {
+        let result = JournalRecord::PollResult {
+            poll: 2,
+            question: "次の授業は?".into(),
+            options: vec!["月曜".into(), "火曜".into()],
+            counts: vec![3, 5],
+        };
+        let mut log = Log::default();
+        log.set_lang(Lang::Ja);
+        log.note(Note::Classroom(result.clone()));
+        log.note(Note::Classroom(JournalRecord::Pinned {
+            text: "課題: p.12".into(),
+        }));
+        let mut teacher = Entry::message(
+            Incoming {
+                from: Some("先生".into()),
+                to: Some(Recipient::Everyone),
+                text: "はじめます".into(),
+                from_host: true,
+                ..Incoming::default()
+            },
+            None,
+        );
+        teacher.ts = 1;
+        log.push(teacher);
+
+        let journal: Vec<JournalEntry> = log
+            .entries()
+            .iter()
+            .map(|e| e.to_journal(Lang::Ja))
+            .collect();
+        assert_eq!(journal[0].kind, JournalEntryKind::Classroom);
+        assert_eq!(journal[0].record.as_ref(), Some(&result));
+        assert_eq!(
+            journal[0].text,
+            "アンケート 2 結果: 次の授業は? 1) 月曜: 3 2) 火曜: 5"
+        );
+        assert!(journal[2].host);
+        // Read back (the previous session), the poll is data again: it follows the language.
+        let back: Vec<Entry> = journal.into_iter().map(Entry::from).collect();
+        assert_eq!(back[0].kind, EntryKind::Note(Note::Classroom(result)));
+        assert_eq!(
+            back[0].text(Lang::En),
+            "Poll 2 results: 次の授業は? 1) 月曜: 3 2) 火曜: 5"
+        );
+        assert!(back[2].from_host);
+
+        let text = log.to_text();
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(
+            lines[0].ends_with("  # アンケート 2 結果: 次の授業は? 1) 月曜: 3 2) 火曜: 5"),
+            "{text}"
+        );
+        assert!(
+            lines[1].ends_with("  # 固定メッセージ: 課題: p.12"),
+            "{text}"
+        );
+        let csv = log.to_csv();
+        assert!(
+            csv.contains(",,classroom,固定メッセージ: 課題: p.12\r\n"),
+            "{csv}"
+        );
+    }
+
     const METRICS: RowMetrics = RowMetrics {
         line: 20.0,
         padding: 4.0,
