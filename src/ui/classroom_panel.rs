@@ -60,7 +60,7 @@ pub fn hands_ui(ui: &mut egui::Ui, lang: Lang, classroom: &Classroom, commands: 
             // Pulse for a few seconds, then stay lit; repaint only while it pulses.
             ui.ctx().request_repaint();
             let phase = at.elapsed().as_secs_f32() * std::f32::consts::TAU / 1.2;
-            0.55 + 0.45 * phase.cos()
+            0.8 + 0.2 * phase.cos()
         }
         None => 1.0,
     };
@@ -192,17 +192,18 @@ fn chart_ui(ui: &mut egui::Ui, lang: Lang, poll: &Poll) {
     let fill = ui.visuals().selection.bg_fill;
     for (i, option) in poll.options.iter().enumerate() {
         let count = poll.count(i);
+        let mut text = egui::RichText::new(lang.tally_line(option, count));
+        if poll.my_vote == Some(i) {
+            text = text.strong();
+        }
+        ui.label(text);
         let (rect, _) = ui.allocate_exact_size(egui::vec2(BAR_WIDTH, 10.0), egui::Sense::hover());
         let painter = ui.painter();
         painter.rect_filled(rect, 3.0, ui.visuals().faint_bg_color);
         let share = count as f32 / max;
         let bar = egui::Rect::from_min_size(rect.min, egui::vec2(rect.width() * share, 10.0));
         painter.rect_filled(bar, 3.0, fill);
-        let mut text = egui::RichText::new(lang.tally_line(option, count));
-        if poll.my_vote == Some(i) {
-            text = text.strong();
-        }
-        ui.label(text);
+        ui.add_space(2.0);
     }
 }
 
