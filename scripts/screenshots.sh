@@ -104,6 +104,26 @@ sleep 1.5
 alive host "$HOST"; alive hanako "$HANAKO"; alive taro "$TARO"
 import -window root "$ROOT/docs/screenshot-host.png"
 
+# The host panel's widgets are clicked where they are at 1280x800 in the Japanese window: the
+# class controls tab, the pin field and button, the poll's question and option fields, Add
+# option and Open poll. (`xdotool type` garbles kana, so the host types ASCII.) If the layout
+# moves, the pin or the poll does not arrive and the checks below fail.
+click() {
+    xdotool mousemove --window "$HOST_WID" "$1" "$2" click 1
+    sleep 0.3
+}
+fill() {
+    click "$1" "$2"
+    xdotool type --delay 30 --window "$HOST_WID" "$3"
+    sleep 0.2
+}
+# The host pins the homework from the class controls tab (no hands up yet): the students'
+# windows show it above the log.
+xdotool windowfocus --sync "$HOST_WID"
+click 167 115
+fill 140 542 "Homework: slides p.12, due Friday 17:00"
+click 45 583
+
 # 3. A student window, in English, on top of the host's.
 "$BIN" --join "127.0.0.1:$PORT" --name Ken --code 482913 --lang en >"$WORK/ken.log" 2>&1 &
 KEN=$!
@@ -120,6 +140,7 @@ sleep 0.4
 xdotool type --window "$KEN_WID" "Ta"
 sleep 1.5
 alive host "$HOST"; alive ken "$KEN"; alive hanako "$HANAKO"; alive taro "$TARO"
+grep -q "Homework" "$WORK/hanako.log" || fail "the pin did not arrive; 花子 saw:$(echo; cat "$WORK/hanako.log")"
 import -window root "$ROOT/docs/screenshot-join.png"
 
 # 4. The host's class controls: raised hands and a poll with votes coming in.
@@ -132,19 +153,6 @@ sleep 1
 echo "/hand" >&3
 sleep 0.6
 echo "/hand" >&5
-# The host panel's widgets are clicked where they are at 1280x800 in the Japanese window with
-# two hands up: the class controls tab, the poll's question and option fields, Add option and
-# Open poll. (`xdotool type` garbles kana, so the poll is typed in ASCII.) If the layout moves,
-# the poll does not open and the check below fails.
-click() {
-    xdotool mousemove --window "$HOST_WID" "$1" "$2" click 1
-    sleep 0.3
-}
-fill() {
-    click "$1" "$2"
-    xdotool type --delay 30 --window "$HOST_WID" "$3"
-    sleep 0.2
-}
 xdotool windowraise "$HOST_WID"
 xdotool windowfocus --sync "$HOST_WID"
 click 167 158
