@@ -273,7 +273,10 @@ fn pinned_ui(ui: &mut egui::Ui, lang: Lang, pinned: &str) {
             ui.set_width(ui.available_width());
             ui.horizontal_wrapped(|ui| {
                 ui.label(egui::RichText::new(lang.s().pinned_label).strong());
-                ui.add(egui::Label::new(egui::RichText::new(pinned).size(16.0)).selectable(true));
+                let text = egui::RichText::new(pinned)
+                    .size(16.0)
+                    .color(ui.visuals().strong_text_color());
+                ui.add(egui::Label::new(text).selectable(true));
             });
         });
     ui.add_space(4.0);
