@@ -9,8 +9,11 @@
 //
 // Usage: node browser.mjs PATH/TO/classchat [SCREENSHOT_DIR]
 import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
 const binary = process.argv[2];
@@ -55,6 +58,21 @@ function start(args, name) {
   return child;
 }
 
+// A fontconfig file that adds the app's own Japanese and emoji fonts to the system's, so the
+// screenshots show Japanese on a machine without CJK fonts.
+function fontConfig() {
+  const fonts = fileURLToPath(new URL('../../assets/fonts', import.meta.url));
+  const file = join(mkdtempSync(join(tmpdir(), 'classchat-e2e-')), 'fonts.conf');
+  writeFileSync(file, `<?xml version="1.0"?>
+<!DOCTYPE fontconfig SYSTEM "fonts.dtd">
+<fontconfig>
+  <include ignore_missing="yes">/etc/fonts/fonts.conf</include>
+  <dir>${fonts}</dir>
+</fontconfig>
+`);
+  return file;
+}
+
 async function until(what, check, ms = 15000) {
   const end = Date.now() + ms;
   while (Date.now() < end) {
@@ -93,6 +111,7 @@ async function main() {
 
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    env: { ...process.env, FONTCONFIG_FILE: fontConfig() },
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
@@ -226,6 +245,7 @@ async function main() {
     await until('the phone to see its own message', async () =>
       (await logTexts(phone)).some((t) => t.includes('スマホから参加しました')));
     await phone.screenshot({ path: join(shots, 'browser-phone.png') });
+    await phone.close();
   }
 
   await resumesAfterReloadAndAway(base, aiko, ben, term);
@@ -401,7 +421,7 @@ async function classroom(base, aiko, ben) {
   if (shots) {
     await aiko.setViewportSize({ width: 1000, height: 760 });
     await aiko.screenshot({ path: join(shots, 'screenshot-page-desktop.png') });
-    const phone = await browser.newPage({ viewport: { width: 390, height: 844 } });
+    const phone = await browser.newPage({ viewport: { width: 390, height: 844 }, locale: 'ja-JP' });
     await phone.goto(`${base}/?name=%E3%81%BF%E3%81%8B&code=${CODE}`); // みか
     await phone.click('#join');
     await phone.waitForSelector('#pinned:not([hidden])', { timeout: 15000 });
@@ -410,7 +430,7 @@ async function classroom(base, aiko, ben) {
     await send(phone, 'Sensei/質問があります');
     await until('the phone’s question to be confirmed', async () =>
       (await confirmedRows(phone, '質問があります')) === 1);
-    await phone.screenshot({ path: join(shots, 'screenshot-page-phone.png') });
+    await phone.screenshot({ path: join(shots, 'screenshot-page-phone.png'), fullPage: true });
     await phone.close();
   }
 
