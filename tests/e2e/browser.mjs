@@ -111,7 +111,7 @@ async function main() {
 
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    env: { ...process.env, FONTCONFIG_FILE: fontConfig() },
+    env: shots ? { ...process.env, FONTCONFIG_FILE: fontConfig() } : process.env,
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
@@ -481,6 +481,14 @@ async function classroom(base, aiko, ben) {
   await until('the banner to go', async () => !(await aiko.isVisible('#pinned')));
   await until('the room hint to go', async () => !(await aiko.isVisible('#room-hint')));
   await host.page.close();
+
+  // The relay's "host join page" link: the page joins as a host (badge, no hand to raise)
+  // and drops the key from the address bar.
+  const helper = await openPage(base, `?name=Helper&code=${CODE}&host=${HOST_KEY}`);
+  await helper.waitForSelector('#my-badge', { state: 'visible', timeout: 15000 });
+  if (await helper.isVisible('#hand')) fail('a host is offered a hand to raise');
+  if (new URL(helper.url()).searchParams.has('host')) fail('the host key stays in the address bar');
+  await helper.close();
 }
 
 // On a phone-sized screen every name in the roster is visible, the message box's placeholder
