@@ -16,6 +16,8 @@ const TEXT = {
     wrongCode: '参加コードが違います', full: 'チャットが満員です', kicked: 'ホストに退出させられました',
     stopped: 'ホストがチャットを終了しました', lost: '接続が切れました', left_: '退出しました',
     unreachable: 'ホストに接続できません',
+    codeChanged: '参加コードが変わりました。先生に新しいコードを聞いて入力してください',
+    tooLong: 'メッセージが長すぎたため接続が切れました', tooSlow: '通信が遅すぎたため接続が切れました',
   },
   en: {
     joinTitle: 'Join the chat', nameLabel: 'Name (optional)', codeLabel: 'Join code (if any)',
@@ -30,6 +32,9 @@ const TEXT = {
     wrongCode: 'Wrong join code', full: 'The chat is full', kicked: 'The host removed you',
     stopped: 'The host stopped the chat', lost: 'Connection lost', left_: 'You left',
     unreachable: 'Cannot reach the host',
+    codeChanged: 'The join code has changed. Ask the teacher for the new code and enter it',
+    tooLong: 'A message was too long, so the connection was closed',
+    tooSlow: 'The connection was too slow and was closed',
   },
 };
 
@@ -180,8 +185,10 @@ function connect() {
       handshakeFailed();
       return;
     }
+    // By the close code, in the page's language (the relay's reason is English).
     const reason = ev.code === 1008 ? t('kicked') : ev.code === 1001 ? t('stopped')
-      : ev.code === 1000 && !state.wantOpen ? t('left_') : (ev.reason || t('lost'));
+      : ev.code === 1009 ? t('tooLong') : ev.code === 1013 ? t('tooSlow')
+        : ev.code === 1000 && !state.wantOpen ? t('left_') : t('lost');
     addLine('notice', { text: t('disconnected', reason) });
     if (state.wantOpen && ev.code !== 1008) {
       retryLater();
@@ -745,7 +752,6 @@ const CLASSROOM_TEXT = {
     roomNoPrivate: '先生が生徒どうしの個人メッセージを止めています(先生には送れます)',
     roomTeacherOnly: '先生が全員へのメッセージと生徒どうしのメッセージを止めています。先生にだけ送れます',
     roomOpen: '全員へのメッセージと生徒どうしのメッセージがまた送れます',
-    codeChanged: '参加コードが変わりました。先生に新しいコードを聞いて入力してください',
     refused: (code, about, id) => refusedText(ERRORS.ja, code, about, id),
   },
   en: {
@@ -757,7 +763,6 @@ const CLASSROOM_TEXT = {
     roomNoPrivate: 'The teacher has turned off private messages between students (you can still write to the teacher)',
     roomTeacherOnly: 'The teacher has turned off messages to everyone and between students: you can write to the teacher only',
     roomOpen: 'Messages to everyone and between students are allowed again',
-    codeChanged: 'The join code has changed. Ask the teacher for the new code and enter it',
     refused: (code, about, id) => refusedText(ERRORS.en, code, about, id),
   },
 };
