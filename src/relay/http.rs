@@ -29,7 +29,7 @@ use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 
 use super::connection::{self, Accepted};
-use super::limits::{BUDGET_PENALTY, NoSlot, Slot, WrongCode};
+use super::limits::{BUDGET_PENALTY, Guess, NoSlot, Slot, WrongCode};
 use super::peers::Resume;
 use super::progress::{Metered, Progress};
 use super::state::{Shared, metrics_text};
@@ -373,7 +373,7 @@ fn check_host_key(
     match &shared.config.host_token {
         Some(token) if same_secret(key, token) => Ok(true),
         _ => {
-            shared.guard.wrong_code(ip, now);
+            shared.guard.wrong_code(ip, Guess::HostKey(key), now);
             Err(Refusal::WRONG_HOST_KEY)
         }
     }
@@ -406,7 +406,8 @@ fn check_origin(headers: &HeaderMap, host: &str, shared: &Shared) -> Result<(), 
     }
 }
 
-/// Checks the join code, if the relay has one, and counts a wrong one against `peer_addr`.
+/// Checks the join code, if the relay has one, and counts a wrong one against `peer_addr`
+/// (the same wrong code again from that address counts once: see `AddressGuard::wrong_code`).
 async fn check_code(
     shared: &Shared,
     peer_addr: SocketAddr,
@@ -424,7 +425,7 @@ async fn check_code(
         shared.guard.right_code(ip, now);
         return Ok(());
     }
-    match shared.guard.wrong_code(ip, now) {
+    match shared.guard.wrong_code(ip, Guess::JoinCode(code), now) {
         WrongCode::OverBudget { first } => {
             if first {
                 tracing::warn!(
@@ -441,7 +442,7 @@ async fn check_code(
         WrongCode::CoolDown => {
             tracing::info!(%peer_addr, "too many wrong join codes: this address cools down");
         }
-        WrongCode::Counted => {}
+        WrongCode::Counted | WrongCode::Repeated => {}
     }
     Err(Refusal::WRONG_CODE)
 }
