@@ -93,7 +93,8 @@ pub struct RelayConfig {
     /// `.local` names (for a reverse proxy); any other is refused with HTTP 403, which stops
     /// DNS rebinding.
     pub allowed_hosts: Vec<String>,
-    /// Wrong join codes in a row from one address that start its cool-down.
+    /// Distinct wrong join codes from one address (a repeated one counts once) that start its
+    /// cool-down.
     pub wrong_codes_per_address: u32,
     /// How long an address waits (HTTP 429) after that many wrong codes.
     pub code_cooldown: Duration,
