@@ -45,6 +45,7 @@ pub mod protocol;
 pub mod relay;
 pub mod terminal;
 pub mod text;
+pub mod tls;
 pub mod transcript;
 #[cfg(feature = "gui")]
 pub mod ui;

@@ -17,7 +17,8 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::frame::{CloseFrame, Utf8Bytes};
 use tokio_tungstenite::tungstenite::{self, Message};
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use tokio_tungstenite::WebSocketStream;
+use tokio_util::either::Either;
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
@@ -26,8 +27,11 @@ use crate::protocol::{
     self, ChatMessage, ClientMessage, Close, Dialect, Endpoint, ErrorCode, Recipient, SUBPROTOCOL,
     ServerMessage,
 };
+use crate::tls::{self, Trust};
 
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+/// A TCP connection, plain for `ws://`, with TLS for `wss://`.
+type Stream = Either<TcpStream, tokio_rustls::client::TlsStream<TcpStream>>;
+type Socket = WebSocketStream<Stream>;
 
 const FIRST_RETRY: Duration = Duration::from_secs(1);
 const LAST_RETRY: Duration = Duration::from_secs(30);
@@ -286,9 +290,13 @@ async fn open(
         .read_buffer_size(16 * 1024)
         .max_message_size(Some(protocol::CLIENT_MAX_FRAME_BYTES))
         .max_frame_size(Some(protocol::CLIENT_MAX_FRAME_BYTES));
-    let connecting = tokio_tungstenite::connect_async_with_config(request, Some(ws_config), true);
+    let connecting = async {
+        let stream = connect_stream(&config.url, &config.trust).await?;
+        Ok(tokio_tungstenite::client_async_with_config(request, stream, Some(ws_config)).await)
+    };
     let result = match tokio::time::timeout(CONNECT_TIMEOUT, connecting).await {
-        Ok(result) => result,
+        Ok(Ok(result)) => result,
+        Ok(Err(e)) => return Err(e),
         Err(_) => return Err(OpenError::Failed(Disconnect::Unreachable(where_))),
     };
     match result {
@@ -318,6 +326,50 @@ async fn open(
             tracing::debug!("handshake with {where_} failed: {e}");
             Err(OpenError::Failed(Disconnect::NotAChat(where_)))
         }
+    }
+}
+
+/// Opens the TCP connection to `url`'s host and, for `wss://`, completes the TLS handshake,
+/// trusting what `trust` says.
+async fn connect_stream(url: &Url, trust: &Trust) -> Result<Stream, OpenError> {
+    let where_ = host_port(url);
+    let bad_address = || OpenError::Failed(Disconnect::BadAddress(format!("“{url}” has no host")));
+    let (Some(host), Some(port)) = (url.host(), url.port_or_known_default()) else {
+        return Err(bad_address());
+    };
+    let connected = match &host {
+        url::Host::Domain(name) => TcpStream::connect((*name, port)).await,
+        url::Host::Ipv4(ip) => TcpStream::connect((*ip, port)).await,
+        url::Host::Ipv6(ip) => TcpStream::connect((*ip, port)).await,
+    };
+    let tcp = connected.map_err(|e| {
+        tracing::debug!("connect to {where_} failed: {e}");
+        OpenError::Failed(Disconnect::Unreachable(where_.clone()))
+    })?;
+    // Chat frames are small and latency matters more than packet count.
+    tcp.set_nodelay(true).ok();
+    if url.scheme() != "wss" {
+        return Ok(Either::Left(tcp));
+    }
+    let name = tls::server_name(&host).ok_or_else(bad_address)?;
+    // Reading the system's certificate store and the CA file blocks.
+    let trust = trust.clone();
+    let tls_config = tokio::task::spawn_blocking(move || trust.client_config())
+        .await
+        .map_err(|_| OpenError::Failed(Disconnect::Closed))?
+        .map_err(|e| OpenError::Failed(Disconnect::BadCaCert(e.to_string())))?;
+    match tokio_rustls::TlsConnector::from(tls_config)
+        .connect(name, tcp)
+        .await
+    {
+        Ok(stream) => Ok(Either::Right(stream)),
+        Err(e) => Err(OpenError::Failed(match tls::untrusted_reason(&e) {
+            Some(why) => Disconnect::UntrustedCertificate(why),
+            None => {
+                tracing::debug!("TLS handshake with {where_} failed: {e}");
+                Disconnect::NotAChat(where_)
+            }
+        })),
     }
 }
 

@@ -6,6 +6,10 @@
 //! 429 cooling down after wrong codes or too many connections from one address, 503 full.
 //! Every answer, refusals included, carries the browser security headers ([`secure`]).
 //!
+//! With a certificate ([`super::RelayConfig::tls`]) every connection first completes a TLS
+//! handshake here, in its own task and within the handshake timeout, and then speaks the same
+//! HTTP: `https://` for the page, `wss://` for the chat.
+//!
 //! `POST /api/check?code=…` answers what a handshake with that join code would get, as a small
 //! JSON object, so the join page can tell a wrong code from the chat being full (a browser only
 //! sees a failed WebSocket). It counts as a guess exactly like a handshake does.
@@ -23,6 +27,7 @@ use hyper::http::uri::Authority;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
@@ -34,6 +39,7 @@ use super::peers::Resume;
 use super::progress::{Metered, Progress};
 use super::state::{Shared, metrics_text};
 use crate::protocol::{Dialect, Endpoint, SUBPROTOCOL};
+use crate::tls::ServerTls;
 
 /// Largest HTTP request head accepted; a handshake needs far less.
 const MAX_REQUEST_HEAD: usize = 16 * 1024;
@@ -63,6 +69,32 @@ pub(super) async fn serve_tcp(stream: TcpStream, peer_addr: SocketAddr, shared: 
     {
         tracing::debug!(%peer_addr, "could not set the send buffer size: {e}");
     }
+    match shared.config.tls.as_ref().map(ServerTls::acceptor) {
+        None => serve_http(stream, peer_addr, Arc::clone(&shared)).await,
+        Some(acceptor) => {
+            // In this connection's own task, with the HTTP phase's time limit: a client that
+            // stalls or fails its handshake holds up no one else.
+            let handshake =
+                tokio::time::timeout(shared.config.handshake_timeout, acceptor.accept(stream));
+            let accepted = tokio::select! {
+                accepted = handshake => accepted,
+                () = shared.shutdown.cancelled() => return,
+            };
+            match accepted {
+                Ok(Ok(stream)) => serve_http(stream, peer_addr, Arc::clone(&shared)).await,
+                Ok(Err(e)) => shared.refused(peer_addr, &format!("TLS handshake failed: {e}")),
+                Err(_) => shared.refused(peer_addr, "TLS handshake timed out"),
+            }
+        }
+    }
+}
+
+/// Runs HTTP/1.1 on `stream` (plain or TLS) until it is upgraded, closed, or the relay shuts
+/// down.
+async fn serve_http<S>(stream: S, peer_addr: SocketAddr, shared: Arc<Shared>)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     let service_shared = Arc::clone(&shared);
     let service = service_fn(move |req| {
         let shared = Arc::clone(&service_shared);
