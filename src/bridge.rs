@@ -505,8 +505,8 @@ async fn host(runtime: &Handle, request: HostRequest, wake: Waker) -> Result<Hos
         ),
         None => ("ws", client::Trust::System, addresses),
     };
-    let url = parse_address(&format!("{scheme}://127.0.0.1:{port}"))
-        .map_err(|_| HostError::Stopped)?;
+    let url =
+        parse_address(&format!("{scheme}://127.0.0.1:{port}")).map_err(|_| HostError::Stopped)?;
     // The listener in the broadcast room takes a generated ID (the host's name is taken by the
     // host's own client) and never writes.
     let broadcast = parse_address(&format!("{scheme}://127.0.0.1:{port}/ws_multi_client"))

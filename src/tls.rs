@@ -157,12 +157,19 @@ impl ServerTls {
     pub fn load(cert: &Path, key: &Path) -> Result<Self, TlsError> {
         let chain = certificates(cert)?;
         let private_key = private_key(key)?;
-        let certificate = chain.first().cloned().ok_or_else(|| TlsError::NoCertificate {
-            path: cert.to_owned(),
-        })?;
+        let certificate = chain
+            .first()
+            .cloned()
+            .ok_or_else(|| TlsError::NoCertificate {
+                path: cert.to_owned(),
+            })?;
         let mut config = rustls::ServerConfig::builder_with_provider(provider())
             .with_safe_default_protocol_versions()
-            .and_then(|builder| builder.with_no_client_auth().with_single_cert(chain, private_key))
+            .and_then(|builder| {
+                builder
+                    .with_no_client_auth()
+                    .with_single_cert(chain, private_key)
+            })
             .map_err(|e| match e {
                 rustls::Error::InconsistentKeys(rustls::InconsistentKeys::KeyMismatch) => {
                     TlsError::KeyMismatch {
@@ -246,12 +253,14 @@ impl Trust {
                 }
                 builder.with_root_certificates(roots)
             }
-            Self::Pinned(certificate) => builder
-                .dangerous()
-                .with_custom_certificate_verifier(Arc::new(Pinned {
-                    certificate: certificate.clone(),
-                    provider: provider(),
-                })),
+            Self::Pinned(certificate) => {
+                builder
+                    .dangerous()
+                    .with_custom_certificate_verifier(Arc::new(Pinned {
+                        certificate: certificate.clone(),
+                        provider: provider(),
+                    }))
+            }
         };
         let mut config = builder.with_no_client_auth();
         config.alpn_protocols = vec![b"http/1.1".to_vec()];

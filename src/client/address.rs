@@ -115,7 +115,10 @@ mod tests {
             "wss://chat.school.example:30005/ws_multi_client_dict"
         );
         let url = parse_address("https://10.0.0.5:30005/?code=1234").unwrap();
-        assert_eq!(url.as_str(), "wss://10.0.0.5:30005/ws_multi_client_dict?code=1234");
+        assert_eq!(
+            url.as_str(),
+            "wss://10.0.0.5:30005/ws_multi_client_dict?code=1234"
+        );
         let url = parse_address("https://chat.school.example:443").unwrap();
         assert_eq!(url.port_or_known_default(), Some(443));
         assert_eq!(url.scheme(), "wss");

@@ -24,8 +24,8 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
-pub use address::{AddressError, parse_address};
 pub use crate::tls::Trust;
+pub use address::{AddressError, parse_address};
 
 use crate::protocol::{
     Addressed, ClientInfo, ClientMessage, ErrorCode, ProtocolError, RaisedHand, Recipient,

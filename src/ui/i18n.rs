@@ -553,7 +553,9 @@ impl Lang {
                 format!("“{address}” is not an address (try 192.168.1.20:30005)")
             }
             (Self::Ja, AddressError::UnsupportedScheme(scheme)) => {
-                format!("ws://・wss://・http://・https:// のアドレスだけが使えます({scheme}:// は使えません)")
+                format!(
+                    "ws://・wss://・http://・https:// のアドレスだけが使えます({scheme}:// は使えません)"
+                )
             }
             (Self::En, AddressError::UnsupportedScheme(scheme)) => {
                 format!("Only ws://, wss://, http:// and https:// addresses work, not {scheme}://")
