@@ -10,6 +10,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
+#[cfg(feature = "gui")]
+mod window;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -518,4 +520,74 @@ fn serve_with_a_certificate_prints_wss_and_https_and_join_uses_them() {
         std::thread::sleep(std::time::Duration::from_millis(20));
     };
     assert_eq!(status.code(), Some(4));
+}
+
+// --- The window ------------------------------------------------------------------------------
+
+/// Hosting with a certificate from the window's start screen.
+#[cfg(feature = "gui")]
+mod window_hosting {
+    use classchat::bridge::Backend;
+    use classchat::ui::{App, Lang, ModeKind, Settings};
+    use egui_kittest::Harness;
+    use egui_kittest::kittest::Queryable as _;
+
+    use super::*;
+
+    /// A host window on a free port with `cert` and `key` typed into the start screen's
+    /// fields.
+    fn host_with(rt: &tokio::runtime::Runtime, cert: &Path, key: &Path) -> Harness<'static, App> {
+        let mut host = window::harness(App::new(
+            Backend::new(rt.handle().clone()),
+            Settings {
+                port: "0".to_owned(),
+                host_name: "Sensei".to_owned(),
+                ..Settings::for_lang(Lang::En)
+            },
+            None,
+        ));
+        for (label, path) in [("Certificate", cert), ("Private key", key)] {
+            host.get_by_label(label).focus();
+            host.step();
+            host.get_by_label(label).type_text(path.to_str().unwrap());
+            host.step();
+        }
+        host
+    }
+
+    #[test]
+    fn the_window_hosts_with_a_certificate_and_shares_https_links() {
+        let rt = window::runtime();
+        let cert = TestCert::local("window");
+        let mut host = host_with(&rt, &cert.cert, &cert.key);
+        // The host's own client joins its relay on 127.0.0.1 over wss://.
+        let port = window::start_hosting(&mut host);
+        host.get_by_label_contains("QR code of the join link: https://");
+
+        // A student with the certificate joins the https:// address the host shows.
+        let (_student, mut events) = rt.block_on(async {
+            client::connect(
+                &tokio::runtime::Handle::current(),
+                join(
+                    &format!("https://localhost:{port}"),
+                    "hanako",
+                    Trust::WithCaFile(cert.cert.clone()),
+                ),
+                None,
+            )
+        });
+        assert_eq!(rt.block_on(connected(&mut events)), "hanako");
+    }
+
+    #[test]
+    fn the_window_says_when_the_key_is_not_the_certificates() {
+        let rt = window::runtime();
+        let cert = TestCert::local("window-mismatch");
+        let other = TestCert::local("window-mismatch-other");
+        let mut host = host_with(&rt, &cert.cert, &other.key);
+        host.get_by_label("Start hosting").click();
+        window::step_until_app(&mut host, "the error", |app| app.error().is_some());
+        host.get_by_label_contains("does not belong to the certificate");
+        assert_eq!(host.state().mode(), ModeKind::Start);
+    }
 }

@@ -558,7 +558,9 @@ impl Lang {
                 )
             }
             (Self::En, AddressError::UnsupportedScheme(scheme)) => {
-                format!("Only ws://, wss://, http:// and https:// addresses work, not {scheme}://")
+                format!(
+                    "Only ws://, wss://, http:// and https:// addresses are supported, not {scheme}://"
+                )
             }
         }
     }
