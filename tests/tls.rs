@@ -218,6 +218,30 @@ async fn the_join_page_is_served_over_https() {
     }
 }
 
+#[tokio::test]
+async fn plain_http_on_the_tls_port_is_sent_to_https() {
+    let cert = TestCert::local("redirect");
+    let relay = tls_relay(&cert).await;
+    let addr = relay.local_addr();
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let request = format!(
+        "GET /?code=1234 HTTP/1.1\r\nHost: localhost:{}\r\nConnection: close\r\n\r\n",
+        addr.port()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    tokio::time::timeout(PATIENCE, stream.read_to_string(&mut answer))
+        .await
+        .unwrap()
+        .unwrap();
+    // Temporary, so that a browser does not remember it for a later plain-HTTP lesson.
+    assert!(answer.starts_with("HTTP/1.1 307"), "{answer}");
+    let location = format!("location: https://localhost:{}/?code=1234\r\n", addr.port());
+    assert!(answer.to_ascii_lowercase().contains(&location), "{answer}");
+    // The page itself is never sent in plain text.
+    assert!(!answer.contains("<html"), "{answer}");
+}
+
 type Events = mpsc::UnboundedReceiver<Event>;
 
 /// The next event that is not about the room (modes, hands, polls, pins).
@@ -271,6 +295,17 @@ async fn the_client_library_joins_with_the_ca_cert_and_talks() {
     );
     assert_eq!(connected(&mut a_events).await, "aoi");
     assert_eq!(connected(&mut b_events).await, "ben");
+    // A bare `host:port` (plain ws:// at first) is sent on to wss:// by the relay.
+    let (_c, mut c_events) = client::connect(
+        &tokio::runtime::Handle::current(),
+        join(
+            &format!("localhost:{port}"),
+            "chika",
+            Trust::WithCaFile(cert.cert.clone()),
+        ),
+        None,
+    );
+    assert_eq!(connected(&mut c_events).await, "chika");
     a.send(Recipient::Client("ben".to_owned()), "over TLS");
     loop {
         if let Event::Message(message) = next(&mut b_events).await {

@@ -127,13 +127,15 @@ impl Emitter {
 enum OpenError {
     /// The server does not speak `classchat.v1`: try again in the seed's plain text.
     NeedsSeed,
+    /// A relay with a certificate answered a plain `ws://` request: try again with `wss://`.
+    NeedsTls,
     /// Anything else.
     Failed(Disconnect),
 }
 
 /// Runs until the handle closes the client or a reconnect is not wanted or cannot help.
 pub(super) async fn run(
-    config: JoinConfig,
+    mut config: JoinConfig,
     mut requests: mpsc::UnboundedReceiver<Request>,
     events: Emitter,
     cancel: CancellationToken,
@@ -179,6 +181,14 @@ pub(super) async fn run(
                 continue;
             }
             Err(OpenError::NeedsSeed) => Disconnect::NotAChat(host_port(&config.url)),
+            Err(OpenError::NeedsTls) if config.url.scheme() == "ws" => {
+                tracing::debug!("the relay has a certificate; joining with wss://");
+                // Both are special schemes, so the switch cannot fail.
+                config.url.set_scheme("wss").ok();
+                attempt -= 1;
+                continue;
+            }
+            Err(OpenError::NeedsTls) => Disconnect::NotAChat(host_port(&config.url)),
             Err(OpenError::Failed(reason)) => reason,
         };
         if !config.reconnect || !reason.retryable() {
@@ -301,6 +311,9 @@ async fn open(
     };
     match result {
         Ok((ws, _response)) => Ok(ws),
+        Err(tungstenite::Error::Http(response)) if redirects_to_https(&response) => {
+            Err(OpenError::NeedsTls)
+        }
         Err(tungstenite::Error::Http(response)) => {
             Err(OpenError::Failed(match response.status().as_u16() {
                 401 => Disconnect::WrongJoinCode,
@@ -371,6 +384,16 @@ async fn connect_stream(url: &Url, trust: &Trust) -> Result<Stream, OpenError> {
             }
         })),
     }
+}
+
+/// A relay with a certificate answers plain HTTP with a temporary redirect to `https://`.
+fn redirects_to_https(response: &tungstenite::http::Response<Option<Vec<u8>>>) -> bool {
+    response.status() == tungstenite::http::StatusCode::TEMPORARY_REDIRECT
+        && response
+            .headers()
+            .get(tungstenite::http::header::LOCATION)
+            .and_then(|l| l.to_str().ok())
+            .is_some_and(|l| l.starts_with("https://"))
 }
 
 /// The first line of a refusal's body, or a general sentence when it has none.

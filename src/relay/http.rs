@@ -69,36 +69,63 @@ pub(super) async fn serve_tcp(stream: TcpStream, peer_addr: SocketAddr, shared: 
     {
         tracing::debug!(%peer_addr, "could not set the send buffer size: {e}");
     }
-    match shared.config.tls.as_ref().map(ServerTls::acceptor) {
-        None => serve_http(stream, peer_addr, Arc::clone(&shared)).await,
-        Some(acceptor) => {
-            // In this connection's own task, with the HTTP phase's time limit: a client that
-            // stalls or fails its handshake holds up no one else.
-            let handshake =
-                tokio::time::timeout(shared.config.handshake_timeout, acceptor.accept(stream));
-            let accepted = tokio::select! {
-                accepted = handshake => accepted,
-                () = shared.shutdown.cancelled() => return,
-            };
-            match accepted {
-                Ok(Ok(stream)) => serve_http(stream, peer_addr, Arc::clone(&shared)).await,
-                Ok(Err(e)) => shared.refused(peer_addr, &format!("TLS handshake failed: {e}")),
-                Err(_) => shared.refused(peer_addr, "TLS handshake timed out"),
-            }
+    let Some(acceptor) = shared.config.tls.as_ref().map(ServerTls::acceptor) else {
+        serve_http(stream, peer_addr, Arc::clone(&shared), false).await;
+        return;
+    };
+    // In this connection's own task, with the HTTP phase's time limit: a client that stalls
+    // or fails its handshake holds up no one else.
+    let deadline = tokio::time::Instant::now() + shared.config.handshake_timeout;
+    let mut first = [0u8; 1];
+    let peeked = tokio::select! {
+        peeked = tokio::time::timeout_at(deadline, stream.peek(&mut first)) => peeked,
+        () = shared.shutdown.cancelled() => return,
+    };
+    match peeked {
+        Ok(Ok(1)) if first[0] != TLS_HANDSHAKE_RECORD => {
+            // Plain HTTP on the TLS port: someone typed `http://` or `ws://`.
+            serve_http(stream, peer_addr, Arc::clone(&shared), true).await;
+            return;
         }
+        Ok(Ok(1)) => {}
+        // Closed or failed before saying anything.
+        Ok(_) => return,
+        Err(_) => {
+            shared.refused(peer_addr, "TLS handshake timed out");
+            return;
+        }
+    }
+    let accepted = tokio::select! {
+        accepted = tokio::time::timeout_at(deadline, acceptor.accept(stream)) => accepted,
+        () = shared.shutdown.cancelled() => return,
+    };
+    match accepted {
+        Ok(Ok(stream)) => serve_http(stream, peer_addr, Arc::clone(&shared), false).await,
+        Ok(Err(e)) => shared.refused(peer_addr, &format!("TLS handshake failed: {e}")),
+        Err(_) => shared.refused(peer_addr, "TLS handshake timed out"),
     }
 }
 
+/// The first byte of a TLS connection: the content type of a handshake record.
+const TLS_HANDSHAKE_RECORD: u8 = 0x16;
+
 /// Runs HTTP/1.1 on `stream` (plain or TLS) until it is upgraded, closed, or the relay shuts
-/// down.
-async fn serve_http<S>(stream: S, peer_addr: SocketAddr, shared: Arc<Shared>)
+/// down. With `to_https`, every request is sent to the same address over `https://`: plain
+/// HTTP on a relay with a certificate.
+async fn serve_http<S>(stream: S, peer_addr: SocketAddr, shared: Arc<Shared>, to_https: bool)
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let service_shared = Arc::clone(&shared);
     let service = service_fn(move |req| {
         let shared = Arc::clone(&service_shared);
-        async move { Ok::<_, Infallible>(handle(req, peer_addr, &shared).await) }
+        async move {
+            Ok::<_, Infallible>(if to_https {
+                redirect_to_https(&req, peer_addr, &shared)
+            } else {
+                handle(req, peer_addr, &shared).await
+            })
+        }
     });
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder
@@ -198,6 +225,39 @@ async fn handle(req: Request<Incoming>, peer_addr: SocketAddr, shared: &Arc<Shar
         ),
     };
     secure(response.headers_mut(), host.as_deref());
+    response
+}
+
+/// Sends a plain `http://` or `ws://` request to the same address over TLS with a 307 (not a
+/// permanent 301: the same port may serve plain HTTP again tomorrow, and a browser would
+/// remember). Browsers follow it to the join page; the client library takes it as "use
+/// `wss://`". Nothing but the address is answered in plain text.
+fn redirect_to_https(req: &Request<Incoming>, peer_addr: SocketAddr, shared: &Shared) -> Answer {
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| host_allowed(h, &shared.config.allowed_hosts));
+    let mut response = match host {
+        Some(host) => {
+            let path = req.uri().path_and_query().map_or("/", |p| p.as_str());
+            let mut response = text_response(
+                StatusCode::TEMPORARY_REDIRECT,
+                "this relay speaks https:// and wss:// only\n",
+            );
+            if let Ok(location) = HeaderValue::from_str(&format!("https://{host}{path}")) {
+                response.headers_mut().insert(header::LOCATION, location);
+            }
+            response
+        }
+        None => refuse(
+            shared,
+            peer_addr,
+            StatusCode::FORBIDDEN,
+            "this relay does not answer to that host name\n",
+        ),
+    };
+    secure(response.headers_mut(), host);
     response
 }
 
