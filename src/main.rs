@@ -54,8 +54,8 @@ struct WindowArgs {
     /// Your name in the chat (with --host or --join).
     #[arg(long, value_name = "NAME")]
     name: Option<String>,
-    /// Open the window and join the chat at this address at once (`host`, `host:port` or a
-    /// `ws://` URL).
+    /// Open the window and join the chat at this address at once (`host`, `host:port`, or a
+    /// `ws://`, `wss://`, `http://` or `https://` URL).
     #[arg(long, value_name = "ADDRESS")]
     join: Option<String>,
     /// The host's join code (with --join).
