@@ -196,6 +196,17 @@ impl ServerTls {
         tokio_rustls::TlsAcceptor::from(Arc::clone(&self.config))
     }
 
+    /// Whether the certificate is made out for the DNS name `name`.
+    pub(crate) fn is_for(&self, name: &str) -> bool {
+        let (Ok(name), Ok(certificate)) = (
+            ServerName::try_from(name),
+            rustls::server::ParsedCertificate::try_from(&self.certificate),
+        ) else {
+            return false;
+        };
+        rustls::client::verify_server_name(&certificate, &name).is_ok()
+    }
+
     /// The certificate the relay shows, for [`Trust::Pinned`].
     pub fn certificate(&self) -> &CertificateDer<'static> {
         &self.certificate

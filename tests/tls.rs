@@ -102,8 +102,13 @@ async fn tls_relay(cert: &TestCert) -> RelayHandle {
 
 /// A TLS connection to the relay, checking its certificate for `localhost`.
 async fn tls_stream(addr: SocketAddr, cert: &TestCert) -> TlsStream<TcpStream> {
+    tls_stream_for(addr, cert, "localhost").await
+}
+
+/// A TLS connection to the relay, checking its certificate for `name`.
+async fn tls_stream_for(addr: SocketAddr, cert: &TestCert, name: &str) -> TlsStream<TcpStream> {
     let tcp = TcpStream::connect(addr).await.unwrap();
-    let name = ServerName::try_from("localhost").unwrap();
+    let name = ServerName::try_from(name.to_owned()).unwrap();
     tokio::time::timeout(PATIENCE, cert.connector().connect(name, tcp))
         .await
         .expect("the TLS handshake timed out")
@@ -187,14 +192,12 @@ async fn wss_joins_in_both_dialects_and_they_talk() {
     }
 }
 
-#[tokio::test]
-async fn the_join_page_is_served_over_https() {
-    let cert = TestCert::local("page");
-    let relay = tls_relay(&cert).await;
-    let addr = relay.local_addr();
-    let mut stream = tls_stream(addr, &cert).await;
+/// `GET /` over TLS (checking the certificate for `name`) with `Host: host:port`; the whole
+/// answer.
+async fn https_get(addr: SocketAddr, cert: &TestCert, name: &str, host: &str) -> String {
+    let mut stream = tls_stream_for(addr, cert, name).await;
     let request = format!(
-        "GET / HTTP/1.1\r\nHost: localhost:{}\r\nConnection: close\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: {host}:{}\r\nConnection: close\r\n\r\n",
         addr.port()
     );
     stream.write_all(request.as_bytes()).await.unwrap();
@@ -203,7 +206,15 @@ async fn the_join_page_is_served_over_https() {
         .await
         .unwrap()
         .ok(); // A peer that closes without close_notify still sent the whole answer.
-    let answer = String::from_utf8_lossy(&answer);
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+#[tokio::test]
+async fn the_join_page_is_served_over_https() {
+    let cert = TestCert::local("page");
+    let relay = tls_relay(&cert).await;
+    let addr = relay.local_addr();
+    let answer = https_get(addr, &cert, "localhost", "localhost").await;
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert!(answer.contains("<html"), "{answer}");
     // The page's own origin, now https://, may open the chat; another site still may not.
@@ -216,6 +227,19 @@ async fn the_join_page_is_served_over_https() {
         }
         other => panic!("expected 403, got {:?}", other.map(|_| ())),
     }
+}
+
+#[tokio::test]
+async fn the_relay_answers_to_its_certificates_name_and_no_other() {
+    // No --allow-host needed for the name the certificate is made out for; another name is
+    // refused as before (DNS rebinding).
+    let cert = TestCert::new("cert-name", &["chat.school.example"]);
+    let relay = tls_relay(&cert).await;
+    let addr = relay.local_addr();
+    let answer = https_get(addr, &cert, "chat.school.example", "chat.school.example").await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let answer = https_get(addr, &cert, "chat.school.example", "rebound.example").await;
+    assert!(answer.starts_with("HTTP/1.1 403"), "{answer}");
 }
 
 #[tokio::test]

@@ -213,7 +213,7 @@ async fn handle(req: Request<Incoming>, peer_addr: SocketAddr, shared: &Arc<Shar
         .headers()
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
-        .filter(|h| host_allowed(h, &shared.config.allowed_hosts))
+        .filter(|h| answers_to(h, shared))
         .map(str::to_owned);
     let mut response = match &host {
         Some(host) => route(req, host, peer_addr, shared).await,
@@ -237,7 +237,7 @@ fn redirect_to_https(req: &Request<Incoming>, peer_addr: SocketAddr, shared: &Sh
         .headers()
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
-        .filter(|h| host_allowed(h, &shared.config.allowed_hosts));
+        .filter(|h| answers_to(h, shared));
     let mut response = match host {
         Some(host) => {
             let path = req.uri().path_and_query().map_or("/", |p| p.as_str());
@@ -603,6 +603,22 @@ fn machine_name() -> &'static str {
             .trim_end_matches('.')
             .to_ascii_lowercase()
     })
+}
+
+/// Whether the relay answers a request for `host_header` (the request's `Host`): a name
+/// [`host_allowed`] accepts, or one the relay's certificate is made out for. A page whose own
+/// name was rebound to the relay's address has no certificate for that name, so the DNS
+/// rebinding defence holds.
+fn answers_to(host_header: &str, shared: &Shared) -> bool {
+    if host_allowed(host_header, &shared.config.allowed_hosts) {
+        return true;
+    }
+    let Some(tls) = &shared.config.tls else {
+        return false;
+    };
+    host_header
+        .parse::<Authority>()
+        .is_ok_and(|authority| tls.is_for(authority.host()))
 }
 
 /// Whether `host_header` (the request's `Host`) names this relay: an IP literal,
