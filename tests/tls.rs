@@ -510,6 +510,16 @@ fn serve_refuses_a_key_that_is_not_the_certificates() {
 }
 
 #[test]
+fn serve_wants_both_the_certificate_and_the_key() {
+    for args in [["--tls-cert", "cert.pem"], ["--tls-key", "key.pem"]] {
+        let out = serve_command(0, &args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?} was accepted");
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert!(stderr.contains("--tls-"), "{stderr}");
+    }
+}
+
+#[test]
 fn serve_names_the_file_it_cannot_use() {
     let cert = TestCert::local("unreadable");
     let missing = cert.dir.join("missing.pem");
