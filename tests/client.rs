@@ -29,11 +29,10 @@ use url::Url;
 
 fn join_config(addr: SocketAddr, name: Option<&str>, code: Option<&str>) -> JoinConfig {
     JoinConfig {
-        url: Url::parse(&format!("ws://{addr}{DICT}")).unwrap(),
         name: name.map(str::to_owned),
         join_code: code.map(str::to_owned),
-        host_key: None,
         reconnect: false,
+        ..JoinConfig::new(Url::parse(&format!("ws://{addr}{DICT}")).unwrap())
     }
 }
 

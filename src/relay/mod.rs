@@ -40,6 +40,7 @@ pub use state::{Stats, metrics_text};
 use state::Shared;
 
 use crate::protocol::{CLIENT_MAX_FRAME_BYTES, HOST_ID, Recipient, RoomModes, now_ms};
+use crate::tls::ServerTls;
 
 /// Limits and options of a relay. `Default` gives the documented defaults.
 #[derive(Clone, Debug)]
@@ -116,6 +117,9 @@ pub struct RelayConfig {
     pub max_pending_per_address: u32,
     /// Serve the health counters at `/metrics` in the Prometheus text format.
     pub metrics: bool,
+    /// Serve TLS on the port (`https://` and `wss://`) with this certificate; `None`: plain
+    /// `http://` and `ws://`.
+    pub tls: Option<ServerTls>,
 }
 
 impl Default for RelayConfig {
@@ -149,6 +153,7 @@ impl Default for RelayConfig {
             handshake_timeout: Duration::from_secs(10),
             max_pending_per_address: 64,
             metrics: false,
+            tls: None,
         }
     }
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use poll_promise::Promise;
 
 use super::chrome::Chrome;
-use super::command::{Command, Confirm};
+use super::command::{Command, Confirm, TlsFile};
 use super::composer;
 use super::i18n::Lang;
 use super::log::{Log, Note};
@@ -56,6 +56,8 @@ pub struct App {
     previous: Option<Box<PreviousChat>>,
     /// The question the window asks before acting (a modal dialog while set).
     confirm: Option<Confirm>,
+    /// The file dialog for hosting with TLS, while it is open.
+    picking: Option<(TlsFile, Promise<Option<PathBuf>>)>,
 }
 
 impl App {
@@ -76,6 +78,7 @@ impl App {
             previous_loading: None,
             previous: None,
             confirm: None,
+            picking: None,
         }
     }
 
@@ -191,6 +194,7 @@ impl App {
         }
         self.poll_host_start();
         self.poll_save();
+        self.poll_pick();
         self.poll_previous(ctx);
         self.drain_events(ctx);
         let on_start_screen = matches!(
@@ -250,6 +254,24 @@ impl App {
         match promise.try_take() {
             Ok(previous) => self.previous = previous.map(Box::new),
             Err(promise) => self.previous_loading = Some(promise),
+        }
+    }
+
+    /// Takes the certificate or key file the dialog picked into the start screen's field.
+    fn poll_pick(&mut self) {
+        let Some((which, promise)) = self.picking.take() else {
+            return;
+        };
+        match promise.try_take() {
+            Ok(Some(path)) => {
+                let field = match which {
+                    TlsFile::Cert => &mut self.settings.tls_cert,
+                    TlsFile::Key => &mut self.settings.tls_key,
+                };
+                *field = path.display().to_string();
+            }
+            Ok(None) => {}
+            Err(promise) => self.picking = Some((which, promise)),
         }
     }
 
@@ -448,6 +470,13 @@ impl App {
             Command::Readmit(peer_id) => {
                 if let Mode::Hosting(host) = &self.mode {
                     host.host.readmit(&peer_id);
+                }
+            }
+            Command::PickTlsFile(which) => {
+                if self.picking.is_none() {
+                    let dialog = lang.tls_file_dialog(which);
+                    let promise = self.backend.pick_file(dialog, Self::waker(ctx));
+                    self.picking = Some((which, promise));
                 }
             }
             Command::Ask(confirm) => self.confirm = Some(confirm),

@@ -61,6 +61,17 @@ pub enum Command {
     StopHosting,
     /// Save the transcript into the documents folder (no dialog could be shown).
     SaveToDocuments,
+    /// Host: choose the certificate or key file for hosting with TLS, with a file dialog.
+    PickTlsFile(TlsFile),
+}
+
+/// Which file of hosting with TLS a dialog picks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TlsFile {
+    /// The PEM certificate (chain).
+    Cert,
+    /// Its PEM private key.
+    Key,
 }
 
 /// A question the window asks before acting.

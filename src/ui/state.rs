@@ -49,6 +49,10 @@ pub struct Settings {
     pub lang: Lang,
     /// The window's zoom in percent (Ctrl+ / Ctrl− / Ctrl 0), kept for the next start.
     pub zoom_percent: u16,
+    /// Host with TLS: the PEM certificate file, as typed or picked (empty: plain `http://`).
+    pub tls_cert: String,
+    /// Its PEM private key file (empty: in the certificate's file).
+    pub tls_key: String,
 }
 
 impl Default for Settings {
@@ -66,6 +70,13 @@ impl Settings {
             name: non_empty(&self.host_name),
             room_name: Some(self.room_name.clone()),
             journal_dir,
+            // One file may hold both; whichever is missing is looked for in the other.
+            tls_cert: non_empty(&self.tls_cert)
+                .or_else(|| non_empty(&self.tls_key))
+                .map(PathBuf::from),
+            tls_key: non_empty(&self.tls_key)
+                .or_else(|| non_empty(&self.tls_cert))
+                .map(PathBuf::from),
         })
     }
 
@@ -134,6 +145,8 @@ impl Settings {
             join_code: String::new(),
             lang,
             zoom_percent: 100,
+            tls_cert: String::new(),
+            tls_key: String::new(),
         }
     }
 
