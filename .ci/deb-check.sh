@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Build the ClassChat .deb, install it, check what it installed, start the
-# installed GUI under Xvfb for a few seconds, then remove the package.
+# Build the ClassChat .deb, install it, check what it installed (the serve unit with
+# `systemd-analyze verify`), start the installed GUI under Xvfb for a few seconds, then remove
+# the package.
 #
 # Needs root (apt-get). The caller installs these Debian packages first:
-#   xvfb desktop-file-utils appstream
+#   xvfb desktop-file-utils appstream systemd
 # cargo-deb is installed from crates.io here if `cargo deb` is missing.
 #
 # Environment:
@@ -46,9 +47,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-for tool in Xvfb desktop-file-validate appstreamcli; do
+for tool in Xvfb desktop-file-validate appstreamcli systemd-analyze; do
     if ! command -v "$tool" >/dev/null; then
-        echo "missing $tool: apt-get install -y xvfb desktop-file-utils appstream" >&2
+        echo "missing $tool: apt-get install -y xvfb desktop-file-utils appstream systemd" >&2
         exit 1
     fi
 done
@@ -112,6 +113,26 @@ if ! grep -qx 'Exec=classchat' "$desktop" || ! grep -qx 'Icon=classchat' "$deskt
     exit 1
 fi
 
+log "the classchat-serve unit: installed, not enabled, and systemd-analyze verify finds nothing"
+unit=/usr/lib/systemd/system/classchat-serve.service
+if [ ! -s "$unit" ] || [ ! -s /etc/default/classchat-serve ]; then
+    echo "missing $unit or /etc/default/classchat-serve" >&2
+    exit 1
+fi
+if [ -e /etc/systemd/system/multi-user.target.wants/classchat-serve.service ]; then
+    echo "installing the package enabled classchat-serve; it must stay off until asked for" >&2
+    exit 1
+fi
+# `verify` exits 0 on warnings: any line about the unit fails the check.
+verify_status=0
+systemd-analyze verify "$unit" >"$work/verify.log" 2>&1 || verify_status=$?
+cat "$work/verify.log"
+if [ "$verify_status" -ne 0 ] || grep -q 'classchat' "$work/verify.log"; then
+    echo "systemd-analyze verify $unit: not clean (status $verify_status)" >&2
+    exit 1
+fi
+echo "ok  $unit"
+
 log "desktop-file-validate $desktop"
 desktop-file-validate "$desktop"
 
@@ -173,7 +194,7 @@ fi
 log "removing the package"
 apt-get remove -y classchat
 installed=0
-if [ -e /usr/bin/classchat ] || [ -e "$desktop" ]; then
+if [ -e /usr/bin/classchat ] || [ -e "$desktop" ] || [ -e "$unit" ]; then
     echo "files left behind after apt-get remove" >&2
     exit 1
 fi

@@ -31,10 +31,12 @@ pub use crate::protocol::{
     now_ms,
 };
 pub use crate::relay::{RelayHandle, RosterEntry, Stats};
+pub use crate::tls::TlsError;
 pub use crate::transcript;
 
 use crate::client::{self, parse_address};
 use crate::hosting::{self, HostConfig, Hosting};
+use crate::tls::ServerTls;
 
 /// How often the relay's roster and counters are looked at for the host's window.
 const WATCH_EVERY: Duration = Duration::from_millis(250);
@@ -52,6 +54,10 @@ pub struct HostRequest {
     pub room_name: Option<String>,
     /// Where to start the session journal (`None`: keep no journal).
     pub journal_dir: Option<PathBuf>,
+    /// The PEM certificate to serve `https://` and `wss://` with (`None`: plain `http://`).
+    pub tls_cert: Option<PathBuf>,
+    /// Its PEM private key (`None`: in the certificate's file).
+    pub tls_key: Option<PathBuf>,
 }
 
 /// A relay that started, with the host's own connection to it.
@@ -68,7 +74,7 @@ pub struct Hosted {
     /// A second client of the host's in the broadcast room (`/ws_multi_client`), so the host
     /// also sees what students on the course's list client write.
     pub broadcast: Option<(ClientHandle, UnboundedReceiver<Event>)>,
-    /// What students type (`LAN-IPv4:port`).
+    /// What students type (`LAN-IPv4:port`, or `https://LAN-IPv4:port` with a certificate).
     pub addresses: Vec<String>,
     /// The announcement on the local network, if one was asked for; dropping it withdraws it.
     pub announcement: Option<Result<Announcement, DiscoveryError>>,
@@ -152,7 +158,7 @@ pub struct HostStarted {
     pub events: UnboundedReceiver<Event>,
     /// The host's listener in the broadcast room (`/ws_multi_client`) and its events.
     pub broadcast: Option<(ClientHandle, UnboundedReceiver<Event>)>,
-    /// What students type (`LAN-IPv4:port`).
+    /// What students type (`LAN-IPv4:port`, or `https://LAN-IPv4:port` with a certificate).
     pub addresses: Vec<String>,
     /// The announcement on the local network; dropping it withdraws it.
     pub announcement: Option<Announcement>,
@@ -362,6 +368,26 @@ impl Backend {
         promise
     }
 
+    /// Shows an open-file dialog on the runtime (the window keeps repainting) and answers the
+    /// chosen path, or `None` when the user cancelled or no dialog could be shown.
+    pub fn pick_file(&self, dialog: SaveDialog, wake: Waker) -> Promise<Option<PathBuf>> {
+        let (sender, promise) = Promise::new();
+        if self.no_dialog.is_some() || self.save_path.is_some() {
+            sender.send(None);
+            wake();
+            return promise;
+        }
+        self.runtime.spawn(async move {
+            let mut files = rfd::AsyncFileDialog::new().set_title(dialog.title);
+            for (name, extensions) in &dialog.filters {
+                files = files.add_filter(name, extensions);
+            }
+            sender.send(files.pick_file().await.map(|f| f.path().to_path_buf()));
+            wake();
+        });
+        promise
+    }
+
     /// Shows a save dialog and writes the transcript `render` builds for the chosen path. The
     /// dialog runs on the runtime, so the window keeps repainting.
     pub fn save_transcript(
@@ -444,7 +470,19 @@ async fn write_transcript(path: PathBuf, render: Render) -> SaveOutcome {
 }
 
 async fn host(runtime: &Handle, request: HostRequest, wake: Waker) -> Result<Hosted, HostError> {
+    let tls = match request.tls_cert {
+        Some(cert) => {
+            let key = request.tls_key.unwrap_or_else(|| cert.clone());
+            // Reading files blocks.
+            let loaded = tokio::task::spawn_blocking(move || ServerTls::load(&cert, &key))
+                .await
+                .map_err(|_| HostError::Stopped)??;
+            Some(loaded)
+        }
+        None => None,
+    };
     let mut config = HostConfig::new(request.port);
+    config.relay.tls = tls.clone();
     config.relay.join_code = request.join_code.clone();
     // The window's own client is the host: only it may take the host's name.
     let host_key = hosting::new_host_key();
@@ -458,10 +496,21 @@ async fn host(runtime: &Handle, request: HostRequest, wake: Waker) -> Result<Hos
         announcement,
     } = hosting::host(config).await?;
     let relay = Arc::new(relay);
-    let url = parse_address(&format!("127.0.0.1:{port}")).map_err(|_| HostError::Stopped)?;
+    // With a certificate, students type `https://` addresses; the host's own clients join on
+    // loopback, where the certificate's name cannot match, so they trust exactly it.
+    let (scheme, trust, addresses) = match &tls {
+        Some(tls) => (
+            "wss",
+            client::Trust::Pinned(tls.certificate().clone()),
+            addresses.iter().map(|a| format!("https://{a}")).collect(),
+        ),
+        None => ("ws", client::Trust::System, addresses),
+    };
+    let url =
+        parse_address(&format!("{scheme}://127.0.0.1:{port}")).map_err(|_| HostError::Stopped)?;
     // The listener in the broadcast room takes a generated ID (the host's name is taken by the
     // host's own client) and never writes.
-    let broadcast = parse_address(&format!("ws://127.0.0.1:{port}/ws_multi_client"))
+    let broadcast = parse_address(&format!("{scheme}://127.0.0.1:{port}/ws_multi_client"))
         .ok()
         .map(|url| {
             let config = JoinConfig {
@@ -470,6 +519,7 @@ async fn host(runtime: &Handle, request: HostRequest, wake: Waker) -> Result<Hos
                 join_code: request.join_code.clone(),
                 host_key: None,
                 reconnect: true,
+                trust: trust.clone(),
             };
             client::connect(runtime, config, Some(Arc::clone(&wake)))
         });
@@ -479,6 +529,7 @@ async fn host(runtime: &Handle, request: HostRequest, wake: Waker) -> Result<Hos
         join_code: request.join_code,
         host_key: Some(host_key),
         reconnect: true,
+        trust,
     };
     let (client, events) = client::connect(runtime, config, Some(wake));
     // The journal's file is a blocking system call; keep it off the async workers.
@@ -563,5 +614,6 @@ pub fn join_config(
         join_code,
         host_key,
         reconnect: true,
+        trust: client::Trust::System,
     })
 }

@@ -68,6 +68,9 @@ pub enum HostError {
     /// The relay's limits cannot work (see [`RelayConfig::validate`]).
     #[error("{0}")]
     Config(#[from] relay::ConfigError),
+    /// The certificate or its key cannot be used.
+    #[error("{0}")]
+    Tls(#[from] crate::tls::TlsError),
 }
 
 /// A fresh, unguessable host key for [`RelayConfig::host_token`].

@@ -24,6 +24,8 @@
 //! - [`discovery`]: announcing and finding chats on the LAN (mDNS / DNS-SD).
 //! - [`names`]: nickname normalisation, reserved names and the comparison key.
 //! - [`text`]: control characters in chat text: what the relay refuses, how screens escape.
+//! - [`tls`]: rustls for both sides: the relay's certificate and key ([`tls::ServerTls`]), and
+//!   which certificates a `wss://` client trusts ([`tls::Trust`]).
 //! - [`transcript`]: transcript export as text and CSV. No egui.
 //! - `bridge` (feature `gui`): where the window meets the network, its only door: `Backend`
 //!   spawns hosting, joining and saving on the runtime and hands back handles, channels and
@@ -46,6 +48,7 @@ pub mod protocol;
 pub mod relay;
 pub mod terminal;
 pub mod text;
+pub mod tls;
 pub mod transcript;
 #[cfg(feature = "gui")]
 pub mod ui;

@@ -9,6 +9,7 @@
 #![cfg_attr(all(windows, not(debug_assertions)), windows_subsystem = "windows")]
 
 use std::net::IpAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -16,11 +17,12 @@ use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
 #[cfg(feature = "gui")]
 use classchat::bridge::{Backend, HostRequest};
-use classchat::client::{JoinConfig, parse_address};
+use classchat::client::{JoinConfig, Trust, parse_address};
 use classchat::hosting::{self, HostConfig};
 use classchat::protocol::{DEFAULT_PORT, DIRECT_PATH};
 use classchat::relay::RelayConfig;
 use classchat::terminal;
+use classchat::tls::ServerTls;
 #[cfg(feature = "gui")]
 use classchat::ui::{App, Lang, Launch};
 
@@ -52,8 +54,8 @@ struct WindowArgs {
     /// Your name in the chat (with --host or --join).
     #[arg(long, value_name = "NAME")]
     name: Option<String>,
-    /// Open the window and join the chat at this address at once (`host`, `host:port` or a
-    /// `ws://` URL).
+    /// Open the window and join the chat at this address at once (`host`, `host:port`, or a
+    /// `ws://`, `wss://`, `http://` or `https://` URL).
     #[arg(long, value_name = "ADDRESS")]
     join: Option<String>,
     /// The host's join code (with --join).
@@ -167,11 +169,18 @@ struct ServeArgs {
     /// Seconds between summary lines in the log, up to 86400 (0: none).
     #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(0..=86_400))]
     summary_secs: u64,
+    /// Serve TLS with this PEM certificate chain (the relay's certificate first): the chat at
+    /// `wss://`, the join page at `https://`, on the same port. Needs --tls-key.
+    #[arg(long, value_name = "PEM", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert; a key that does not belong to it is refused at start.
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
 struct JoinArgs {
-    /// The host: `host`, `host:port` or a `ws://` URL.
+    /// The host: `host`, `host:port`, or a `ws://`, `wss://`, `http://` or `https://` URL.
     address: String,
     /// Nickname to ask for (Japanese welcome; no `/`).
     #[arg(long)]
@@ -186,6 +195,10 @@ struct JoinArgs {
     /// Exit when the connection ends instead of reconnecting.
     #[arg(long)]
     no_reconnect: bool,
+    /// For a `wss://` or `https://` address: also trust the certificates in this PEM file
+    /// (the host's self-signed certificate, or the school's own CA), besides the system's.
+    #[arg(long, value_name = "PEM")]
+    ca_cert: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -304,6 +317,16 @@ fn init_logging(default: &str) {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(ServerTls::load(cert, key)?),
+        _ => None,
+    };
+    let tls_on = tls.is_some();
+    let (ws, http) = if tls_on {
+        ("wss", "https")
+    } else {
+        ("ws", "http")
+    };
     let relay = RelayConfig {
         max_message_bytes: args.max_message_bytes,
         rate_per_sec: args.rate,
@@ -327,6 +350,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         allowed_hosts: args.allow_hosts,
         read_buffer_bytes: args.read_buffer.max(256),
         metrics: args.metrics,
+        tls,
         ..RelayConfig::default()
     };
     let join_code = relay.join_code.clone();
@@ -345,7 +369,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     })?;
     println!("classchat relay running. Students join with one of:");
     for address in &hosting.addresses {
-        println!("  ws://{address}{DIRECT_PATH}");
+        println!("  {ws}://{address}{DIRECT_PATH}");
     }
     if let Some(code) = &join_code {
         println!("Join code: {code}");
@@ -354,7 +378,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .addresses
         .first()
         .map_or("localhost", String::as_str);
-    println!("Browser join page: http://{first}/");
+    println!("Browser join page: {http}://{first}/");
     // The key is a query value: percent-encode it so that any token makes a working link.
     let key = url::form_urlencoded::byte_serialize(host_token.as_bytes()).collect::<String>();
     println!("Host key: {host_token}");
@@ -362,12 +386,19 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         let code = url::form_urlencoded::byte_serialize(code.as_bytes()).collect::<String>();
         format!("&code={code}")
     });
-    println!("Host join page (keep it to yourself): http://{first}/?host={key}{code}");
+    println!("Host join page (keep it to yourself): {http}://{first}/?host={key}{code}");
     let code_arg = join_code
         .as_deref()
         .map_or_else(String::new, |code| format!(" --code {}", shell_word(code)));
+    // A bare address means plain ws://; with a certificate the scheme says TLS.
+    let address = if tls_on {
+        format!("https://{first}")
+    } else {
+        first.to_owned()
+    };
+
     println!(
-        "Host in a terminal: classchat join {first} --host-key {}{code_arg}",
+        "Host in a terminal: classchat join {address} --host-key {}{code_arg}",
         shell_word(&host_token)
     );
     if let Some(Err(e)) = &hosting.announcement {
@@ -436,6 +467,7 @@ fn join(runtime: &tokio::runtime::Runtime, args: JoinArgs) -> ExitCode {
         join_code: args.code,
         host_key: args.host_key.filter(|k| !k.is_empty()),
         reconnect: !args.no_reconnect,
+        trust: args.ca_cert.map_or(Trust::System, Trust::WithCaFile),
     };
     let outcome = runtime.block_on(terminal::run(config));
     ExitCode::from(outcome as u8)

@@ -35,7 +35,8 @@ pub enum Outcome {
     Left = 0,
     /// The relay refused the join: wrong join code, origin, or full.
     Refused = 3,
-    /// Nothing answered at the address, or it was not a chat relay.
+    /// Nothing answered at the address, it was not a chat relay, or its certificate is not
+    /// trusted.
     Unreachable = 4,
     /// The connection ended and reconnecting was off or could not help.
     Disconnected = 5,
@@ -48,9 +49,11 @@ impl Outcome {
             Disconnect::WrongJoinCode | Disconnect::OriginRefused | Disconnect::Full => {
                 Self::Refused
             }
-            Disconnect::Unreachable(_) | Disconnect::NotAChat(_) | Disconnect::BadAddress(_) => {
-                Self::Unreachable
-            }
+            Disconnect::Unreachable(_)
+            | Disconnect::NotAChat(_)
+            | Disconnect::BadAddress(_)
+            | Disconnect::UntrustedCertificate(_)
+            | Disconnect::BadCaCert(_) => Self::Unreachable,
             Disconnect::Kicked
             | Disconnect::ClosedByRelay(_)
             | Disconnect::HostStopped

@@ -29,11 +29,10 @@ use url::Url;
 
 fn join_config(addr: SocketAddr, name: Option<&str>, code: Option<&str>) -> JoinConfig {
     JoinConfig {
-        url: Url::parse(&format!("ws://{addr}{DICT}")).unwrap(),
         name: name.map(str::to_owned),
         join_code: code.map(str::to_owned),
-        host_key: None,
         reconnect: false,
+        ..JoinConfig::new(Url::parse(&format!("ws://{addr}{DICT}")).unwrap())
     }
 }
 
@@ -272,7 +271,8 @@ async fn join_code_cool_down_answers_429_and_is_reported_as_such_not_as_a_wrong_
     let addr = relay.local_addr();
     // Guess until the relay makes this address wait (429), however many guesses that takes.
     let mut guesses = 0;
-    while refused_status(request(addr, &format!("{DICT}?code=0000"), true)).await == 401 {
+    // Distinct guesses: the same wrong code again is not counted twice.
+    while refused_status(request(addr, &format!("{DICT}?code={guesses:04}"), true)).await == 401 {
         guesses += 1;
         assert!(guesses < 100, "the relay never started a cool-down");
     }

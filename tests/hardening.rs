@@ -381,9 +381,9 @@ async fn a_right_code_works_again_after_the_cool_down() {
     })
     .await;
     let addr = relay.local_addr();
-    for _ in 0..2 {
+    for wrong in ["0000", "1111"] {
         assert_eq!(
-            handshake(addr, with_code(addr, "0000")).await.err(),
+            handshake(addr, with_code(addr, wrong)).await.err(),
             Some(401)
         );
     }
@@ -679,4 +679,55 @@ async fn a_flood_of_refused_frames_and_handshakes_prints_a_few_log_lines() {
         summaries.0 |= line.contains("rate limit hit") && line.contains("more times");
         summaries.1 |= line.contains("more handshakes from this address");
     }
+}
+
+// --- A stale code retried is not a guess (issue 15) ----------------------------------------------
+
+#[tokio::test]
+async fn retrying_the_same_wrong_code_never_locks_the_address_out_but_guessing_does() {
+    let relay = start_relay(RelayConfig {
+        join_code: Some("2468".into()),
+        code_cooldown: Duration::from_secs(3600),
+        ..config()
+    })
+    .await;
+    let addr = relay.local_addr();
+    // A page or app retrying the code the host has since changed: refused every time, never
+    // cooled down, and the student who then types the new code gets in at once.
+    for _ in 0..20 {
+        assert_eq!(
+            handshake(addr, with_code(addr, "1357")).await.err(),
+            Some(401)
+        );
+    }
+    let mut ws = handshake(addr, with_code(addr, "2468"))
+        .await
+        .expect("the right code after 20 retries of one stale code");
+    assert!(
+        matches!(
+            json(&mut ws).await,
+            classchat::protocol::ServerMessage::Welcome { .. }
+        ),
+        "welcomed"
+    );
+
+    // Guessing distinct codes still starts the cool-down, with repeats in between: the last
+    // distinct one starts it.
+    let most = config().wrong_codes_per_address;
+    for i in 1..=most {
+        let guess = format!("{:04}", 9000 + i);
+        let tries = if i < most { 2 } else { 1 };
+        for _ in 0..tries {
+            assert_eq!(
+                handshake(addr, with_code(addr, &guess)).await.err(),
+                Some(401),
+                "guess {i}"
+            );
+        }
+    }
+    assert_eq!(
+        handshake(addr, with_code(addr, "2468")).await.err(),
+        Some(429),
+        "distinct wrong codes cool the address down"
+    );
 }

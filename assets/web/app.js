@@ -16,6 +16,8 @@ const TEXT = {
     wrongCode: '参加コードが違います', full: 'チャットが満員です', kicked: 'ホストに退出させられました',
     stopped: 'ホストがチャットを終了しました', lost: '接続が切れました', left_: '退出しました',
     unreachable: 'ホストに接続できません',
+    codeChanged: '参加コードが変わりました。先生に新しいコードを聞いて入力してください',
+    tooLong: 'メッセージが長すぎたため接続が切れました', tooSlow: '通信が遅すぎたため接続が切れました',
   },
   en: {
     joinTitle: 'Join the chat', nameLabel: 'Name (optional)', codeLabel: 'Join code (if any)',
@@ -30,6 +32,9 @@ const TEXT = {
     wrongCode: 'Wrong join code', full: 'The chat is full', kicked: 'The host removed you',
     stopped: 'The host stopped the chat', lost: 'Connection lost', left_: 'You left',
     unreachable: 'Cannot reach the host',
+    codeChanged: 'The join code has changed. Ask the teacher for the new code and enter it',
+    tooLong: 'A message was too long, so the connection was closed',
+    tooSlow: 'The connection was too slow and was closed',
   },
 };
 
@@ -38,6 +43,8 @@ const state = {
         ((navigator.language || 'ja').toLowerCase().startsWith('ja') ? 'ja' : 'en'),
   socket: null, myId: null, roster: new Map(), unread: 0, retry: 1, wantOpen: false,
   everConnected: false, retryTimer: null,
+  // The host key from the relay's "host join page" link (`?host=`), if the teacher used it.
+  hostKey: '',
 };
 
 const $ = (id) => document.getElementById(id);
@@ -53,7 +60,11 @@ function applyLanguage() {
     el.placeholder = t(el.dataset.i18nPlaceholder);
   }
   $('lang').textContent = t('otherLang');
+  for (const li of document.querySelectorAll('#log li[data-key]')) {
+    li.lastChild.textContent = t(li.dataset.key, ...JSON.parse(li.dataset.args));
+  }
   renderRoster();
+  renderPoll();
 }
 
 function setStatus(text, kind) {
@@ -81,6 +92,7 @@ function addLine(kind, parts, ts) {
   when.className = 'time';
   when.textContent = time(ts || Date.now());
   li.append(when);
+  if (parts.badge) li.append(badge());
   if (parts.who) {
     const who = document.createElement('span');
     who.className = 'who';
@@ -101,16 +113,26 @@ function addLine(kind, parts, ts) {
   return li;
 }
 
+// A row in the page's own words: shown again in the other language when it is switched.
+function ownLine(kind, key, ...args) {
+  const li = addLine(kind, { text: t(key, ...args) });
+  li.dataset.key = key;
+  li.dataset.args = JSON.stringify(args);
+  return li;
+}
+
 function renderRoster() {
   const ul = $('roster');
   ul.replaceChildren();
   const ids = $('ids');
   ids.replaceChildren();
-  for (const id of state.roster.keys()) {
+  for (const [id, client] of state.roster) {
     const li = document.createElement('li');
     const b = document.createElement('button');
     b.type = 'button';
-    b.textContent = id === state.myId ? `${id} ${t('you')}` : id;
+    if (classroom.hands.has(id)) b.append(handMark());
+    if (client.role === 'host') b.append(badge());
+    b.append(id === state.myId ? `${id} ${t('you')}` : id);
     if (id === state.myId) li.className = 'me-entry';
     b.addEventListener('click', () => {
       const box = $('message');
@@ -137,6 +159,7 @@ function socketUrl() {
   const code = $('code').value.trim();
   if (name) q.set('name', name);
   if (code) q.set('code', code);
+  if (state.hostKey) q.set('host', state.hostKey);
   resumeQuery(q);
   const query = q.toString();
   return `${scheme}//${location.host}/ws_multi_client_dict${query ? '?' + query : ''}`;
@@ -158,27 +181,57 @@ function connect() {
   ws.onclose = (ev) => {
     state.socket = null;
     if (onDeliveryClose(ev)) return;
-    if (!opened && !state.everConnected) {
-      // The handshake failed before any session: most likely the join code (HTTP 401).
-      $('join-error').textContent = $('code').value ? t('wrongCode') : t('unreachable');
-      $('chat').hidden = true;
-      $('join-form').hidden = false;
-      setStatus('', 'idle');
-      state.wantOpen = false;
+    if (!opened) {
+      handshakeFailed();
       return;
     }
+    // By the close code, in the page's language (the relay's reason is English).
     const reason = ev.code === 1008 ? t('kicked') : ev.code === 1001 ? t('stopped')
-      : ev.code === 1000 && !state.wantOpen ? t('left_') : (ev.reason || t('lost'));
+      : ev.code === 1009 ? t('tooLong') : ev.code === 1013 ? t('tooSlow')
+        : ev.code === 1000 && !state.wantOpen ? t('left_') : t('lost');
     addLine('notice', { text: t('disconnected', reason) });
     if (state.wantOpen && ev.code !== 1008) {
-      const delay = state.retry;
-      state.retry = Math.min(state.retry * 2, 30);
-      setStatus(t('reconnecting', delay), 'reconnecting');
-      state.retryTimer = setTimeout(connect, delay * 1000);
+      retryLater();
     } else {
       setStatus(t('disconnected', reason), 'disconnected');
     }
   };
+}
+
+function retryLater() {
+  const delay = state.retry;
+  state.retry = Math.min(state.retry * 2, 30);
+  setStatus(t('reconnecting', delay), 'reconnecting');
+  state.retryTimer = setTimeout(connect, delay * 1000);
+}
+
+function showJoinForm(error) {
+  $('join-error').textContent = error;
+  $('chat').hidden = true;
+  $('join-form').hidden = false;
+}
+
+// A browser never sees why a handshake failed, so the page asks the relay (POST /api/check,
+// where the same wrong code again is not counted as another guess).
+async function handshakeFailed() {
+  const { status, reason } = await checkJoin();
+  if (!state.wantOpen) return; // the student left meanwhile
+  if (!state.everConnected) {
+    state.wantOpen = false;
+    setStatus('', 'idle');
+    showJoinForm(status === 200 ? t('unreachable') : refusalText(reason));
+    return;
+  }
+  if (reason === 'wrong_code') {
+    // The host changed the join code: retrying the old one cannot work.
+    state.wantOpen = false;
+    setStatus(t('codeChanged'), 'disconnected');
+    $('code').value = '';
+    showJoinForm(t('codeChanged'));
+    $('code').focus();
+    return;
+  }
+  retryLater();
 }
 
 function onMessage(msg) {
@@ -191,8 +244,12 @@ function onMessage(msg) {
       $('my-id').textContent = msg.id;
       dropCodeFromAddress();
       $('join-form').hidden = true;
+      $('join-error').textContent = '';
       $('chat').hidden = false;
+      // Whatever said the connection was lost is over.
+      $('hint').textContent = '';
       setStatus(t('online'), 'connected');
+      onClassroomWelcome(msg);
       renderRoster();
       onDeliveryWelcome(msg);
       break;
@@ -210,8 +267,26 @@ function onMessage(msg) {
       onChatMessage(msg);
       break;
     case 'error':
-      refusePending(msg.code);
-      addLine('error', { text: `Error: ${msg.message}` });
+      refusePending(msg);
+      onClassroomError(msg);
+      ownLine('error', 'refused', msg.code, msg.about || '', state.myId).title = msg.message || '';
+      break;
+    case 'room':
+      onRoom(msg);
+      break;
+    case 'pinned':
+      onPinned(msg.text || '');
+      break;
+    case 'poll':
+      onPoll(msg);
+      break;
+    case 'tally':
+    case 'poll_result':
+      onPollCounts(msg);
+      break;
+    case 'hands':
+      classroom.hands = new Set((msg.queue || []).map((h) => h.id));
+      renderRoster();
       break;
     default:
       break;
@@ -229,6 +304,8 @@ function send(event) {
   const text = line.slice(slash + 1);
   if (text.trim() === '') { hint.textContent = t('hintEmpty'); return; }
   if (to !== '*' && !state.roster.has(to)) { hint.textContent = t('hintUnknown', to); return; }
+  const closed = roomForbids(to);
+  if (closed) { hint.textContent = t(closed); return; }
   if (!sendChat(to, text)) {
     hint.textContent = t('lost');
     return;
@@ -241,6 +318,7 @@ window.addEventListener('DOMContentLoaded', () => {
   const params = new URLSearchParams(location.search);
   $('name').value = params.get('name') || localStorage.getItem('classchat.name') || '';
   $('code').value = params.get('code') || '';
+  state.hostKey = params.get('host') || '';
   applyLanguage();
   $('lang').addEventListener('click', () => {
     state.lang = state.lang === 'ja' ? 'en' : 'ja';
@@ -297,11 +375,13 @@ function trimLog() {
   while (log.childElementCount > LOG_LIMIT) log.firstElementChild.remove();
 }
 
-// After joining, the join code is no longer shown in the address bar (or kept in history).
+// After joining, the join code and host key are no longer shown in the address bar (or kept
+// in history).
 function dropCodeFromAddress() {
   const url = new URL(location.href);
-  if (!url.searchParams.has('code')) return;
+  if (!url.searchParams.has('code') && !url.searchParams.has('host')) return;
   url.searchParams.delete('code');
+  url.searchParams.delete('host');
   history.replaceState(history.state, '', `${url.pathname}${url.search}${url.hash}`);
 }
 
@@ -389,6 +469,7 @@ function saveSession() {
     welcomeSeq: delivery.welcomeSeq, nextId: delivery.nextId, myId: state.myId,
     name: $('name').value.trim(), code: $('code').value.trim(), kept: delivery.kept,
     pending: delivery.pending.map(({ id, to, text }) => ({ id, to, text })),
+    vote: classroom.vote, hostKey: state.hostKey,
   };
   try {
     sessionStorage.setItem(SESSION_KEY, JSON.stringify(data));
@@ -512,9 +593,14 @@ function markNotSent(p) {
   }
 }
 
-function refusePending(code) {
-  if (!SEND_ERRORS.has(code)) return;
-  const p = takePending((q) => q.written);
+// A refused send: the relay names it by its id; an older relay answers sends in order.
+function refusePending(msg) {
+  let p = null;
+  if (msg.client_id != null) {
+    p = takePending((q) => q.id === msg.client_id);
+  } else if (msg.about == null && SEND_ERRORS.has(msg.code)) {
+    p = takePending((q) => q.written);
+  }
   if (p) markNotSent(p);
   saveSession();
 }
@@ -524,7 +610,7 @@ function showChat(msg) {
   const everyone = msg.to === '*';
   const kind = own ? 'own' : everyone ? 'everyone' : 'private';
   const who = `${msg.from} ${everyone ? t('toEveryone') : t('toPrivate', msg.to)}`;
-  return addLine(kind, { who, text: msg.text }, msg.ts);
+  return addLine(kind, { who, text: msg.text, badge: msg.role === 'host' }, msg.ts);
 }
 
 function divider(key) {
@@ -547,7 +633,7 @@ function markSection(replay) {
 }
 
 function keep(msg) {
-  delivery.kept.push({ from: msg.from, to: msg.to, text: msg.text, ts: msg.ts });
+  delivery.kept.push({ from: msg.from, to: msg.to, text: msg.text, ts: msg.ts, role: msg.role });
   if (delivery.kept.length > KEPT_ROWS) delivery.kept.splice(0, delivery.kept.length - KEPT_ROWS);
 }
 
@@ -596,6 +682,8 @@ function restoreSession() {
     kept: Array.isArray(saved.kept) ? saved.kept : [],
   });
   state.myId = saved.myId || null;
+  classroom.vote = saved.vote || null;
+  state.hostKey = saved.hostKey || state.hostKey;
   $('my-id').textContent = state.myId || '';
   $('name').value = saved.name || '';
   $('code').value = saved.code || '';
@@ -613,3 +701,260 @@ function restoreSession() {
 }
 
 window.addEventListener('DOMContentLoaded', restoreSession);
+
+// --- Issue 13: the classroom. The teacher (a host) pins a message, runs polls and decides
+// who students may write to; a student raises a hand and votes. Refusals are shown in the
+// page's language by their code; the relay's English sentence is only the row's tooltip. ---
+
+const ERRORS = {
+  ja: {
+    bad_format: '宛先の形式が正しくありません', bad_request: 'この操作はできませんでした',
+    empty_text: 'メッセージが空です', unknown_recipient: 'その相手は接続していません',
+    binary_unsupported: 'テキストだけを送れます', bad_json: 'チャットがページの送信を理解できませんでした',
+    rate_limited: '送信が速すぎます。少し待ってからもう一度送ってください',
+    bad_text: '送れない制御文字が含まれています',
+    muted: '先生にミュートされています。メッセージは送られませんでした',
+    name_taken: (id) => `その名前は使われているため、ID は ${id} になりました`,
+    name_invalid: (id) => `その名前は使えないため、ID は ${id} になりました`,
+    not_host: '先生だけができる操作です', not_allowed: '先生の設定により、このメッセージは送れません',
+    poll_closed: 'このアンケートは締め切られています', other: (code) => `送れませんでした (${code})`,
+  },
+  en: {
+    bad_format: 'The message has no valid recipient', bad_request: 'That could not be done',
+    empty_text: 'The message is empty', unknown_recipient: 'Nobody with that ID is connected',
+    binary_unsupported: 'Only text can be sent', bad_json: 'The chat did not understand the page',
+    rate_limited: 'Too many messages too fast; wait a moment and send it again',
+    bad_text: 'The message contains control characters that cannot be sent',
+    muted: 'The teacher has muted you; your message was not sent',
+    name_taken: (id) => `That name is in use, so your ID is ${id}`,
+    name_invalid: (id) => `That name cannot be used, so your ID is ${id}`,
+    not_host: 'Only the teacher can do that', not_allowed: "The teacher's settings do not allow this message",
+    poll_closed: 'This poll is closed', other: (code) => `Not sent (${code})`,
+  },
+};
+
+// The sentence for a refusal: by its code, and for a control message by what it was about.
+function refusedText(table, code, about, id) {
+  let key = code in table ? code : 'other';
+  if (code === 'not_allowed' && (about === 'vote' || about === 'poll_close')) key = 'poll_closed';
+  if (code === 'bad_format' && about) key = 'bad_request';
+  const v = table[key];
+  return typeof v === 'function' ? v(key === 'other' ? code : id) : v;
+}
+
+const CLASSROOM_TEXT = {
+  ja: {
+    teacher: '先生', raiseHand: '✋ 手を挙げる', lowerHand: '✋ 手を下ろす', pinnedLabel: '📌 お知らせ',
+    pollLabel: 'アンケート', pollOpen: '— 選んでください(締め切りまで変更できます)',
+    pollLive: '— 投票中', pollClosed: '— 締め切りました', voters: (n) => `${n} 人が投票`,
+    pollResult: (q, r) => `アンケート結果: ${q} — ${r}`,
+    roomNoBroadcast: '先生が全員へのメッセージを止めています(先生には送れます)',
+    roomNoPrivate: '先生が生徒どうしの個人メッセージを止めています(先生には送れます)',
+    roomTeacherOnly: '先生が全員へのメッセージと生徒どうしのメッセージを止めています。先生にだけ送れます',
+    roomOpen: '全員へのメッセージと生徒どうしのメッセージがまた送れます',
+    refused: (code, about, id) => refusedText(ERRORS.ja, code, about, id),
+  },
+  en: {
+    teacher: 'Teacher', raiseHand: '✋ Raise hand', lowerHand: '✋ Lower hand', pinnedLabel: '📌 Pinned',
+    pollLabel: 'Poll', pollOpen: '— choose one (you can change it until it closes)',
+    pollLive: '— open', pollClosed: '— closed', voters: (n) => `${n} voted`,
+    pollResult: (q, r) => `Poll result: ${q} — ${r}`,
+    roomNoBroadcast: 'The teacher has turned off messages to everyone (you can still write to the teacher)',
+    roomNoPrivate: 'The teacher has turned off private messages between students (you can still write to the teacher)',
+    roomTeacherOnly: 'The teacher has turned off messages to everyone and between students: you can write to the teacher only',
+    roomOpen: 'Messages to everyone and between students are allowed again',
+    refused: (code, about, id) => refusedText(ERRORS.en, code, about, id),
+  },
+};
+Object.assign(TEXT.ja, CLASSROOM_TEXT.ja);
+Object.assign(TEXT.en, CLASSROOM_TEXT.en);
+
+const classroom = {
+  role: 'student', hand: false, hands: new Set(),
+  room: { student_broadcast: true, student_private: true },
+  // The open or last closed poll: { poll, question, options, counts, voters, closed }.
+  poll: null,
+  // This person's vote: { poll, option }; kept over a reload.
+  vote: null,
+};
+
+function badge() {
+  const b = document.createElement('span');
+  b.className = 'badge';
+  b.dataset.i18n = 'teacher';
+  b.textContent = t('teacher');
+  return b;
+}
+
+function handMark() {
+  const m = document.createElement('span');
+  m.className = 'hand-mark';
+  m.textContent = '✋';
+  return m;
+}
+
+// Sends a control frame on the open connection; false (with the hint) when there is none.
+function sendControl(frame) {
+  const ws = state.socket;
+  if (!ws || ws.readyState !== WebSocket.OPEN || !delivery.welcomed) {
+    $('hint').textContent = t('lost');
+    return false;
+  }
+  ws.send(JSON.stringify(frame));
+  return true;
+}
+
+function setHand(up) {
+  classroom.hand = up;
+  const b = $('hand');
+  b.dataset.i18n = up ? 'lowerHand' : 'raiseHand';
+  b.textContent = t(b.dataset.i18n);
+  b.setAttribute('aria-pressed', String(up));
+  b.classList.toggle('up', up);
+}
+
+function onClassroomWelcome(msg) {
+  // A relay that restarted numbers its polls from 1 again.
+  if ((msg.epoch ?? null) !== delivery.epoch) classroom.vote = null;
+  classroom.role = msg.role === 'host' ? 'host' : 'student';
+  $('my-badge').hidden = classroom.role !== 'host';
+  $('hand').hidden = classroom.role === 'host';
+  // A resumed session finds its hand where it was; a new one starts with it down.
+  if (msg.recovered !== true) setHand(false);
+  classroom.hands = new Set();
+  // What still holds is sent again right after the welcome.
+  onPinned('');
+  if (classroom.poll && !classroom.poll.closed) {
+    classroom.poll = null;
+    renderPoll();
+  }
+}
+
+function onClassroomError(msg) {
+  if (msg.about === 'hand') setHand(false);
+}
+
+function roomKey(room) {
+  if (!room.student_broadcast && !room.student_private) return 'roomTeacherOnly';
+  if (!room.student_broadcast) return 'roomNoBroadcast';
+  if (!room.student_private) return 'roomNoPrivate';
+  return null;
+}
+
+function onRoom(msg) {
+  const room = {
+    student_broadcast: msg.student_broadcast !== false,
+    student_private: msg.student_private !== false,
+  };
+  const before = roomKey(classroom.room);
+  classroom.room = room;
+  const key = roomKey(room);
+  const hint = $('room-hint');
+  hint.hidden = !key || classroom.role === 'host';
+  if (key) {
+    hint.dataset.i18n = key;
+    hint.textContent = t(key);
+  }
+  if (key !== before) ownLine('notice', key || 'roomOpen');
+}
+
+// Which room mode refuses a message to `to`, if one does (hosts may write to anyone).
+function roomForbids(to) {
+  if (classroom.role === 'host') return null;
+  const { room } = classroom;
+  const recipient = state.roster.get(to);
+  if (recipient && recipient.role === 'host') return null;
+  if (to === '*' && !room.student_broadcast) return roomKey(room);
+  if (to !== '*' && !room.student_private) return roomKey(room);
+  return null;
+}
+
+function onPinned(text) {
+  $('pinned').hidden = text === '';
+  $('pinned-text').textContent = text;
+}
+
+function onPoll(msg) {
+  if (!Array.isArray(msg.options)) return;
+  classroom.poll = {
+    poll: msg.poll, question: msg.question || '', options: msg.options, counts: null,
+    voters: null, closed: false,
+  };
+  renderPoll();
+}
+
+// `tally` (to hosts, live) and `poll_result` (to everyone, when it closes).
+function onPollCounts(msg) {
+  const old = classroom.poll && classroom.poll.poll === msg.poll ? classroom.poll : null;
+  const options = msg.options || (old && old.options);
+  if (!Array.isArray(options) || !Array.isArray(msg.counts)) return;
+  const closed = msg.type === 'poll_result';
+  classroom.poll = {
+    poll: msg.poll, question: msg.question || (old && old.question) || '', options,
+    counts: msg.counts, voters: msg.voters ?? (old && old.voters), closed,
+  };
+  renderPoll();
+  if (closed) {
+    const result = options.map((o, i) => `${o}: ${msg.counts[i] ?? 0}`).join(', ');
+    ownLine('notice', 'pollResult', classroom.poll.question, result);
+  }
+}
+
+function vote(option) {
+  const p = classroom.poll;
+  if (!p || p.closed) return;
+  if (!sendControl({ type: 'vote', poll: p.poll, option })) return;
+  classroom.vote = { poll: p.poll, option };
+  saveSession();
+  renderPoll();
+}
+
+function renderPoll() {
+  const p = classroom.poll;
+  $('poll').hidden = !p;
+  if (!p) return;
+  $('poll-question').textContent = p.question;
+  const status = $('poll-state');
+  status.dataset.i18n = p.closed ? 'pollClosed' : p.counts ? 'pollLive' : 'pollOpen';
+  status.textContent = t(status.dataset.i18n) + (p.voters != null ? ` · ${t('voters', p.voters)}` : '');
+  const chosen = classroom.vote && classroom.vote.poll === p.poll ? classroom.vote.option : null;
+  const most = p.counts ? Math.max(1, ...p.counts) : 1;
+  const list = $('poll-options');
+  list.replaceChildren();
+  p.options.forEach((text, i) => {
+    const li = document.createElement('li');
+    const b = document.createElement('button');
+    b.type = 'button';
+    b.className = 'option';
+    b.disabled = p.closed;
+    b.setAttribute('aria-pressed', String(chosen === i));
+    const label = document.createElement('span');
+    label.className = 'label';
+    label.textContent = text;
+    b.append(label);
+    if (p.counts) {
+      const n = p.counts[i] ?? 0;
+      const count = document.createElement('span');
+      count.className = 'count';
+      count.textContent = String(n);
+      const bar = document.createElement('span');
+      bar.className = 'bar';
+      const fill = document.createElement('span');
+      fill.className = 'fill';
+      // The style object, not a style attribute: the page's policy allows no inline styles.
+      fill.style.width = `${(100 * n) / most}%`;
+      bar.append(fill);
+      b.append(count, bar);
+    }
+    b.addEventListener('click', () => vote(i));
+    li.append(b);
+    list.append(li);
+  });
+}
+
+window.addEventListener('DOMContentLoaded', () => {
+  $('hand').addEventListener('click', () => {
+    const up = !classroom.hand;
+    if (sendControl({ type: 'hand', up })) setHand(up);
+  });
+});

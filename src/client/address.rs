@@ -1,4 +1,5 @@
-//! What a user types to join: `host`, `host:port` or a full `ws://` URL.
+//! What a user types to join: `host`, `host:port`, or a full `ws://`, `wss://`, `http://` or
+//! `https://` URL (the last two as the join page's link reads: the chat is on the same port).
 
 use url::Url;
 
@@ -13,15 +14,16 @@ pub enum AddressError {
     /// Not a host, host:port or URL.
     #[error("“{0}” is not an address (try 192.168.1.20:30005)")]
     Invalid(String),
-    /// `wss://`, `https://` or another scheme this build cannot speak.
-    #[error("only ws:// addresses are supported, not {0}://")]
+    /// A scheme other than `ws`, `wss`, `http` and `https`.
+    #[error("only ws://, wss://, http:// and https:// addresses are supported, not {0}://")]
     UnsupportedScheme(String),
 }
 
 /// Turns what the user typed into the WebSocket URL to connect to.
 ///
 /// A bare host gets port 30005; a URL without a path gets the addressed room's path, so
-/// `10.0.0.5` becomes `ws://10.0.0.5:30005/ws_multi_client_dict`.
+/// `10.0.0.5` becomes `ws://10.0.0.5:30005/ws_multi_client_dict`. `https://` (a relay with a
+/// certificate) becomes `wss://`; its port too is 30005 unless typed.
 pub fn parse_address(input: &str) -> Result<Url, AddressError> {
     let input = input.trim();
     if input.is_empty() {
@@ -33,13 +35,15 @@ pub fn parse_address(input: &str) -> Result<Url, AddressError> {
         format!("ws://{input}")
     };
     let mut url = Url::parse(&with_scheme).map_err(|_| AddressError::Invalid(input.to_owned()))?;
-    match url.scheme() {
-        "ws" => {}
-        "http" => {
-            url.set_scheme("ws")
-                .map_err(|()| AddressError::Invalid(input.to_owned()))?;
-        }
+    let websocket = match url.scheme() {
+        "ws" | "wss" => None,
+        "http" => Some("ws"),
+        "https" => Some("wss"),
         other => return Err(AddressError::UnsupportedScheme(other.to_owned())),
+    };
+    if let Some(scheme) = websocket {
+        url.set_scheme(scheme)
+            .map_err(|()| AddressError::Invalid(input.to_owned()))?;
     }
     if url.host_str().is_none_or(str::is_empty)
         || !url.username().is_empty()
@@ -47,9 +51,9 @@ pub fn parse_address(input: &str) -> Result<Url, AddressError> {
     {
         return Err(AddressError::Invalid(input.to_owned()));
     }
-    // `url` hides a typed default port (:80) the same way as a missing one; only a port the
-    // user left out gets 30005.
-    if url.port().is_none() && !typed_port_80(input) {
+    // `url` hides a typed default port (:80, :443) the same way as a missing one; only a port
+    // the user left out gets 30005.
+    if url.port().is_none() && !typed_default_port(input, &url) {
         url.set_port(Some(DEFAULT_PORT))
             .map_err(|()| AddressError::Invalid(input.to_owned()))?;
     }
@@ -60,8 +64,14 @@ pub fn parse_address(input: &str) -> Result<Url, AddressError> {
     Ok(url)
 }
 
-fn typed_port_80(input: &str) -> bool {
-    input.match_indices(":80").any(|(at, m)| {
+/// Whether the user typed the scheme's default port (`:80`, or `:443` for `wss`/`https`),
+/// which `url` hides the same way as a missing one.
+fn typed_default_port(input: &str, url: &Url) -> bool {
+    let port = match url.scheme() {
+        "wss" => ":443",
+        _ => ":80",
+    };
+    input.match_indices(port).any(|(at, m)| {
         input[at + m.len()..]
             .chars()
             .next()
@@ -98,6 +108,25 @@ mod tests {
     }
 
     #[test]
+    fn tls_addresses_become_wss() {
+        let url = parse_address("wss://chat.school.example").unwrap();
+        assert_eq!(
+            url.as_str(),
+            "wss://chat.school.example:30005/ws_multi_client_dict"
+        );
+        let url = parse_address("https://10.0.0.5:30005/?code=1234").unwrap();
+        assert_eq!(
+            url.as_str(),
+            "wss://10.0.0.5:30005/ws_multi_client_dict?code=1234"
+        );
+        let url = parse_address("https://chat.school.example:443").unwrap();
+        assert_eq!(url.port_or_known_default(), Some(443));
+        assert_eq!(url.scheme(), "wss");
+        let url = parse_address("wss://h:1/ws_multi_client").unwrap();
+        assert_eq!(url.as_str(), "wss://h:1/ws_multi_client");
+    }
+
+    #[test]
     fn empty_port_means_the_default_and_parsing_is_stable() {
         // Found by the join_address fuzz target.
         for input in ["ws://hws://h:1/x", "ws:/,/h://h:1/x"] {
@@ -111,8 +140,8 @@ mod tests {
     fn errors() {
         assert_eq!(parse_address(""), Err(AddressError::Empty));
         assert!(matches!(
-            parse_address("wss://h"),
-            Err(AddressError::UnsupportedScheme(s)) if s == "wss"
+            parse_address("ftp://h"),
+            Err(AddressError::UnsupportedScheme(s)) if s == "ftp"
         ));
         assert!(matches!(
             parse_address("a b"),

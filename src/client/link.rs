@@ -9,6 +9,7 @@ use futures_util::{SinkExt as _, StreamExt as _};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
+use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 use tokio_tungstenite::tungstenite::error::{ProtocolError as WsProtocolError, SubProtocolError};
 use tokio_tungstenite::tungstenite::http::HeaderValue;
@@ -17,7 +18,7 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::frame::{CloseFrame, Utf8Bytes};
 use tokio_tungstenite::tungstenite::{self, Message};
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use tokio_util::either::Either;
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
@@ -26,8 +27,11 @@ use crate::protocol::{
     self, ChatMessage, ClientMessage, Close, Dialect, Endpoint, ErrorCode, Recipient, SUBPROTOCOL,
     ServerMessage,
 };
+use crate::tls::{self, Trust};
 
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+/// A TCP connection, plain for `ws://`, with TLS for `wss://`.
+type Stream = Either<TcpStream, tokio_rustls::client::TlsStream<TcpStream>>;
+type Socket = WebSocketStream<Stream>;
 
 const FIRST_RETRY: Duration = Duration::from_secs(1);
 const LAST_RETRY: Duration = Duration::from_secs(30);
@@ -123,13 +127,15 @@ impl Emitter {
 enum OpenError {
     /// The server does not speak `classchat.v1`: try again in the seed's plain text.
     NeedsSeed,
+    /// A relay with a certificate answered a plain `ws://` request: try again with `wss://`.
+    NeedsTls,
     /// Anything else.
     Failed(Disconnect),
 }
 
 /// Runs until the handle closes the client or a reconnect is not wanted or cannot help.
 pub(super) async fn run(
-    config: JoinConfig,
+    mut config: JoinConfig,
     mut requests: mpsc::UnboundedReceiver<Request>,
     events: Emitter,
     cancel: CancellationToken,
@@ -175,6 +181,14 @@ pub(super) async fn run(
                 continue;
             }
             Err(OpenError::NeedsSeed) => Disconnect::NotAChat(host_port(&config.url)),
+            Err(OpenError::NeedsTls) if config.url.scheme() == "ws" => {
+                tracing::debug!("the relay has a certificate; joining with wss://");
+                // Both are special schemes, so the switch cannot fail.
+                config.url.set_scheme("wss").ok();
+                attempt -= 1;
+                continue;
+            }
+            Err(OpenError::NeedsTls) => Disconnect::NotAChat(host_port(&config.url)),
             Err(OpenError::Failed(reason)) => reason,
         };
         if !config.reconnect || !reason.retryable() {
@@ -286,13 +300,20 @@ async fn open(
         .read_buffer_size(16 * 1024)
         .max_message_size(Some(protocol::CLIENT_MAX_FRAME_BYTES))
         .max_frame_size(Some(protocol::CLIENT_MAX_FRAME_BYTES));
-    let connecting = tokio_tungstenite::connect_async_with_config(request, Some(ws_config), true);
+    let connecting = async {
+        let stream = connect_stream(&config.url, &config.trust).await?;
+        Ok(tokio_tungstenite::client_async_with_config(request, stream, Some(ws_config)).await)
+    };
     let result = match tokio::time::timeout(CONNECT_TIMEOUT, connecting).await {
-        Ok(result) => result,
+        Ok(Ok(result)) => result,
+        Ok(Err(e)) => return Err(e),
         Err(_) => return Err(OpenError::Failed(Disconnect::Unreachable(where_))),
     };
     match result {
         Ok((ws, _response)) => Ok(ws),
+        Err(tungstenite::Error::Http(response)) if redirects_to_https(&response) => {
+            Err(OpenError::NeedsTls)
+        }
         Err(tungstenite::Error::Http(response)) => {
             Err(OpenError::Failed(match response.status().as_u16() {
                 401 => Disconnect::WrongJoinCode,
@@ -319,6 +340,60 @@ async fn open(
             Err(OpenError::Failed(Disconnect::NotAChat(where_)))
         }
     }
+}
+
+/// Opens the TCP connection to `url`'s host and, for `wss://`, completes the TLS handshake,
+/// trusting what `trust` says.
+async fn connect_stream(url: &Url, trust: &Trust) -> Result<Stream, OpenError> {
+    let where_ = host_port(url);
+    let bad_address = || OpenError::Failed(Disconnect::BadAddress(format!("“{url}” has no host")));
+    let (Some(host), Some(port)) = (url.host(), url.port_or_known_default()) else {
+        return Err(bad_address());
+    };
+    let connected = match &host {
+        url::Host::Domain(name) => TcpStream::connect((*name, port)).await,
+        url::Host::Ipv4(ip) => TcpStream::connect((*ip, port)).await,
+        url::Host::Ipv6(ip) => TcpStream::connect((*ip, port)).await,
+    };
+    let tcp = connected.map_err(|e| {
+        tracing::debug!("connect to {where_} failed: {e}");
+        OpenError::Failed(Disconnect::Unreachable(where_.clone()))
+    })?;
+    // Chat frames are small and latency matters more than packet count.
+    tcp.set_nodelay(true).ok();
+    if url.scheme() != "wss" {
+        return Ok(Either::Left(tcp));
+    }
+    let name = tls::server_name(&host).ok_or_else(bad_address)?;
+    // Reading the system's certificate store and the CA file blocks.
+    let trust = trust.clone();
+    let tls_config = tokio::task::spawn_blocking(move || trust.client_config())
+        .await
+        .map_err(|_| OpenError::Failed(Disconnect::Closed))?
+        .map_err(|e| OpenError::Failed(Disconnect::BadCaCert(e.to_string())))?;
+    match tokio_rustls::TlsConnector::from(tls_config)
+        .connect(name, tcp)
+        .await
+    {
+        Ok(stream) => Ok(Either::Right(stream)),
+        Err(e) => Err(OpenError::Failed(match tls::untrusted_reason(&e) {
+            Some(why) => Disconnect::UntrustedCertificate(why),
+            None => {
+                tracing::debug!("TLS handshake with {where_} failed: {e}");
+                Disconnect::NotAChat(where_)
+            }
+        })),
+    }
+}
+
+/// A relay with a certificate answers plain HTTP with a temporary redirect to `https://`.
+fn redirects_to_https(response: &tungstenite::http::Response<Option<Vec<u8>>>) -> bool {
+    response.status() == tungstenite::http::StatusCode::TEMPORARY_REDIRECT
+        && response
+            .headers()
+            .get(tungstenite::http::header::LOCATION)
+            .and_then(|l| l.to_str().ok())
+            .is_some_and(|l| l.starts_with("https://"))
 }
 
 /// The first line of a refusal's body, or a general sentence when it has none.

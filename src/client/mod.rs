@@ -24,6 +24,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
+pub use crate::tls::Trust;
 pub use address::{AddressError, parse_address};
 
 use crate::protocol::{
@@ -45,6 +46,8 @@ pub struct JoinConfig {
     pub host_key: Option<String>,
     /// Reconnect after a lost connection (1 s doubling to 30 s).
     pub reconnect: bool,
+    /// The certificates a `wss://` relay may show: the system's roots unless told otherwise.
+    pub trust: Trust,
 }
 
 impl JoinConfig {
@@ -56,6 +59,7 @@ impl JoinConfig {
             join_code: None,
             host_key: None,
             reconnect: true,
+            trust: Trust::System,
         }
     }
 }
@@ -167,6 +171,12 @@ pub enum Disconnect {
     Lost(String),
     /// The address cannot be used.
     BadAddress(String),
+    /// The relay's certificate is not one this client trusts; why (self-signed, expired, made
+    /// out for another name).
+    UntrustedCertificate(String),
+    /// The extra CA certificate file ([`Trust::WithCaFile`]) cannot be used; why, with its
+    /// path.
+    BadCaCert(String),
 }
 
 impl Disconnect {
@@ -179,6 +189,8 @@ impl Disconnect {
                 | Self::WrongJoinCode
                 | Self::OriginRefused
                 | Self::BadAddress(_)
+                | Self::UntrustedCertificate(_)
+                | Self::BadCaCert(_)
         )
     }
 }
@@ -197,6 +209,10 @@ impl std::fmt::Display for Disconnect {
             Self::NotAChat(addr) => write!(f, "{addr} is not a classchat host"),
             Self::Lost(why) => write!(f, "connection lost: {why}"),
             Self::BadAddress(why) => f.write_str(why),
+            Self::UntrustedCertificate(why) => {
+                write!(f, "the host's certificate is not trusted: {why}")
+            }
+            Self::BadCaCert(why) => write!(f, "the CA certificate cannot be used: {why}"),
         }
     }
 }

@@ -6,6 +6,10 @@
 //! 429 cooling down after wrong codes or too many connections from one address, 503 full.
 //! Every answer, refusals included, carries the browser security headers ([`secure`]).
 //!
+//! With a certificate ([`super::RelayConfig::tls`]) every connection first completes a TLS
+//! handshake here, in its own task and within the handshake timeout, and then speaks the same
+//! HTTP: `https://` for the page, `wss://` for the chat.
+//!
 //! `POST /api/check?code=…` answers what a handshake with that join code would get, as a small
 //! JSON object, so the join page can tell a wrong code from the chat being full (a browser only
 //! sees a failed WebSocket). It counts as a guess exactly like a handshake does.
@@ -23,17 +27,19 @@ use hyper::http::uri::Authority;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 
 use super::connection::{self, Accepted};
-use super::limits::{BUDGET_PENALTY, NoSlot, Slot, WrongCode};
+use super::limits::{BUDGET_PENALTY, Guess, NoSlot, Slot, WrongCode};
 use super::peers::Resume;
 use super::progress::{Metered, Progress};
 use super::state::{Shared, metrics_text};
 use crate::protocol::{Dialect, Endpoint, SUBPROTOCOL};
+use crate::tls::ServerTls;
 
 /// Largest HTTP request head accepted; a handshake needs far less.
 const MAX_REQUEST_HEAD: usize = 16 * 1024;
@@ -63,10 +69,63 @@ pub(super) async fn serve_tcp(stream: TcpStream, peer_addr: SocketAddr, shared: 
     {
         tracing::debug!(%peer_addr, "could not set the send buffer size: {e}");
     }
+    let Some(acceptor) = shared.config.tls.as_ref().map(ServerTls::acceptor) else {
+        serve_http(stream, peer_addr, Arc::clone(&shared), false).await;
+        return;
+    };
+    // In this connection's own task, with the HTTP phase's time limit: a client that stalls
+    // or fails its handshake holds up no one else.
+    let deadline = tokio::time::Instant::now() + shared.config.handshake_timeout;
+    let mut first = [0u8; 1];
+    let peeked = tokio::select! {
+        peeked = tokio::time::timeout_at(deadline, stream.peek(&mut first)) => peeked,
+        () = shared.shutdown.cancelled() => return,
+    };
+    match peeked {
+        Ok(Ok(1)) if first[0] != TLS_HANDSHAKE_RECORD => {
+            // Plain HTTP on the TLS port: someone typed `http://` or `ws://`.
+            serve_http(stream, peer_addr, Arc::clone(&shared), true).await;
+            return;
+        }
+        Ok(Ok(1)) => {}
+        // Closed or failed before saying anything.
+        Ok(_) => return,
+        Err(_) => {
+            shared.refused(peer_addr, "TLS handshake timed out");
+            return;
+        }
+    }
+    let accepted = tokio::select! {
+        accepted = tokio::time::timeout_at(deadline, acceptor.accept(stream)) => accepted,
+        () = shared.shutdown.cancelled() => return,
+    };
+    match accepted {
+        Ok(Ok(stream)) => serve_http(stream, peer_addr, Arc::clone(&shared), false).await,
+        Ok(Err(e)) => shared.refused(peer_addr, &format!("TLS handshake failed: {e}")),
+        Err(_) => shared.refused(peer_addr, "TLS handshake timed out"),
+    }
+}
+
+/// The first byte of a TLS connection: the content type of a handshake record.
+const TLS_HANDSHAKE_RECORD: u8 = 0x16;
+
+/// Runs HTTP/1.1 on `stream` (plain or TLS) until it is upgraded, closed, or the relay shuts
+/// down. With `to_https`, every request is sent to the same address over `https://`: plain
+/// HTTP on a relay with a certificate.
+async fn serve_http<S>(stream: S, peer_addr: SocketAddr, shared: Arc<Shared>, to_https: bool)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     let service_shared = Arc::clone(&shared);
     let service = service_fn(move |req| {
         let shared = Arc::clone(&service_shared);
-        async move { Ok::<_, Infallible>(handle(req, peer_addr, &shared).await) }
+        async move {
+            Ok::<_, Infallible>(if to_https {
+                redirect_to_https(&req, peer_addr, &shared)
+            } else {
+                handle(req, peer_addr, &shared).await
+            })
+        }
     });
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder
@@ -154,7 +213,7 @@ async fn handle(req: Request<Incoming>, peer_addr: SocketAddr, shared: &Arc<Shar
         .headers()
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
-        .filter(|h| host_allowed(h, &shared.config.allowed_hosts))
+        .filter(|h| answers_to(h, shared))
         .map(str::to_owned);
     let mut response = match &host {
         Some(host) => route(req, host, peer_addr, shared).await,
@@ -166,6 +225,39 @@ async fn handle(req: Request<Incoming>, peer_addr: SocketAddr, shared: &Arc<Shar
         ),
     };
     secure(response.headers_mut(), host.as_deref());
+    response
+}
+
+/// Sends a plain `http://` or `ws://` request to the same address over TLS with a 307 (not a
+/// permanent 301: the same port may serve plain HTTP again tomorrow, and a browser would
+/// remember). Browsers follow it to the join page; the client library takes it as "use
+/// `wss://`". Nothing but the address is answered in plain text.
+fn redirect_to_https(req: &Request<Incoming>, peer_addr: SocketAddr, shared: &Shared) -> Answer {
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| answers_to(h, shared));
+    let mut response = match host {
+        Some(host) => {
+            let path = req.uri().path_and_query().map_or("/", |p| p.as_str());
+            let mut response = text_response(
+                StatusCode::TEMPORARY_REDIRECT,
+                "this relay speaks https:// and wss:// only\n",
+            );
+            if let Ok(location) = HeaderValue::from_str(&format!("https://{host}{path}")) {
+                response.headers_mut().insert(header::LOCATION, location);
+            }
+            response
+        }
+        None => refuse(
+            shared,
+            peer_addr,
+            StatusCode::FORBIDDEN,
+            "this relay does not answer to that host name\n",
+        ),
+    };
+    secure(response.headers_mut(), host);
     response
 }
 
@@ -373,7 +465,7 @@ fn check_host_key(
     match &shared.config.host_token {
         Some(token) if same_secret(key, token) => Ok(true),
         _ => {
-            shared.guard.wrong_code(ip, now);
+            shared.guard.wrong_code(ip, Guess::HostKey(key), now);
             Err(Refusal::WRONG_HOST_KEY)
         }
     }
@@ -406,7 +498,8 @@ fn check_origin(headers: &HeaderMap, host: &str, shared: &Shared) -> Result<(), 
     }
 }
 
-/// Checks the join code, if the relay has one, and counts a wrong one against `peer_addr`.
+/// Checks the join code, if the relay has one, and counts a wrong one against `peer_addr`
+/// (the same wrong code again from that address counts once: see `AddressGuard::wrong_code`).
 async fn check_code(
     shared: &Shared,
     peer_addr: SocketAddr,
@@ -424,7 +517,7 @@ async fn check_code(
         shared.guard.right_code(ip, now);
         return Ok(());
     }
-    match shared.guard.wrong_code(ip, now) {
+    match shared.guard.wrong_code(ip, Guess::JoinCode(code), now) {
         WrongCode::OverBudget { first } => {
             if first {
                 tracing::warn!(
@@ -441,7 +534,7 @@ async fn check_code(
         WrongCode::CoolDown => {
             tracing::info!(%peer_addr, "too many wrong join codes: this address cools down");
         }
-        WrongCode::Counted => {}
+        WrongCode::Counted | WrongCode::Repeated => {}
     }
     Err(Refusal::WRONG_CODE)
 }
@@ -511,6 +604,22 @@ fn machine_name() -> &'static str {
             .trim_end_matches('.')
             .to_ascii_lowercase()
     })
+}
+
+/// Whether the relay answers a request for `host_header` (the request's `Host`): a name
+/// [`host_allowed`] accepts, or one the relay's certificate is made out for. A page whose own
+/// name was rebound to the relay's address has no certificate for that name, so the DNS
+/// rebinding defence holds.
+fn answers_to(host_header: &str, shared: &Shared) -> bool {
+    if host_allowed(host_header, &shared.config.allowed_hosts) {
+        return true;
+    }
+    let Some(tls) = &shared.config.tls else {
+        return false;
+    };
+    host_header
+        .parse::<Authority>()
+        .is_ok_and(|authority| tls.is_for(authority.host()))
 }
 
 /// Whether `host_header` (the request's `Host`) names this relay: an IP literal,

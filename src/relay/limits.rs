@@ -1,8 +1,10 @@
 //! Every limit the relay enforces, in one place:
 //! - at the handshake, per address ([`AddressGuard`]): a cap on connections that have not
 //!   finished their handshake yet, and a cool-down for an address that keeps guessing the join
-//!   code, with a relay-wide budget of wrong codes on top. The tables forget an address once it
-//!   has nothing left to count, and [`AddressGuard::prune`] runs on a schedule;
+//!   code, with a relay-wide budget of wrong codes on top. The same wrong code again from one
+//!   address (a page or app retrying a code that has changed) is no new guess and counts once.
+//!   The tables forget an address once it has nothing left to count, and
+//!   [`AddressGuard::prune`] runs on a schedule;
 //! - at the handshake ([`Slot`]): at most `max_clients` WebSockets at once, and at most
 //!   `max_per_address` from one address;
 //! - per connection ([`RateLimit`]): messages per second and bytes per second, each with a
@@ -18,7 +20,8 @@
 //!
 //! Try it: `cargo test --lib relay::limits::`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasher, RandomState};
 use std::net::{IpAddr, Ipv6Addr};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -196,16 +199,53 @@ pub(super) const GUESS_WINDOW: Duration = Duration::from_secs(60);
 pub(super) const BUDGET_PENALTY: Duration = Duration::from_secs(1);
 /// Most addresses the wrong-code table tracks; beyond it only the relay-wide budget counts.
 const MAX_TRACKED: usize = 65_536;
+/// Most distinct wrong codes remembered per address (as keyed hashes) to recognise a repeat.
+const MAX_REMEMBERED: usize = 8;
+
+/// A wrong secret from a handshake: a join code (or none), or a host key.
+#[derive(Clone, Copy, Debug, Hash)]
+pub(super) enum Guess<'a> {
+    /// The `code` parameter, if there was one.
+    JoinCode(Option<&'a str>),
+    /// The `host` parameter.
+    HostKey(&'a str),
+}
 
 /// Wrong codes from one address since its last right one.
 #[derive(Debug)]
 struct Guesses {
-    /// Wrong codes in a row, each within [`GUESS_WINDOW`] of the one before.
+    /// Distinct wrong codes in a row, each within [`GUESS_WINDOW`] of the one before.
     in_a_row: u32,
-    /// The latest wrong code.
+    /// The latest wrong code that counted.
     last: Instant,
     /// End of the cool-down, once one started.
     blocked_until: Option<Instant>,
+    /// Keyed hashes of the wrong codes that counted, newest last, at most [`MAX_REMEMBERED`].
+    tried: VecDeque<u64>,
+}
+
+impl Guesses {
+    fn new(now: Instant) -> Self {
+        Self {
+            in_a_row: 0,
+            last: now,
+            blocked_until: None,
+            tried: VecDeque::new(),
+        }
+    }
+
+    /// Whether the window since the last counted guess, or the cool-down, is over.
+    fn expired(&self, now: Instant) -> bool {
+        now.duration_since(self.last) >= GUESS_WINDOW
+            || self.blocked_until.is_some_and(|until| now >= until)
+    }
+
+    fn remember(&mut self, hash: u64) {
+        if self.tried.len() == MAX_REMEMBERED {
+            self.tried.pop_front();
+        }
+        self.tried.push_back(hash);
+    }
 }
 
 /// Wrong join codes: per address, and for the relay as a whole.
@@ -223,6 +263,8 @@ struct Codes {
 pub(super) enum WrongCode {
     /// Counted; nothing more.
     Counted,
+    /// The same wrong code as one this address already tried: not counted again.
+    Repeated,
     /// This address starts its cool-down now.
     CoolDown,
     /// The relay-wide budget is spent: the answer waits [`BUDGET_PENALTY`]. `first` is true
@@ -248,6 +290,8 @@ pub(super) struct AddressGuard {
     cooldown: Duration,
     /// Wrong codes per minute from anywhere before every wrong code waits (0 = no budget).
     budget: u32,
+    /// Keys the hashes of remembered wrong codes, so the table holds no code itself.
+    hasher: RandomState,
 }
 
 impl Default for AddressGuard {
@@ -292,6 +336,7 @@ impl AddressGuard {
             max_wrong: config.wrong_codes_per_address.max(1),
             cooldown: config.code_cooldown,
             budget: config.wrong_code_budget,
+            hasher: RandomState::new(),
         }
     }
 
@@ -351,39 +396,41 @@ impl AddressGuard {
         }
     }
 
-    /// Records a wrong join code from `ip`.
-    pub(super) fn wrong_code(&self, ip: IpAddr, now: Instant) -> WrongCode {
+    /// Records a wrong join code (or host key) from `ip`. The same wrong code again within
+    /// the address's current run of guesses is [`WrongCode::Repeated`] and counts for nothing:
+    /// it tells a guesser nothing new, and a student whose page retries a code the host has
+    /// since changed must not lock out classmates behind the same address.
+    pub(super) fn wrong_code(&self, ip: IpAddr, guess: Guess<'_>, now: Instant) -> WrongCode {
+        let hash = self.hasher.hash_one(guess);
         let mut codes = self.codes.lock().unwrap_or_else(PoisonError::into_inner);
-        let over = self.spend_budget(&mut codes, now);
         let key = address_key(ip);
+        if codes
+            .per_address
+            .get(&key)
+            .is_some_and(|g| !g.expired(now) && g.tried.contains(&hash))
+        {
+            return WrongCode::Repeated;
+        }
+        let over = self.spend_budget(&mut codes, now);
         let tracked = codes.per_address.len();
+        let g = match codes.per_address.get_mut(&key) {
+            Some(g) => g,
+            None if tracked < MAX_TRACKED => codes
+                .per_address
+                .entry(key)
+                .or_insert_with(|| Guesses::new(now)),
+            None => return over.unwrap_or(WrongCode::Counted),
+        };
+        if g.expired(now) {
+            *g = Guesses::new(now);
+        }
+        g.in_a_row += 1;
+        g.last = now;
+        g.remember(hash);
         let mut verdict = WrongCode::Counted;
-        if let Some(g) = codes.per_address.get_mut(&key) {
-            if now.duration_since(g.last) >= GUESS_WINDOW
-                || g.blocked_until.is_some_and(|until| now >= until)
-            {
-                g.in_a_row = 0;
-                g.blocked_until = None;
-            }
-            g.in_a_row += 1;
-            g.last = now;
-            if g.in_a_row >= self.max_wrong && g.blocked_until.is_none() {
-                g.blocked_until = Some(now + self.cooldown);
-                verdict = WrongCode::CoolDown;
-            }
-        } else if tracked < MAX_TRACKED {
-            let blocked = self.max_wrong <= 1;
-            codes.per_address.insert(
-                key,
-                Guesses {
-                    in_a_row: 1,
-                    last: now,
-                    blocked_until: blocked.then(|| now + self.cooldown),
-                },
-            );
-            if blocked {
-                verdict = WrongCode::CoolDown;
-            }
+        if g.in_a_row >= self.max_wrong && g.blocked_until.is_none() {
+            g.blocked_until = Some(now + self.cooldown);
+            verdict = WrongCode::CoolDown;
         }
         over.unwrap_or(verdict)
     }
@@ -534,6 +581,11 @@ mod tests {
         })
     }
 
+    /// Wrong join code number `n` from `ip`.
+    fn wrong(guard: &AddressGuard, ip: IpAddr, n: u32, now: Instant) -> WrongCode {
+        guard.wrong_code(ip, Guess::JoinCode(Some(&format!("{n:04}"))), now)
+    }
+
     #[test]
     fn pending_connections_are_capped_per_address() {
         let guard = AddressGuard::default();
@@ -568,7 +620,7 @@ mod tests {
         for i in 0..MAX_WRONG_CODES {
             // Each guess from a different address of the same /64.
             let ip: IpAddr = format!("2001:db8::{:x}", i + 1).parse().unwrap();
-            guard.wrong_code(ip, t0);
+            wrong(&guard, ip, i, t0);
         }
         assert!(guard.blocked("2001:db8::ffff".parse().unwrap(), t0));
         assert!(!guard.blocked("2001:db8:0:1::1".parse().unwrap(), t0));
@@ -580,11 +632,11 @@ mod tests {
         let guard = guard(MAX_WRONG_CODES, cooldown, 0);
         let ip: IpAddr = "10.0.0.1".parse().unwrap();
         let t0 = Instant::now();
-        for _ in 0..MAX_WRONG_CODES - 1 {
-            assert_eq!(guard.wrong_code(ip, t0), WrongCode::Counted);
+        for i in 0..MAX_WRONG_CODES - 1 {
+            assert_eq!(wrong(&guard, ip, i, t0), WrongCode::Counted);
         }
         assert!(!guard.blocked(ip, t0));
-        assert_eq!(guard.wrong_code(ip, t0), WrongCode::CoolDown);
+        assert_eq!(wrong(&guard, ip, 99, t0), WrongCode::CoolDown);
         assert!(guard.blocked(ip, t0 + cooldown / 2));
         assert!(!guard.blocked(ip, t0 + cooldown));
     }
@@ -594,14 +646,52 @@ mod tests {
         let guard = guard(MAX_WRONG_CODES, Duration::from_secs(30), 0);
         let ip: IpAddr = "10.0.0.1".parse().unwrap();
         let t0 = Instant::now();
-        for _ in 0..MAX_WRONG_CODES - 1 {
-            guard.wrong_code(ip, t0);
+        for i in 0..MAX_WRONG_CODES - 1 {
+            wrong(&guard, ip, i, t0);
         }
         guard.right_code(ip, t0);
-        for _ in 0..MAX_WRONG_CODES - 1 {
-            guard.wrong_code(ip, t0);
+        for i in 10..10 + MAX_WRONG_CODES - 1 {
+            wrong(&guard, ip, i, t0);
         }
         assert!(!guard.blocked(ip, t0), "typos on both sides of a success");
+    }
+
+    #[test]
+    fn the_same_wrong_code_again_counts_once() {
+        let guard = guard(MAX_WRONG_CODES, Duration::from_secs(30), 3);
+        let ip: IpAddr = "10.0.0.1".parse().unwrap();
+        let t0 = Instant::now();
+        assert_eq!(wrong(&guard, ip, 1, t0), WrongCode::Counted);
+        for _ in 0..100 {
+            assert_eq!(wrong(&guard, ip, 1, t0), WrongCode::Repeated);
+        }
+        let none = Guess::JoinCode(None);
+        assert_eq!(guard.wrong_code(ip, none, t0), WrongCode::Counted);
+        assert_eq!(guard.wrong_code(ip, none, t0), WrongCode::Repeated);
+        assert!(!guard.blocked(ip, t0));
+        // Repeats spent nothing of the relay-wide budget (3): the third distinct code is
+        // still within it, and other addresses repeat the same code as a guess of their own.
+        assert_eq!(wrong(&guard, ip, 2, t0), WrongCode::Counted);
+        assert_eq!(
+            wrong(&guard, "10.0.0.2".parse().unwrap(), 1, t0),
+            WrongCode::OverBudget { first: true }
+        );
+        // After the window the same code is a guess again.
+        assert_eq!(wrong(&guard, ip, 1, t0 + GUESS_WINDOW), WrongCode::Counted);
+    }
+
+    #[test]
+    fn distinct_wrong_codes_still_cool_down_among_repeats() {
+        let guard = guard(MAX_WRONG_CODES, Duration::from_secs(30), 0);
+        let ip: IpAddr = "10.0.0.1".parse().unwrap();
+        let t0 = Instant::now();
+        for i in 0..MAX_WRONG_CODES - 1 {
+            wrong(&guard, ip, i, t0);
+            wrong(&guard, ip, i, t0);
+        }
+        assert!(!guard.blocked(ip, t0));
+        assert_eq!(wrong(&guard, ip, 99, t0), WrongCode::CoolDown);
+        assert!(guard.blocked(ip, t0));
     }
 
     #[test]
@@ -610,19 +700,19 @@ mod tests {
         let t0 = Instant::now();
         let ip = |i: u8| IpAddr::from([10, 0, 0, i]);
         for i in 1..=3 {
-            assert_eq!(guard.wrong_code(ip(i), t0), WrongCode::Counted);
+            assert_eq!(wrong(&guard, ip(i), 0, t0), WrongCode::Counted);
         }
         assert_eq!(
-            guard.wrong_code(ip(4), t0),
+            wrong(&guard, ip(4), 0, t0),
             WrongCode::OverBudget { first: true }
         );
         assert_eq!(
-            guard.wrong_code(ip(5), t0),
+            wrong(&guard, ip(5), 0, t0),
             WrongCode::OverBudget { first: false }
         );
         // A new minute, a new budget.
         assert_eq!(
-            guard.wrong_code(ip(6), t0 + GUESS_WINDOW),
+            wrong(&guard, ip(6), 0, t0 + GUESS_WINDOW),
             WrongCode::Counted
         );
     }
@@ -633,9 +723,9 @@ mod tests {
         let guard = guard(2, cooldown, 0);
         let t0 = Instant::now();
         let blocked: IpAddr = "10.0.0.1".parse().unwrap();
-        guard.wrong_code(blocked, t0);
-        guard.wrong_code(blocked, t0);
-        guard.wrong_code("10.0.0.2".parse().unwrap(), t0);
+        wrong(&guard, blocked, 1, t0);
+        wrong(&guard, blocked, 2, t0);
+        wrong(&guard, "10.0.0.2".parse().unwrap(), 1, t0);
         guard.prune(t0 + Duration::from_secs(1));
         assert_eq!(guard.tracked(), 2);
         guard.prune(t0 + GUESS_WINDOW);

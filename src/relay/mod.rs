@@ -40,6 +40,7 @@ pub use state::{Stats, metrics_text};
 use state::Shared;
 
 use crate::protocol::{CLIENT_MAX_FRAME_BYTES, HOST_ID, Recipient, RoomModes, now_ms};
+use crate::tls::ServerTls;
 
 /// Limits and options of a relay. `Default` gives the documented defaults.
 #[derive(Clone, Debug)]
@@ -93,7 +94,8 @@ pub struct RelayConfig {
     /// `.local` names (for a reverse proxy); any other is refused with HTTP 403, which stops
     /// DNS rebinding.
     pub allowed_hosts: Vec<String>,
-    /// Wrong join codes in a row from one address that start its cool-down.
+    /// Distinct wrong join codes from one address (a repeated one counts once) that start its
+    /// cool-down.
     pub wrong_codes_per_address: u32,
     /// How long an address waits (HTTP 429) after that many wrong codes.
     pub code_cooldown: Duration,
@@ -115,6 +117,9 @@ pub struct RelayConfig {
     pub max_pending_per_address: u32,
     /// Serve the health counters at `/metrics` in the Prometheus text format.
     pub metrics: bool,
+    /// Serve TLS on the port (`https://` and `wss://`) with this certificate; `None`: plain
+    /// `http://` and `ws://`.
+    pub tls: Option<ServerTls>,
 }
 
 impl Default for RelayConfig {
@@ -148,6 +153,7 @@ impl Default for RelayConfig {
             handshake_timeout: Duration::from_secs(10),
             max_pending_per_address: 64,
             metrics: false,
+            tls: None,
         }
     }
 }

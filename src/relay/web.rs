@@ -13,6 +13,7 @@ use hyper::{Response, StatusCode};
 const INDEX: &str = include_str!("../../assets/web/index.html");
 const SCRIPT: &str = include_str!("../../assets/web/app.js");
 const STYLE: &str = include_str!("../../assets/web/style.css");
+const ICON: &str = include_str!("../../assets/web/favicon.svg");
 
 /// The page's file at `path`, if there is one.
 pub(super) fn asset(path: &str) -> Option<Response<Full<Bytes>>> {
@@ -20,6 +21,8 @@ pub(super) fn asset(path: &str) -> Option<Response<Full<Bytes>>> {
         "/" | "/index.html" => (INDEX, "text/html; charset=utf-8"),
         "/app.js" => (SCRIPT, "text/javascript; charset=utf-8"),
         "/style.css" => (STYLE, "text/css; charset=utf-8"),
+        // Browsers ask for /favicon.ico by themselves; an SVG under either name does.
+        "/favicon.svg" | "/favicon.ico" => (ICON, "image/svg+xml"),
         _ => return None,
     };
     let mut response = Response::new(Full::new(Bytes::from_static(body.as_bytes())));

@@ -8,7 +8,7 @@ use std::time::Duration;
 use poll_promise::Promise;
 
 use super::chrome::Chrome;
-use super::command::{Command, Confirm};
+use super::command::{Command, Confirm, TlsFile};
 use super::composer;
 use super::i18n::Lang;
 use super::log::Log;
@@ -56,6 +56,8 @@ pub struct App {
     previous: Option<Box<PreviousChat>>,
     /// The question the window asks before acting (a modal dialog while set).
     confirm: Option<Confirm>,
+    /// The file dialog for hosting with TLS, while it is open.
+    picking: Option<(TlsFile, Promise<Option<PathBuf>>)>,
 }
 
 impl App {
@@ -76,6 +78,7 @@ impl App {
             previous_loading: None,
             previous: None,
             confirm: None,
+            picking: None,
         }
     }
 
@@ -125,10 +128,7 @@ impl App {
 
     /// The relay's counters as the host panel shows them, when hosting.
     pub fn relay_stats(&self) -> Option<Stats> {
-        match &self.mode {
-            Mode::Hosting(host) => Some(host.stats),
-            _ => None,
-        }
+        self.mode.host().map(|host| host.stats)
     }
 
     /// The previous session offered on the start screen, once loaded.
@@ -153,10 +153,7 @@ impl App {
 
     /// The port the relay listens on, when hosting.
     pub fn hosting_port(&self) -> Option<u16> {
-        match &self.mode {
-            Mode::Hosting(host) => Some(host.port),
-            _ => None,
-        }
+        self.mode.host().map(|host| host.port)
     }
 
     /// The start screen's latest error.
@@ -183,6 +180,7 @@ impl App {
         }
         self.poll_host_start();
         self.poll_save();
+        self.poll_pick();
         self.poll_previous(ctx);
         self.drain_events(ctx);
         let on_start_screen = matches!(
@@ -192,10 +190,7 @@ impl App {
         self.nearby
             .update(on_start_screen, &self.backend, &Self::waker(ctx));
         if let Mode::Hosting(host) = &mut self.mode {
-            // The listener's ID first: the counters leave it out.
-            host.broadcast_news();
-            host.relay_news();
-            host.journal_new_rows(false);
+            host.news();
         }
         if let Some(chat) = self.chat()
             && matches!(chat.state, ConnState::Waiting { .. })
@@ -244,6 +239,24 @@ impl App {
         match promise.try_take() {
             Ok(previous) => self.previous = previous.map(Box::new),
             Err(promise) => self.previous_loading = Some(promise),
+        }
+    }
+
+    /// Takes the certificate or key file the dialog picked into the start screen's field.
+    fn poll_pick(&mut self) {
+        let Some((which, promise)) = self.picking.take() else {
+            return;
+        };
+        match promise.try_take() {
+            Ok(Some(path)) => {
+                let field = match which {
+                    TlsFile::Cert => &mut self.settings.tls_cert,
+                    TlsFile::Key => &mut self.settings.tls_key,
+                };
+                *field = path.display().to_string();
+            }
+            Ok(None) => {}
+            Err(promise) => self.picking = Some((which, promise)),
         }
     }
 
@@ -336,14 +349,10 @@ impl App {
                         // The hands stay in view whichever tab shows.
                         classroom_panel::hands_ui(ui, lang, &host.chat.classroom, &mut commands);
                         widgets::host_tabs_ui(ui, lang, &mut host.join_tab);
+                        let cmds = &mut commands;
                         egui::ScrollArea::vertical().show(ui, |ui| match host.join_tab {
-                            true => host_panel::ui(ui, lang, (&**host).into(), &mut commands),
-                            false => classroom_panel::controls_ui(
-                                ui,
-                                lang,
-                                &mut host.chat,
-                                &mut commands,
-                            ),
+                            true => host_panel::ui(ui, lang, (&**host).into(), cmds),
+                            false => classroom_panel::controls_ui(ui, lang, &mut host.chat, cmds),
                         })
                     });
                 let muted = Some(host.muted.as_slice());
@@ -447,6 +456,13 @@ impl App {
             | Command::Classroom(_) => {
                 self.mode.steer(command);
             }
+            Command::PickTlsFile(which) => {
+                if self.picking.is_none() {
+                    let dialog = lang.tls_file_dialog(which);
+                    let promise = self.backend.pick_file(dialog, Self::waker(ctx));
+                    self.picking = Some((which, promise));
+                }
+            }
             Command::Ask(confirm) => self.confirm = Some(confirm),
             Command::Dismiss => self.confirm = None,
             Command::StopHosting => self.stop_hosting(ctx),
@@ -500,24 +516,11 @@ impl App {
     /// Stops the relay (every student is disconnected) and keeps the session's log on screen,
     /// read-only, until the host goes back to the start screen.
     fn stop_hosting(&mut self, ctx: &egui::Context) {
-        let Mode::Hosting(mut host) = std::mem::take(&mut self.mode) else {
+        let Mode::Hosting(host) = std::mem::take(&mut self.mode) else {
             return;
         };
-        // Rows added since the last frame (the kick notes) reach the journal too.
-        host.journal_new_rows(true);
-        let log = std::mem::take(&mut host.chat.log);
-        let started = log
-            .entries()
-            .first()
-            .map_or_else(crate::bridge::now_ms, |e| e.ts);
         // Dropping the host chat leaves, stops the relay and withdraws the announcement.
-        drop(host);
-        self.previous = Some(Box::new(PreviousChat {
-            started,
-            log,
-            view: Default::default(),
-            ended: true,
-        }));
+        self.previous = Some(Box::new(host.end()));
         self.status = None;
         self.mode = Mode::Reviewing;
         self.chrome.update_title(ctx, 0, 0);

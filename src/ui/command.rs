@@ -64,6 +64,17 @@ pub enum Command {
     SaveToDocuments,
     /// Raise a hand, vote, or (hosts) steer the room: modes, hands, the poll, the pin.
     Classroom(Action),
+    /// Host: choose the certificate or key file for hosting with TLS, with a file dialog.
+    PickTlsFile(TlsFile),
+}
+
+/// Which file of hosting with TLS a dialog picks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TlsFile {
+    /// The PEM certificate (chain).
+    Cert,
+    /// Its PEM private key.
+    Key,
 }
 
 /// A question the window asks before acting.

@@ -9,10 +9,11 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::command::TlsFile;
 use super::composer::{Forbidden, InputError};
 use crate::bridge::{
     AddressError, Close, Disconnect, ErrorCode, HostError, HostNote, JournalRecord, RoomModes,
-    SaveDialog, Stats,
+    SaveDialog, Stats, TlsError,
 };
 
 /// A language of the user interface.
@@ -174,6 +175,18 @@ impl Lang {
             (Self::Ja, Disconnect::BadAddress(why)) => format!("アドレスが使えません ({why})"),
             (Self::En, Disconnect::BadAddress(why)) => {
                 format!("the address cannot be used ({why})")
+            }
+            (Self::Ja, Disconnect::UntrustedCertificate(why)) => {
+                format!("ホストの証明書を信頼できません ({why})")
+            }
+            (Self::En, Disconnect::UntrustedCertificate(why)) => {
+                format!("the host's certificate is not trusted ({why})")
+            }
+            (Self::Ja, Disconnect::BadCaCert(why)) => {
+                format!("CA 証明書のファイルが使えません ({why})")
+            }
+            (Self::En, Disconnect::BadCaCert(why)) => {
+                format!("the CA certificate file cannot be used ({why})")
             }
         }
     }
@@ -487,6 +500,49 @@ impl Lang {
             HostError::Listen { port, source } => self.cannot_listen(*port, &source.to_string()),
             HostError::Stopped => self.s().runtime_stopped.to_owned(),
             HostError::Config(e) => e.to_string(),
+            HostError::Tls(e) => self.tls_error(e),
+        }
+    }
+
+    /// Why the certificate or key for hosting with TLS cannot be used.
+    pub fn tls_error(self, error: &TlsError) -> String {
+        match (self, error) {
+            (Self::Ja, TlsError::Read { path, source }) => {
+                format!("{} を読めません ({source})", path.display())
+            }
+            (Self::En, TlsError::Read { path, source }) => {
+                format!("Cannot read {} ({source})", path.display())
+            }
+            (Self::Ja, TlsError::NoCertificate { path }) => {
+                format!("{} に PEM 形式の証明書がありません", path.display())
+            }
+            (Self::En, TlsError::NoCertificate { path }) => {
+                format!("{} holds no PEM certificate", path.display())
+            }
+            (Self::Ja, TlsError::NoKey { path }) => {
+                format!("{} に PEM 形式の秘密鍵がありません", path.display())
+            }
+            (Self::En, TlsError::NoKey { path }) => {
+                format!("{} holds no PEM private key", path.display())
+            }
+            (Self::Ja, TlsError::BadPem { path, reason }) => {
+                format!("{} は正しい PEM ではありません ({reason})", path.display())
+            }
+            (Self::En, TlsError::BadPem { path, reason }) => {
+                format!("{} is not valid PEM ({reason})", path.display())
+            }
+            (Self::Ja, TlsError::KeyMismatch { cert, key }) => format!(
+                "{} の秘密鍵は {} の証明書のものではありません",
+                key.display(),
+                cert.display()
+            ),
+            (Self::En, TlsError::KeyMismatch { cert, key }) => format!(
+                "The private key in {} does not belong to the certificate in {}",
+                key.display(),
+                cert.display()
+            ),
+            (Self::Ja, other) => format!("証明書が使えません ({other})"),
+            (Self::En, other) => format!("The certificate cannot be used ({other})"),
         }
     }
 
@@ -507,10 +563,14 @@ impl Lang {
                 format!("“{address}” is not an address (try 192.168.1.20:30005)")
             }
             (Self::Ja, AddressError::UnsupportedScheme(scheme)) => {
-                format!("ws:// のアドレスだけが使えます({scheme}:// は使えません)")
+                format!(
+                    "ws://・wss://・http://・https:// のアドレスだけが使えます({scheme}:// は使えません)"
+                )
             }
             (Self::En, AddressError::UnsupportedScheme(scheme)) => {
-                format!("Only ws:// addresses are supported, not {scheme}://")
+                format!(
+                    "Only ws://, wss://, http:// and https:// addresses are supported, not {scheme}://"
+                )
             }
         }
     }
@@ -526,6 +586,23 @@ impl Lang {
                 (s.filter_text.to_owned(), vec!["txt".to_owned()]),
                 (s.filter_csv.to_owned(), vec!["csv".to_owned()]),
             ],
+        }
+    }
+
+    /// The dialog choosing the certificate or key for hosting with TLS.
+    pub fn tls_file_dialog(self, which: TlsFile) -> SaveDialog {
+        let s = self.s();
+        let title = match which {
+            TlsFile::Cert => s.pick_cert_title,
+            TlsFile::Key => s.pick_key_title,
+        };
+        SaveDialog {
+            title: title.to_owned(),
+            file_name: String::new(),
+            filters: vec![(
+                s.filter_pem.to_owned(),
+                ["pem", "crt", "cer", "key"].map(str::to_owned).to_vec(),
+            )],
         }
     }
 
@@ -863,6 +940,22 @@ pub struct Strings {
     pub joined_role: &'static str,
     /// Room name field label.
     pub room_name: &'static str,
+    /// Certificate file field label (hosting with TLS).
+    pub tls_cert: &'static str,
+    /// Private key file field label (hosting with TLS).
+    pub tls_key: &'static str,
+    /// Hint in the empty certificate field.
+    pub tls_cert_hint: &'static str,
+    /// Hint in the empty key field.
+    pub tls_key_hint: &'static str,
+    /// Button opening a file dialog.
+    pub browse: &'static str,
+    /// Title of the dialog choosing the certificate.
+    pub pick_cert_title: &'static str,
+    /// Title of the dialog choosing the key.
+    pub pick_key_title: &'static str,
+    /// File-type filter name for PEM files.
+    pub filter_pem: &'static str,
     /// Heading of the rooms found on the network.
     pub nearby_title: &'static str,
     /// No room found (yet).
@@ -1063,6 +1156,14 @@ pub static JA: Strings = Strings {
     hosting: "ホスト",
     joined_role: "参加中",
     room_name: "部屋の名前",
+    tls_cert: "証明書",
+    tls_key: "秘密鍵",
+    tls_cert_hint: "任意 (PEM, https 用)",
+    tls_key_hint: "空欄: 同じファイル",
+    browse: "選択…",
+    pick_cert_title: "証明書を選択 (PEM)",
+    pick_key_title: "秘密鍵を選択 (PEM)",
+    filter_pem: "PEM ファイル",
     nearby_title: "このネットワークのチャット",
     nearby_none: "見つかっていません。アドレスを入力してください。",
     nearby_unavailable: "ネットワーク内の検索は使えません。アドレスを入力してください",
@@ -1193,6 +1294,14 @@ pub static EN: Strings = Strings {
     hosting: "Hosting",
     joined_role: "Joined",
     room_name: "Room name",
+    tls_cert: "Certificate",
+    tls_key: "Private key",
+    tls_cert_hint: "optional (PEM, for https)",
+    tls_key_hint: "empty: the same file",
+    browse: "Browse…",
+    pick_cert_title: "Choose the certificate (PEM)",
+    pick_key_title: "Choose the private key (PEM)",
+    filter_pem: "PEM files",
     nearby_title: "Chats on this network",
     nearby_none: "None found yet. Type the address below.",
     nearby_unavailable: "Searching the network is not available. Type the address",

@@ -84,6 +84,14 @@ pub enum ModeKind {
 }
 
 impl Mode {
+    /// The hosted chat, when hosting.
+    pub fn host(&self) -> Option<&HostChat> {
+        match self {
+            Self::Hosting(host) => Some(host),
+            _ => None,
+        }
+    }
+
     /// The chat session, when hosting or joined.
     pub fn chat(&self) -> Option<&Chat> {
         match self {

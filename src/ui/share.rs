@@ -10,10 +10,15 @@ use egui::emath::GuiRounding as _;
 /// Light modules around the code, as the QR specification asks for.
 const QUIET_ZONE: usize = 4;
 
-/// The browser join page for a relay reachable at `address` (`host:port`), with the join code
-/// as the `code` query parameter the page reads.
+/// The browser join page for a relay reachable at `address` (`host:port`, or
+/// `https://host:port` for a relay with a certificate), with the join code as the `code` query
+/// parameter the page reads.
 pub fn join_link(address: &str, join_code: Option<&str>) -> String {
-    let base = format!("http://{address}/");
+    let base = if address.contains("://") {
+        format!("{address}/")
+    } else {
+        format!("http://{address}/")
+    };
     let Some(code) = join_code else {
         return base;
     };
@@ -105,6 +110,11 @@ mod tests {
         assert_eq!(
             join_link("localhost:30005", Some("a b&c")),
             "http://localhost:30005/?code=a+b%26c"
+        );
+        // A relay with a certificate: its addresses carry the scheme.
+        assert_eq!(
+            join_link("https://192.168.1.20:30005", Some("482913")),
+            "https://192.168.1.20:30005/?code=482913"
         );
     }
 

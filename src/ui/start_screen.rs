@@ -2,7 +2,7 @@
 //! each needs, the chats found on the network, and the previous session's transcript. It edits
 //! [`Settings`] in place and returns [`Command`]s.
 
-use super::command::Command;
+use super::command::{Command, TlsFile};
 use super::i18n::Lang;
 use super::nearby::{self, Nearby};
 use super::state::{PreviousChat, Settings};
@@ -171,11 +171,52 @@ fn host_card_ui(ui: &mut egui::Ui, settings: &mut Settings, commands: &mut Vec<C
                 "classchat",
             ));
             ui.end_row();
+            submit |= file_field_ui(
+                ui,
+                (s.tls_cert, s.tls_cert_hint, s.browse),
+                &mut settings.tls_cert,
+                TlsFile::Cert,
+                commands,
+            );
+            ui.end_row();
+            submit |= file_field_ui(
+                ui,
+                (s.tls_key, s.tls_key_hint, s.browse),
+                &mut settings.tls_key,
+                TlsFile::Key,
+                commands,
+            );
+            ui.end_row();
         });
     ui.add_space(10.0);
     if big_button_ui(ui, s.start_hosting) || submit {
         commands.push(Command::StartHosting);
     }
+}
+
+/// A labelled path field with a button that opens a file dialog; whether Enter was pressed.
+fn file_field_ui(
+    ui: &mut egui::Ui,
+    (label, hint, browse): (&str, &str, &str),
+    path: &mut String,
+    which: TlsFile,
+    commands: &mut Vec<Command>,
+) -> bool {
+    let label = ui.label(label);
+    ui.horizontal(|ui| {
+        let field = ui
+            .add(
+                egui::TextEdit::singleline(path)
+                    .hint_text(hint)
+                    .desired_width(FIELD_WIDTH - 90.0),
+            )
+            .labelled_by(label.id);
+        if ui.button(browse).clicked() {
+            commands.push(Command::PickTlsFile(which));
+        }
+        enter(&field)
+    })
+    .inner
 }
 
 fn join_card_ui(

@@ -54,6 +54,10 @@ pub struct Settings {
     pub lang: Lang,
     /// The window's zoom in percent (Ctrl+ / Ctrl− / Ctrl 0), kept for the next start.
     pub zoom_percent: u16,
+    /// Host with TLS: the PEM certificate file, as typed or picked (empty: plain `http://`).
+    pub tls_cert: String,
+    /// Its PEM private key file (empty: in the certificate's file).
+    pub tls_key: String,
 }
 
 impl Default for Settings {
@@ -71,6 +75,13 @@ impl Settings {
             name: non_empty(&self.host_name),
             room_name: Some(self.room_name.clone()),
             journal_dir,
+            // One file may hold both; whichever is missing is looked for in the other.
+            tls_cert: non_empty(&self.tls_cert)
+                .or_else(|| non_empty(&self.tls_key))
+                .map(PathBuf::from),
+            tls_key: non_empty(&self.tls_key)
+                .or_else(|| non_empty(&self.tls_cert))
+                .map(PathBuf::from),
         })
     }
 
@@ -141,6 +152,8 @@ impl Settings {
             host_key: String::new(),
             lang,
             zoom_percent: 100,
+            tls_cert: String::new(),
+            tls_key: String::new(),
         }
     }
 
@@ -703,6 +716,15 @@ impl HostChat {
         }
     }
 
+    /// Takes what arrived outside the host's own connection (the broadcast room, the relay's
+    /// roster and counters) and journals the new log rows.
+    pub fn news(&mut self) {
+        // The listener's ID first: the counters leave it out.
+        self.broadcast_news();
+        self.relay_news();
+        self.journal_new_rows(false);
+    }
+
     /// Takes the roster and counter changes the bridge sent. The bridge wakes the window when
     /// they change, so an idle host window sleeps.
     pub fn relay_news(&mut self) {
@@ -787,6 +809,24 @@ impl HostChat {
         }
         self.journaled = self.journaled.max(end + log.dropped());
         self.note_journal_health();
+    }
+
+    /// Ends the session: the rest of the log goes to the journal (the kick notes of the last
+    /// frame too), and the log stays to be read as the session that just ended. Dropping the
+    /// rest leaves, stops the relay and withdraws the announcement.
+    pub fn end(mut self) -> PreviousChat {
+        self.journal_new_rows(true);
+        let log = std::mem::take(&mut self.chat.log);
+        let started = log
+            .entries()
+            .first()
+            .map_or_else(crate::bridge::now_ms, |e| e.ts);
+        PreviousChat {
+            started,
+            log,
+            view: LogView::default(),
+            ended: true,
+        }
     }
 
     /// Keeps the host panel's journal notes true: a failing write shows while it fails, and

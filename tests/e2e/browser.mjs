@@ -2,11 +2,18 @@
 // `classchat serve`, and a message containing <script> shows as text. A page resumes its
 // session after a reload and after being away, showing what it missed exactly once, and keeps
 // what was typed while the relay restarted until it is confirmed.
+// In a classroom (a teacher driving a host connection): the teacher badge, a raised hand, a
+// vote the host sees in its tally, the pinned banner, room modes and refusals in the page's
+// language; on a phone-sized screen every roster name shows; after the host restarts with a
+// new join code the page asks for it, and chat works with the code typed.
 //
 // Usage: node browser.mjs PATH/TO/classchat [SCREENSHOT_DIR]
 import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
 const binary = process.argv[2];
@@ -16,6 +23,8 @@ if (!binary) {
   process.exit(2);
 }
 const CODE = '2468';
+const NEW_CODE = '8642';
+const HOST_KEY = 'e2e-host-key';
 const children = [];
 let browser;
 
@@ -34,9 +43,9 @@ function freePort() {
   });
 }
 
-function serveArgs(port) {
-  return ['serve', '--bind', '127.0.0.1', '--port', String(port), '--join-code', CODE,
-    '--no-announce'];
+function serveArgs(port, code = CODE) {
+  return ['serve', '--bind', '127.0.0.1', '--port', String(port), '--join-code', code,
+    '--host-token', HOST_KEY, '--no-announce'];
 }
 
 function start(args, name) {
@@ -47,6 +56,21 @@ function start(args, name) {
   child.name = name;
   children.push(child);
   return child;
+}
+
+// A fontconfig file that adds the app's own Japanese and emoji fonts to the system's, so the
+// screenshots show Japanese on a machine without CJK fonts.
+function fontConfig() {
+  const fonts = fileURLToPath(new URL('../../assets/fonts', import.meta.url));
+  const file = join(mkdtempSync(join(tmpdir(), 'classchat-e2e-')), 'fonts.conf');
+  writeFileSync(file, `<?xml version="1.0"?>
+<!DOCTYPE fontconfig SYSTEM "fonts.dtd">
+<fontconfig>
+  <include ignore_missing="yes">/etc/fonts/fonts.conf</include>
+  <dir>${fonts}</dir>
+</fontconfig>
+`);
+  return file;
 }
 
 async function until(what, check, ms = 15000) {
@@ -87,6 +111,7 @@ async function main() {
 
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    env: shots ? { ...process.env, FONTCONFIG_FILE: fontConfig() } : process.env,
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
@@ -220,15 +245,19 @@ async function main() {
     await until('the phone to see its own message', async () =>
       (await logTexts(phone)).some((t) => t.includes('スマホから参加しました')));
     await phone.screenshot({ path: join(shots, 'browser-phone.png') });
+    await phone.close();
   }
 
   await resumesAfterReloadAndAway(base, aiko, ben, term);
+  await classroom(base, aiko, ben);
+  await phoneLayout(base);
 
   term.stdin.end();
   await until('the terminal client to leave', () => term.exitCode !== null);
   if (term.exitCode !== 0) fail(`terminal client exited with ${term.exitCode}`);
 
   server = await keepsWhatWasTypedAcrossARestart(port, server, aiko, ben);
+  server = await asksForAChangedCode(port, server, aiko, ben);
   console.log('browser end-to-end: all checks passed');
 }
 
@@ -296,16 +325,7 @@ async function keepsWhatWasTypedAcrossARestart(port, server, aiko, ben) {
   if (!pending.some((t) => t.includes('typed while the relay restarts') && /送信中…|sending…/.test(t))) {
     fail(`no pending row: ${JSON.stringify(pending)}`);
   }
-  // The port may be briefly in use (for example by an outgoing connection): try a few times.
-  let again;
-  for (let attempt = 1; ; attempt += 1) {
-    again = start(serveArgs(port), 'serve again');
-    await until('the relay to listen or fail', () =>
-      again.output.includes('Press Ctrl-C') || again.exitCode !== null);
-    if (again.exitCode === null) break;
-    if (attempt === 5) fail('the relay could not listen on its port again');
-    await new Promise((r) => setTimeout(r, 1000));
-  }
+  const again = await restart(port, CODE);
   await until('Aiko’s message to be confirmed', async () =>
     (await confirmedRows(aiko, 'typed while the relay restarts')) === 1, 40000);
   const texts = await logTexts(aiko);
@@ -317,6 +337,247 @@ async function keepsWhatWasTypedAcrossARestart(port, server, aiko, ben) {
   await send(aiko, '*/marker');
   await until('ベン to get the marker', async () => count(await logTexts(ben), 'marker') === 1, 20000);
   if (count(await logTexts(ben), 'typed while the relay restarts') !== 1) fail('sent twice');
+  return again;
+}
+
+// Starts the relay again on `port`. The port may be briefly in use (for example by an
+// outgoing connection): try a few times.
+async function restart(port, code) {
+  for (let attempt = 1; ; attempt += 1) {
+    const again = start(serveArgs(port, code), `serve again (code ${code})`);
+    await until('the relay to listen or fail', () =>
+      again.output.includes('Press Ctrl-C') || again.exitCode !== null);
+    if (again.exitCode === null) return again;
+    if (attempt === 5) fail('the relay could not listen on its port again');
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+// A teacher's connection: a plain WebSocket with the host key, opened from a page of the
+// relay's own origin. `frames` holds what it received; `send` writes one frame.
+async function openHost(base) {
+  const page = await browser.newPage();
+  await page.goto(`${base}/`);
+  await page.evaluate((query) => new Promise((resolve, reject) => {
+    const ws = new WebSocket(`ws://${location.host}/ws_multi_client_dict?${query}`, 'classchat.v1');
+    window.hostFrames = [];
+    window.hostSocket = ws;
+    ws.onmessage = (ev) => {
+      const msg = JSON.parse(ev.data);
+      window.hostFrames.push(msg);
+      if (msg.type === 'welcome') resolve();
+    };
+    ws.onclose = () => reject(new Error('the host connection closed'));
+  }), `name=Sensei&code=${CODE}&host=${HOST_KEY}`);
+  return {
+    page,
+    send: (frame) => page.evaluate((f) => window.hostSocket.send(JSON.stringify(f)), frame),
+    frames: () => page.evaluate(() => window.hostFrames),
+  };
+}
+
+async function hostGot(host, what, match) {
+  await until(what, async () => (await host.frames()).some(match));
+}
+
+async function classroom(base, aiko, ben) {
+  const host = await openHost(base);
+  const welcome = (await host.frames()).find((f) => f.type === 'welcome');
+  if (welcome.role !== 'host') fail(`the teacher is not a host: ${JSON.stringify(welcome)}`);
+
+  // The teacher shows with a badge in the roster and on messages.
+  await aiko.waitForSelector('#roster li:has-text("Sensei") .badge', { timeout: 15000 });
+  await host.send({ type: 'send', to: '*', text: '今日はアンケートをします' });
+  await until('Aiko to see the teacher’s message with a badge', async () =>
+    (await aiko.$$eval('#log li', (items) => items.filter((li) =>
+      li.textContent.includes('今日はアンケートをします') && li.querySelector('.badge')).length)) === 1);
+
+  // A raised hand reaches the teacher's queue.
+  await aiko.click('#hand');
+  await hostGot(host, 'the hands queue with Aiko', (f) => f.type === 'hands' &&
+    f.queue.some((h) => h.id === 'Aiko'));
+  if ((await aiko.getAttribute('#hand', 'aria-pressed')) !== 'true') fail('the hand button is not pressed');
+
+  // A poll: the card shows, a vote reaches the tally, and it can be changed.
+  await host.send({ type: 'poll', question: '次の授業は?', options: ['月曜', '火曜', '水曜'] });
+  await aiko.waitForSelector('#poll:not([hidden]) #poll-options li:nth-child(3)', { timeout: 15000 });
+  if ((await aiko.textContent('#poll-question')) !== '次の授業は?') fail('the poll question');
+  await aiko.click('#poll-options li:nth-child(2) button');
+  await hostGot(host, 'a tally with Aiko’s vote', (f) => f.type === 'tally' &&
+    f.counts.join() === '0,1,0' && f.voters === 1);
+  await ben.click('#poll-options li:nth-child(2) button');
+  await ben.click('#poll-options li:nth-child(3) button');
+  await hostGot(host, 'a tally with ベン’s changed vote', (f) => f.type === 'tally' &&
+    f.counts.join() === '0,1,1' && f.voters === 2);
+  const pressed = await aiko.$$eval('#poll-options button', (bs) =>
+    bs.map((b) => b.getAttribute('aria-pressed')));
+  if (pressed.join() !== 'false,true,false') fail(`Aiko’s choice is not marked: ${pressed}`);
+
+  // The pinned banner.
+  await host.send({ type: 'pin', text: '課題: p.12 を読んでください' });
+  await until('the pinned banner', async () => (await aiko.isVisible('#pinned')) &&
+    (await aiko.textContent('#pinned-text')) === '課題: p.12 を読んでください');
+
+  if (shots) {
+    await aiko.setViewportSize({ width: 1000, height: 760 });
+    await aiko.screenshot({ path: join(shots, 'screenshot-page-desktop.png') });
+    const phone = await browser.newPage({ viewport: { width: 390, height: 844 }, locale: 'ja-JP' });
+    await phone.goto(`${base}/?name=%E3%81%BF%E3%81%8B&code=${CODE}`); // みか
+    await phone.click('#join');
+    await phone.waitForSelector('#pinned:not([hidden])', { timeout: 15000 });
+    await phone.waitForSelector('#poll:not([hidden])', { timeout: 15000 });
+    await phone.click('#poll-options li:nth-child(1) button');
+    await send(phone, 'Sensei/質問があります');
+    await until('the phone’s question to be confirmed', async () =>
+      (await confirmedRows(phone, '質問があります')) === 1);
+    await phone.screenshot({ path: join(shots, 'screenshot-page-phone.png'), fullPage: true });
+    await phone.close();
+  }
+
+  // Closing the poll shows the result as bars, and the card takes no more votes.
+  const { poll } = (await host.frames()).find((f) => f.type === 'poll');
+  await host.send({ type: 'poll_close', poll });
+  await hostGot(host, 'the poll result', (f) => f.type === 'poll_result');
+  const { counts } = (await host.frames()).find((f) => f.type === 'poll_result');
+  await until('the result bars', async () => (await aiko.$$('#poll .fill')).length === 3);
+  if (!(await aiko.isDisabled('#poll-options li:nth-child(1) button'))) fail('a closed poll takes votes');
+  const shown = await aiko.$$eval('#poll .count', (cs) => cs.map((c) => Number(c.textContent)));
+  const widths = await aiko.$$eval('#poll .fill', (fills) => fills.map((f) => f.style.width));
+  const most = Math.max(...counts);
+  if (shown.join() !== counts.join() || widths.join() !== counts.map((n) => `${(100 * n) / most}%`).join()) {
+    fail(`the bars do not match the counts ${counts}: ${shown} ${widths}`);
+  }
+
+  // Room modes: a hint, and a message to everyone is held back on the page with the reason.
+  await host.send({ type: 'room', student_broadcast: false });
+  await until('the room hint', async () => /全員へのメッセージを止めています|turned off messages to everyone/
+    .test((await aiko.isVisible('#room-hint')) ? await aiko.textContent('#room-hint') : ''));
+  await send(aiko, '*/can everyone hear me?');
+  if (!/全員へのメッセージを止めています|turned off messages to everyone/.test(await aiko.textContent('#hint'))) {
+    fail('no hint for a message the room does not allow');
+  }
+  if ((await aiko.inputValue('#message')) !== '*/can everyone hear me?') fail('the held-back text was lost');
+
+  // A refusal from the relay shows in the page's language, not as the relay's sentence.
+  // The host's frames are handled in order: once Aiko sees the pin sent after the mute, the
+  // mute holds.
+  await host.send({ type: 'mute', id: 'Aiko', muted: true });
+  await host.send({ type: 'pin', text: 'ミュートしました' });
+  await until('the pin after the mute', async () =>
+    (await aiko.textContent('#pinned-text')) === 'ミュートしました');
+  await send(aiko, 'Sensei/muted?');
+  await until('the refusal in the page’s language', async () =>
+    (await logTexts(aiko)).some((t) => /先生にミュートされています|The teacher has muted you/.test(t)));
+  if ((await logTexts(aiko)).some((t) => t.includes('the host has muted you'))) {
+    fail('the relay’s English sentence shows');
+  }
+  if ((await aiko.$$eval('#log li.not-sent', (items) =>
+    items.filter((li) => li.textContent.includes('muted?')).length)) !== 1) {
+    fail('the refused message is not marked as not sent');
+  }
+  await host.send({ type: 'mute', id: 'Aiko', muted: false });
+  await host.send({ type: 'room', student_broadcast: true });
+  await host.send({ type: 'pin', text: '' });
+  await until('the banner to go', async () => !(await aiko.isVisible('#pinned')));
+  await until('the room hint to go', async () => !(await aiko.isVisible('#room-hint')));
+  await host.page.close();
+
+  // The relay's "host join page" link: the page joins as a host (badge, no hand to raise)
+  // and drops the key from the address bar.
+  const helper = await openPage(base, `?name=Helper&code=${CODE}&host=${HOST_KEY}`);
+  await helper.waitForSelector('#my-badge', { state: 'visible', timeout: 15000 });
+  if (await helper.isVisible('#hand')) fail('a host is offered a hand to raise');
+  if (new URL(helper.url()).searchParams.has('host')) fail('the host key stays in the address bar');
+  await helper.close();
+}
+
+// On a phone-sized screen every name in the roster is visible, the message box's placeholder
+// fits, and nothing the page asks for (the favicon included) is missing.
+async function phoneLayout(base) {
+  for (const path of ['/favicon.ico', '/favicon.svg']) {
+    const res = await fetch(`${base}${path}`);
+    if (res.status !== 200) fail(`${path}: ${res.status}`);
+    if (!(res.headers.get('content-type') || '').startsWith('image/svg+xml')) fail(`${path}: type`);
+  }
+  const extra = [];
+  for (const name of ['Chika', 'Daichi', 'Emi']) extra.push(await openPage(base, `?name=${name}&code=${CODE}`));
+  const phone = await browser.newPage({ viewport: { width: 390, height: 844 } });
+  const missing = [];
+  phone.on('response', (r) => { if (r.status() >= 400) missing.push(`${r.status()} ${r.url()}`); });
+  await phone.goto(`${base}/?name=Phone&code=${CODE}`);
+  await phone.click('#join');
+  await phone.waitForSelector(connectedState, { timeout: 15000 });
+  await until('the phone roster to list everyone', async () =>
+    Number(await phone.textContent('#count')) >= 6);
+  const layout = await phone.evaluate(() => {
+    const aside = document.querySelector('aside');
+    aside.scrollTop = 0;
+    const box = aside.getBoundingClientRect();
+    const names = [...document.querySelectorAll('#roster li button')].map((b) => {
+      const r = b.getBoundingClientRect();
+      return { name: b.textContent, visible: r.top >= box.top && r.bottom <= box.bottom && r.width > 0 };
+    });
+    const input = document.getElementById('message');
+    const style = getComputedStyle(input);
+    const ctx = document.createElement('canvas').getContext('2d');
+    ctx.font = `${style.fontSize} ${style.fontFamily}`;
+    const room = input.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+    return { names, placeholder: ctx.measureText(input.placeholder).width, room };
+  });
+  const hidden = layout.names.filter((n) => !n.visible).map((n) => n.name);
+  if (layout.names.length < 6 || hidden.length) {
+    fail(`roster names not visible on a phone: ${hidden.join(', ')} of ${layout.names.length}`);
+  }
+  if (layout.placeholder > layout.room) {
+    fail(`the placeholder is cut: ${layout.placeholder} px in ${layout.room} px`);
+  }
+  await phone.click('#lang');
+  const en = await phone.evaluate(() => {
+    const input = document.getElementById('message');
+    const ctx = document.createElement('canvas').getContext('2d');
+    const style = getComputedStyle(input);
+    ctx.font = `${style.fontSize} ${style.fontFamily}`;
+    return ctx.measureText(input.placeholder).width <=
+      input.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+  });
+  if (!en) fail('the other language’s placeholder is cut');
+  await phone.click('#lang');
+  if (missing.length) fail(`the page asked for what is not there: ${missing.join(', ')}`);
+  await phone.close();
+  for (const p of extra) await p.close();
+}
+
+// The host restarts with a new join code: the page stops retrying the old one, asks for the
+// new one, and chat works once it is typed.
+async function asksForAChangedCode(port, server, aiko, ben) {
+  server.kill('SIGINT');
+  await until('the relay to stop', () => server.exitCode !== null);
+  await until('Aiko to wait for the relay', async () =>
+    (await aiko.getAttribute('#status', 'data-state')) === 'reconnecting');
+  // While the connection is down, the page says so.
+  await aiko.click('#hand');
+  if (!/接続が切れました|Connection lost/.test(await aiko.textContent('#hint'))) {
+    fail('no hint while disconnected');
+  }
+  const again = await restart(port, NEW_CODE);
+  for (const page of [aiko, ben]) {
+    await page.waitForSelector('#code', { state: 'visible', timeout: 40000 });
+    if (!/参加コードが変わりました|join code has changed/.test(await page.textContent('#join-error'))) {
+      fail(`no changed-code message: ${await page.textContent('#join-error')}`);
+    }
+    if (!(await page.evaluate(() => document.activeElement && document.activeElement.id === 'code'))) {
+      fail('the code field is not focused');
+    }
+    if ((await page.getAttribute('#status', 'data-state')) === 'reconnecting') fail('still retrying');
+    await page.fill('#code', NEW_CODE);
+    await page.click('#join');
+    await page.waitForSelector(connectedState, { timeout: 15000 });
+  }
+  // “Connection lost” is gone once the page is back.
+  if (await aiko.textContent('#hint')) fail(`a stale hint: ${await aiko.textContent('#hint')}`);
+  await send(aiko, '*/新しいコードで参加しました');
+  await until('ベン to get it', async () =>
+    count(await logTexts(ben), '新しいコードで参加しました') === 1, 20000);
   return again;
 }
 
