@@ -26,7 +26,7 @@ pub fn controls_ui(ui: &mut egui::Ui, lang: Lang, chat: &mut Chat, commands: &mu
 }
 
 /// A joined host's controls as a left panel: the hands queue, then modes, poll and pin
-/// (hosting shows them beside the host panel).
+/// (hosting shows them in the host panel's class controls tab).
 pub fn host_panel_ui(ui: &mut egui::Ui, lang: Lang, chat: &mut Chat, commands: &mut Vec<Command>) {
     egui::Panel::left("classroom_host")
         .resizable(true)
