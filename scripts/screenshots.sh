@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Takes docs/screenshot-host.png and docs/screenshot-join.png on a virtual X display.
+# Takes docs/screenshot-host.png, docs/screenshot-join.png and docs/screenshot-classroom.png on
+# a virtual X display.
 #
 # Usage: scripts/screenshots.sh [path/to/classchat]
 #   Without a path it builds the release binary first.
@@ -7,6 +8,8 @@
 #
 # The host window (Japanese) hosts a chat; two terminal clients, 花子 and Taro, join with
 # `classchat join` and write; the host writes too. Then a second window joins as Ken (English).
+# Last, back in the host window's class controls: two hands go up, the host opens a poll and
+# the terminal students vote.
 # Exits non-zero if an app dies or a screenshot is missing; stops everything it started.
 set -euo pipefail
 
@@ -67,7 +70,7 @@ done
 HOST_WID=$(window_of "$HOST")
 
 # 2. Two terminal clients; their input comes from FIFOs held open on fds 3 and 4.
-mkfifo "$WORK/hanako.in" "$WORK/taro.in"
+mkfifo "$WORK/hanako.in" "$WORK/taro.in" "$WORK/yuki.in"
 "$BIN" join "127.0.0.1:$PORT" --name 花子 --code 482913 <"$WORK/hanako.in" >"$WORK/hanako.log" 2>&1 &
 HANAKO=$!
 PIDS+=("$HANAKO")
@@ -101,6 +104,26 @@ sleep 1.5
 alive host "$HOST"; alive hanako "$HANAKO"; alive taro "$TARO"
 import -window root "$ROOT/docs/screenshot-host.png"
 
+# The host panel's widgets are clicked where they are at 1280x800 in the Japanese window: the
+# class controls tab, the pin field and button, the poll's question and option fields, Add
+# option and Open poll. (`xdotool type` garbles kana, so the host types ASCII.) If the layout
+# moves, the pin or the poll does not arrive and the checks below fail.
+click() {
+    xdotool mousemove --window "$HOST_WID" "$1" "$2" click 1
+    sleep 0.3
+}
+fill() {
+    click "$1" "$2"
+    xdotool type --delay 30 --window "$HOST_WID" "$3"
+    sleep 0.2
+}
+# The host pins the homework from the class controls tab (no hands up yet): the students'
+# windows show it above the log.
+xdotool windowfocus --sync "$HOST_WID"
+click 167 115
+fill 140 542 "Homework: slides p.12, due Friday 17:00"
+click 45 583
+
 # 3. A student window, in English, on top of the host's.
 "$BIN" --join "127.0.0.1:$PORT" --name Ken --code 482913 --lang en >"$WORK/ken.log" 2>&1 &
 KEN=$!
@@ -117,9 +140,43 @@ sleep 0.4
 xdotool type --window "$KEN_WID" "Ta"
 sleep 1.5
 alive host "$HOST"; alive ken "$KEN"; alive hanako "$HANAKO"; alive taro "$TARO"
+grep -q "Homework" "$WORK/hanako.log" || fail "the pin did not arrive; 花子 saw:$(echo; cat "$WORK/hanako.log")"
 import -window root "$ROOT/docs/screenshot-join.png"
 
-for shot in screenshot-host.png screenshot-join.png; do
+# 4. The host's class controls: raised hands and a poll with votes coming in.
+"$BIN" join "127.0.0.1:$PORT" --name ゆき --code 482913 <"$WORK/yuki.in" >"$WORK/yuki.log" 2>&1 &
+YUKI=$!
+PIDS+=("$YUKI")
+exec 5>"$WORK/yuki.in"
+kill "$KEN" 2>/dev/null || true
+sleep 1
+echo "/hand" >&3
+sleep 0.6
+echo "/hand" >&5
+xdotool windowraise "$HOST_WID"
+xdotool windowfocus --sync "$HOST_WID"
+click 167 158
+fill 140 355 "Next topic?"
+fill 170 387 "HTTP"
+fill 170 418 "WebSocket"
+click 60 450
+fill 170 449 "TLS"
+click 75 512
+sleep 0.8
+echo "/vote 2" >&3
+sleep 0.4
+echo "/vote 2" >&5
+sleep 0.4
+echo "/vote 1" >&4
+sleep 0.4
+echo "*/WebSocket がいいです!" >&5
+# Past the new-hand pulse, so the badge shows in its steady colour.
+sleep 3
+grep -q "Poll 1" "$WORK/hanako.log" || fail "the poll did not open; 花子 saw:$(echo; cat "$WORK/hanako.log")"
+alive host "$HOST"; alive hanako "$HANAKO"; alive taro "$TARO"; alive yuki "$YUKI"
+import -window root "$ROOT/docs/screenshot-classroom.png"
+
+for shot in screenshot-host.png screenshot-join.png screenshot-classroom.png; do
     [[ -s "$ROOT/docs/$shot" ]] || fail "docs/$shot is missing"
 done
-echo "screenshots: wrote docs/screenshot-host.png and docs/screenshot-join.png"
+echo "screenshots: wrote docs/screenshot-host.png, docs/screenshot-join.png and docs/screenshot-classroom.png"

@@ -17,16 +17,17 @@ use tokio::runtime::Handle;
 use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
 
 pub use crate::client::{
-    AddressError, ClientHandle, Disconnect, Event, Incoming, JoinConfig, SendId, Waker,
+    AddressError, Classroom, ClientHandle, Disconnect, Event, Incoming, JoinConfig, SendId, Waker,
 };
 pub use crate::discovery::{Announcement, Browser, DiscoveryError, FoundRoom};
 pub use crate::hosting::HostError;
 pub use crate::journal::{
     Entry as JournalEntry, EntryKind as JournalEntryKind, Journal, JournalError,
-    latest as latest_journal, read as read_journal,
+    Record as JournalRecord, latest as latest_journal, read as read_journal,
 };
 pub use crate::protocol::{
-    Addressed, ClientInfo, Close, DEFAULT_PORT, EVERYONE, ErrorCode, ProtocolError, Recipient,
+    Addressed, ClientInfo, ClientMessage, Close, DEFAULT_PORT, EVERYONE, ErrorCode,
+    MAX_POLL_OPTIONS, MIN_POLL_OPTIONS, ProtocolError, RaisedHand, Recipient, Role, RoomModes,
     now_ms,
 };
 pub use crate::relay::{RelayHandle, RosterEntry, Stats};
@@ -599,17 +600,19 @@ async fn watch_relay(
     }
 }
 
-/// Parses what the user typed as an address into a join config.
+/// Parses what the user typed as an address into a join config; `host_key` makes the client a
+/// host of a relay that was given that key (`classchat serve --host-token`).
 pub fn join_config(
     address: &str,
     name: Option<String>,
     join_code: Option<String>,
+    host_key: Option<String>,
 ) -> Result<JoinConfig, AddressError> {
     Ok(JoinConfig {
         url: parse_address(address)?,
         name,
         join_code,
-        host_key: None,
+        host_key,
         reconnect: true,
         trust: client::Trust::System,
     })

@@ -1,5 +1,7 @@
 //! The session journal: everything the app shows in its log, appended to a file on disk as it
-//! arrives, so that a crash or a power cut loses at most the last second.
+//! arrives, so that a crash or a power cut loses at most the last second. Classroom events
+//! (polls with their results, pins, room modes) keep their data as a [`Record`] beside their
+//! sentence, and a host's messages their teacher badge.
 //!
 //! One file per session, `session-<unix ms>.jsonl`, one JSON object per line. Writing happens
 //! on a thread of its own; the UI only sends entries down a channel and never waits for the
@@ -65,6 +67,48 @@ pub enum EntryKind {
     Error,
     /// Someone joined or left, connection state changes.
     Notice,
+    /// What the host did to the room: a poll and its result, a pin, the room's modes; the
+    /// entry's [`Record`] holds it as data.
+    Classroom,
+}
+
+/// A classroom event as data, kept beside its sentence so a reader can show it again in any
+/// language (see *Classroom controls* in `docs/PROTOCOL.md`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Record {
+    /// A poll opened.
+    Poll {
+        /// Its number.
+        poll: u64,
+        /// The question.
+        question: String,
+        /// The answers.
+        options: Vec<String>,
+    },
+    /// A poll closed with these counts.
+    PollResult {
+        /// Its number.
+        poll: u64,
+        /// The question.
+        question: String,
+        /// The answers.
+        options: Vec<String>,
+        /// Votes per answer.
+        counts: Vec<u32>,
+    },
+    /// The pinned message changed; empty when it was unpinned.
+    Pinned {
+        /// The pinned text.
+        text: String,
+    },
+    /// The room's modes changed.
+    Room {
+        /// Students may write to everyone.
+        student_broadcast: bool,
+        /// Students may write privately to each other.
+        student_private: bool,
+    },
 }
 
 /// One line of the log.
@@ -82,6 +126,17 @@ pub struct Entry {
     pub to: Option<String>,
     /// The text.
     pub text: String,
+    /// Sent by a host (shown with the teacher badge).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub host: bool,
+    /// For [`EntryKind::Classroom`]: what happened, as data.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record: Option<Record>,
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // Serde's `skip_serializing_if` passes a reference.
+fn is_false(value: &bool) -> bool {
+    !*value
 }
 
 /// Why the journal could not be opened or read.
@@ -497,6 +552,8 @@ mod tests {
             from: Some("花子".into()),
             to: Some("*".into()),
             text: text.into(),
+            host: false,
+            record: None,
         }
     }
 
@@ -517,6 +574,73 @@ mod tests {
         assert_eq!(read(journal.path()).unwrap(), vec![entry("こんにちは")]);
         assert_eq!(journal.health(), None);
         drop(journal);
+        fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn classroom_records_and_teacher_badges_survive_the_round_trip() {
+        let dir = temp_dir("classroom");
+        let journal = Journal::create(&dir).unwrap();
+        let classroom = |record: Record, text: &str| Entry {
+            kind: EntryKind::Classroom,
+            from: None,
+            to: None,
+            record: Some(record),
+            ..entry(text)
+        };
+        let written = vec![
+            Entry {
+                host: true,
+                ..entry("教科書を開いて")
+            },
+            classroom(
+                Record::Poll {
+                    poll: 3,
+                    question: "次は?".into(),
+                    options: vec!["月".into(), "火".into()],
+                },
+                "Poll 3: 次は?",
+            ),
+            classroom(
+                Record::PollResult {
+                    poll: 3,
+                    question: "次は?".into(),
+                    options: vec!["月".into(), "火".into()],
+                    counts: vec![4, 1],
+                },
+                "Poll 3 results",
+            ),
+            classroom(
+                Record::Pinned {
+                    text: String::new(),
+                },
+                "Unpinned",
+            ),
+            classroom(
+                Record::Room {
+                    student_broadcast: false,
+                    student_private: true,
+                },
+                "Room",
+            ),
+        ];
+        for e in &written {
+            journal.append(e.clone());
+        }
+        let path = journal.path().to_owned();
+        drop(journal);
+        assert_eq!(read(&path).unwrap(), written);
+        let lines = fs::read_to_string(&path).unwrap();
+        // The wire's own names, and no badge field on a student's line.
+        assert!(
+            lines.contains(r#""record":{"type":"poll_result","poll":3"#),
+            "{lines}"
+        );
+        assert!(
+            lines.contains(r#""type":"room","student_broadcast":false"#),
+            "{lines}"
+        );
+        assert_eq!(lines.matches(r#""host":true"#).count(), 1, "{lines}");
         fs::remove_dir_all(&dir).ok();
     }
 

@@ -27,15 +27,16 @@ pub struct Row {
     pub kind: EntryKind,
     /// The sender; empty for notices, errors and unknown senders.
     pub from: String,
-    /// The recipient (`*` for everyone); for CSV rows of notices and errors the window writes
-    /// `notice` or `error` here.
+    /// The recipient (`*` for everyone); for CSV rows of notices, errors and classroom events
+    /// the window writes `notice`, `error` or `classroom` here.
     pub to: String,
     /// The text as received.
     pub text: String,
 }
 
 /// Plain text, one row per line: `time  from → to: text` for messages, `time  * text` for
-/// notices and `time  ! text` for errors. Control characters, CR, U+0085, U+2028 and U+2029
+/// notices, `time  ! text` for errors and `time  # text` for what the host did to the room
+/// (polls and their results, pins, room modes). Control characters, CR, U+0085, U+2028 and U+2029
 /// are shown as `\u{…}` escapes; a line feed is kept and the next line is indented.
 pub fn to_text(rows: &[Row]) -> String {
     let mut out = String::new();
@@ -50,6 +51,7 @@ pub fn to_text(rows: &[Row]) -> String {
             ),
             EntryKind::Notice => format!("{}  * {body}\n", row.time),
             EntryKind::Error => format!("{}  ! {body}\n", row.time),
+            EntryKind::Classroom => format!("{}  # {body}\n", row.time),
         };
         out.push_str(&line);
     }
@@ -173,5 +175,22 @@ mod tests {
             to_text(&[notice, error]),
             "2026-12-05 18:12:00  * 花子 joined\n2026-12-05 18:12:00  ! bad\\u{1b}[2Jtext\n"
         );
+    }
+
+    #[test]
+    fn text_marks_classroom_events() {
+        let mut poll = message("", "Poll 2 results: 次は? 1) 月: 4 2) 火: 1");
+        poll.kind = EntryKind::Classroom;
+        let mut pin = message("", "Pinned: p.12\nhttps://example.com/a1");
+        pin.kind = EntryKind::Classroom;
+        let text = to_text(&[poll, pin]);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines[0],
+            "2026-12-05 18:12:00  # Poll 2 results: 次は? 1) 月: 4 2) 火: 1"
+        );
+        assert_eq!(lines[1], "2026-12-05 18:12:00  # Pinned: p.12");
+        assert!(is_continuation(lines[2]), "{text}");
+        assert_eq!(lines.len(), 3);
     }
 }

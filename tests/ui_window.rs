@@ -570,6 +570,7 @@ fn counter_changes_wake_an_idle_host_window() {
         &format!("127.0.0.1:{}", hosted.port),
         None,
         Some("0000".to_owned()),
+        None,
     )
     .expect("an address");
     let (_client, _events) = backend.join(config, Arc::new(|| {}));

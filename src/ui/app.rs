@@ -11,12 +11,12 @@ use super::chrome::Chrome;
 use super::command::{Command, Confirm, TlsFile};
 use super::composer;
 use super::i18n::Lang;
-use super::log::{Log, Note};
+use super::log::Log;
 use super::mode::{Launch, Mode, ModeKind};
 use super::nearby::Nearby;
 use super::saving::{Destination, Finished, Saving};
 use super::state::{Chat, ConnState, HostChat, Outcome, PreviousChat, Settings};
-use super::{host_panel, messages_panel, previous, roster_panel, start_screen};
+use super::{classroom_panel, host_panel, messages_panel, previous, roster_panel, start_screen};
 use super::{status_bar, top_bar, widgets};
 use crate::bridge::{Backend, Stats, Waker};
 
@@ -128,10 +128,7 @@ impl App {
 
     /// The relay's counters as the host panel shows them, when hosting.
     pub fn relay_stats(&self) -> Option<Stats> {
-        match &self.mode {
-            Mode::Hosting(host) => Some(host.stats),
-            _ => None,
-        }
+        self.mode.host().map(|host| host.stats)
     }
 
     /// The previous session offered on the start screen, once loaded.
@@ -141,20 +138,12 @@ impl App {
 
     /// The chat session, when hosting or joined.
     pub fn chat(&self) -> Option<&Chat> {
-        match &self.mode {
-            Mode::Hosting(host) => Some(&host.chat),
-            Mode::Joined(chat) => Some(chat),
-            Mode::Start | Mode::StartingHost(_) | Mode::Reviewing => None,
-        }
+        self.mode.chat()
     }
 
     /// The chat session to change from outside (imports, tests).
     pub fn chat_mut(&mut self) -> Option<&mut Chat> {
-        match &mut self.mode {
-            Mode::Hosting(host) => Some(&mut host.chat),
-            Mode::Joined(chat) => Some(chat),
-            Mode::Start | Mode::StartingHost(_) | Mode::Reviewing => None,
-        }
+        self.mode.chat_mut()
     }
 
     /// The log of the current session, to add rows from outside (imports, tests).
@@ -164,10 +153,7 @@ impl App {
 
     /// The port the relay listens on, when hosting.
     pub fn hosting_port(&self) -> Option<u16> {
-        match &self.mode {
-            Mode::Hosting(host) => Some(host.port),
-            _ => None,
-        }
+        self.mode.host().map(|host| host.port)
     }
 
     /// The start screen's latest error.
@@ -204,10 +190,7 @@ impl App {
         self.nearby
             .update(on_start_screen, &self.backend, &Self::waker(ctx));
         if let Mode::Hosting(host) = &mut self.mode {
-            // The listener's ID first: the counters leave it out.
-            host.broadcast_news();
-            host.relay_news();
-            host.journal_new_rows(false);
+            host.news();
         }
         if let Some(chat) = self.chat()
             && matches!(chat.state, ConnState::Waiting { .. })
@@ -215,8 +198,10 @@ impl App {
             // The countdown in the status bar.
             ctx.request_repaint_after(Duration::from_secs(1));
         }
-        let unread = self.chat().map_or(0, |s| s.view.unread);
-        self.chrome.update_title(ctx, unread);
+        let (unread, hands) = self
+            .chat()
+            .map_or((0, 0), |s| (s.view.unread, s.classroom.hands.len()));
+        self.chrome.update_title(ctx, unread, hands);
     }
 
     fn poll_host_start(&mut self) {
@@ -361,15 +346,18 @@ impl App {
                     .default_size(default)
                     .size_range(150.0..=max)
                     .show(ui, |ui| {
-                        host_panel::ui(ui, lang, host_panel::HostInfo::from(&**host), &mut commands)
+                        // The hands stay in view whichever tab shows.
+                        classroom_panel::hands_ui(ui, lang, &host.chat.classroom, &mut commands);
+                        widgets::host_tabs_ui(ui, lang, &mut host.join_tab);
+                        let cmds = &mut commands;
+                        egui::ScrollArea::vertical().show(ui, |ui| match host.join_tab {
+                            true => host_panel::ui(ui, lang, (&**host).into(), cmds),
+                            false => classroom_panel::controls_ui(ui, lang, &mut host.chat, cmds),
+                        })
                     });
-                roster_panel::ui(
-                    ui,
-                    lang,
-                    &mut host.chat,
-                    Some(&host.relay_roster),
-                    &mut commands,
-                );
+                let muted = Some(host.muted.as_slice());
+                roster_panel::ui(ui, lang, &mut host.chat, muted, &mut commands);
+                classroom_panel::strip_ui(ui, lang, &host.chat, true, &mut commands);
                 messages_panel::log_ui(ui, lang, &mut host.chat, &mut commands);
             }
             Mode::Joined(chat) => {
@@ -378,7 +366,14 @@ impl App {
                 top_bar::ui(ui, lang, chat, false, saving, &mut commands);
                 status_bar::ui(ui, lang, chat, None, status);
                 messages_panel::composer_ui(ui, lang, chat, &mut commands);
-                roster_panel::ui(ui, lang, &mut *chat, None, &mut commands);
+                // With the host key, the same controls as hosting.
+                let host = chat.is_host();
+                if host {
+                    classroom_panel::host_panel_ui(ui, lang, chat, &mut commands);
+                }
+                let muted = host.then(|| chat.classroom.muted.clone());
+                roster_panel::ui(ui, lang, &mut *chat, muted.as_deref(), &mut commands);
+                classroom_panel::strip_ui(ui, lang, chat, host, &mut commands);
                 messages_panel::log_ui(ui, lang, chat, &mut commands);
             }
         }
@@ -437,7 +432,7 @@ impl App {
                 self.mode = Mode::Start;
                 self.status = None;
                 // No chat, no unread count.
-                self.chrome.update_title(ctx, 0);
+                self.chrome.update_title(ctx, 0, 0);
             }
             Command::Send => self.send(ctx),
             Command::WriteTo(peer_id) => {
@@ -455,22 +450,11 @@ impl App {
                     }
                 }
             }
-            Command::Kick(peer_id) => {
-                if let Mode::Hosting(host) = &mut self.mode {
-                    host.host.kick(&peer_id);
-                    host.chat.log.note(Note::Kicked(peer_id));
-                }
-            }
-            Command::SetMuted(peer_id, muted) => {
-                if let Mode::Hosting(host) = &mut self.mode {
-                    host.host.set_muted(&peer_id, muted);
-                    host.chat.log.note(Note::Muted(peer_id, muted));
-                }
-            }
-            Command::Readmit(peer_id) => {
-                if let Mode::Hosting(host) = &self.mode {
-                    host.host.readmit(&peer_id);
-                }
+            Command::Kick(_)
+            | Command::SetMuted(..)
+            | Command::Readmit(_)
+            | Command::Classroom(_) => {
+                self.mode.steer(command);
             }
             Command::PickTlsFile(which) => {
                 if self.picking.is_none() {
@@ -532,28 +516,14 @@ impl App {
     /// Stops the relay (every student is disconnected) and keeps the session's log on screen,
     /// read-only, until the host goes back to the start screen.
     fn stop_hosting(&mut self, ctx: &egui::Context) {
-        let Mode::Hosting(mut host) = std::mem::take(&mut self.mode) else {
+        let Mode::Hosting(host) = std::mem::take(&mut self.mode) else {
             return;
         };
-        // Rows added since the last frame (the kick notes) reach the journal too.
-        host.journal_new_rows(true);
-        let log = std::mem::take(&mut host.chat.log);
-        let started = log
-            .entries()
-            .first()
-            .map_or_else(crate::bridge::now_ms, |e| e.ts);
         // Dropping the host chat leaves, stops the relay and withdraws the announcement.
-        drop(host);
-        self.previous = Some(Box::new(PreviousChat {
-            started,
-            log,
-            view: Default::default(),
-            ended: true,
-        }));
+        self.previous = Some(Box::new(host.end()));
         self.status = None;
         self.mode = Mode::Reviewing;
-        let unread = self.chat().map_or(0, |s| s.view.unread);
-        self.chrome.update_title(ctx, unread);
+        self.chrome.update_title(ctx, 0, 0);
     }
 
     /// Writes the transcript into the documents folder (no dialog could be shown).

@@ -76,13 +76,17 @@ impl Chrome {
         }
     }
 
-    /// Shows `unread` in the title, telling the window only when it changes.
-    pub fn update_title(&mut self, ctx: &egui::Context, unread: usize) {
-        let title = if unread > 0 {
+    /// Shows `unread` and the raised hands in the title, telling the window only when it
+    /// changes.
+    pub fn update_title(&mut self, ctx: &egui::Context, unread: usize, hands: usize) {
+        let mut title = if unread > 0 {
             format!("({unread}) {TITLE}")
         } else {
             TITLE.to_owned()
         };
+        if hands > 0 {
+            title = format!("✋{hands} {title}");
+        }
         if title != self.title {
             ctx.send_viewport_cmd(egui::ViewportCommand::Title(title.clone()));
             self.title = title;

@@ -1,6 +1,7 @@
 //! [`Command`]: what the user did, as data. Panels push commands while they lay out;
 //! [`App`](super::App) applies them after layout, sending network work to the bridge.
 
+use super::classroom::Action;
 use super::i18n::Lang;
 
 /// A user action, produced during layout and applied after it.
@@ -61,6 +62,8 @@ pub enum Command {
     StopHosting,
     /// Save the transcript into the documents folder (no dialog could be shown).
     SaveToDocuments,
+    /// Raise a hand, vote, or (hosts) steer the room: modes, hands, the poll, the pin.
+    Classroom(Action),
     /// Host: choose the certificate or key file for hosting with TLS, with a file dialog.
     PickTlsFile(TlsFile),
 }

@@ -1,7 +1,7 @@
 //! The message box as plain data: checking a typed `id/message` line before it is sent, and
 //! completing IDs. No egui here; the widget is in [`messages_panel`](super::messages_panel).
 
-use crate::bridge::{Addressed, EVERYONE, ProtocolError};
+use crate::bridge::{Addressed, ClientInfo, EVERYONE, ProtocolError, Recipient, Role, RoomModes};
 
 /// Why a typed line is not sent. The line stays in the box.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -14,6 +14,44 @@ pub enum InputError {
     EmptyText,
     /// The ID is not in the roster.
     UnknownId(String),
+    /// The room's modes do not let a student send this.
+    Forbidden(Forbidden),
+}
+
+/// What the host's room modes (or a closed poll) keep a student from doing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Forbidden {
+    /// Writing to everyone is off for students.
+    Everyone,
+    /// Private messages between students are off.
+    Private,
+    /// The poll is not open any more.
+    PollClosed,
+}
+
+/// Whether the room's `modes` keep this client from writing to `to`: hosts may write to anyone,
+/// and students always to a host. `roster` says who is a host (and which ID is `own_id`).
+pub fn forbidden(
+    to: &Recipient,
+    modes: RoomModes,
+    own_id: Option<&str>,
+    roster: &[ClientInfo],
+) -> Option<Forbidden> {
+    let is_host = |peer_id: &str| {
+        roster
+            .iter()
+            .any(|c| c.id == peer_id && c.role == Some(Role::Host))
+    };
+    if own_id.is_some_and(is_host) {
+        return None;
+    }
+    match to {
+        Recipient::Everyone => (!modes.student_broadcast).then_some(Forbidden::Everyone),
+        Recipient::Client(peer_id) => {
+            let to_student = !is_host(peer_id) && Some(peer_id.as_str()) != own_id;
+            (to_student && !modes.student_private).then_some(Forbidden::Private)
+        }
+    }
 }
 
 /// Checks `line` against the roster (`None` when the server sends none, as the seed's does).
@@ -123,5 +161,42 @@ mod tests {
         assert_eq!(complete("*", &ids), Some("*/".into()));
         assert!(suggestions("Taro/x", &ids).is_empty());
         assert_eq!(suggestions("", &ids).len(), 5);
+    }
+
+    #[test]
+    fn room_modes_forbid_only_what_the_relay_would_refuse() {
+        let info = |id: &str, role| ClientInfo {
+            id: id.into(),
+            since: 0,
+            legacy: false,
+            role: Some(role),
+        };
+        let roster = [
+            info("先生", Role::Host),
+            info("花子", Role::Student),
+            info("Taro", Role::Student),
+        ];
+        let quiet = RoomModes {
+            student_broadcast: false,
+            student_private: false,
+        };
+        let everyone = Recipient::Everyone;
+        let taro = Recipient::Client("Taro".into());
+        let teacher = Recipient::Client("先生".into());
+        let student = Some("花子");
+        assert_eq!(
+            forbidden(&everyone, quiet, student, &roster),
+            Some(Forbidden::Everyone)
+        );
+        assert_eq!(
+            forbidden(&taro, quiet, student, &roster),
+            Some(Forbidden::Private)
+        );
+        assert_eq!(forbidden(&teacher, quiet, student, &roster), None);
+        assert_eq!(forbidden(&taro, quiet, Some("先生"), &roster), None);
+        assert_eq!(
+            forbidden(&everyone, RoomModes::default(), student, &roster),
+            None
+        );
     }
 }

@@ -48,10 +48,10 @@ impl<'a> From<&'a HostChat> for HostInfo<'a> {
     }
 }
 
-/// Lays out the host panel (inside a side panel).
+/// Lays out the host panel (inside a side panel's scroll area).
 pub fn ui(ui: &mut egui::Ui, lang: Lang, info: HostInfo<'_>, commands: &mut Vec<Command>) {
     let s = lang.s();
-    egui::ScrollArea::vertical().show(ui, |ui| {
+    ui.scope(|ui| {
         ui.add_space(6.0);
         ui.heading(s.students_type);
         ui.add_space(4.0);

@@ -10,9 +10,10 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::command::TlsFile;
-use super::composer::InputError;
+use super::composer::{Forbidden, InputError};
 use crate::bridge::{
-    AddressError, Close, Disconnect, ErrorCode, HostError, HostNote, SaveDialog, Stats, TlsError,
+    AddressError, Close, Disconnect, ErrorCode, HostError, HostNote, JournalRecord, RoomModes,
+    SaveDialog, Stats, TlsError,
 };
 
 /// A language of the user interface.
@@ -237,6 +238,14 @@ impl Lang {
             }
             (Self::En, ErrorCode::BadText) => {
                 "Not delivered: the text holds a control character".to_owned()
+            }
+            (Self::Ja, ErrorCode::NotHost) => "先生だけができる操作です".to_owned(),
+            (Self::En, ErrorCode::NotHost) => "Only the teacher can do that".to_owned(),
+            (Self::Ja, ErrorCode::NotAllowed) => {
+                "届きませんでした: 先生が今は許可していません".to_owned()
+            }
+            (Self::En, ErrorCode::NotAllowed) => {
+                "Not delivered: the teacher does not allow that just now".to_owned()
             }
             // A code this version does not know (or one added later): the relay's sentence.
             (Self::Ja, _) => format!("サーバーのエラー: {message}"),
@@ -480,6 +489,7 @@ impl Lang {
             InputError::EmptyRecipient => s.need_id.to_owned(),
             InputError::EmptyText => s.need_text.to_owned(),
             InputError::UnknownId(peer_id) => self.unknown_id(peer_id),
+            InputError::Forbidden(forbidden) => self.forbidden_reason(*forbidden).to_owned(),
         }
     }
 
@@ -601,6 +611,202 @@ impl Lang {
         match self {
             Self::Ja => format!("{time} から"),
             Self::En => format!("since {time}"),
+        }
+    }
+
+    /// Why the room's modes (or a closed poll) keep a student from sending this.
+    pub fn forbidden_reason(self, forbidden: Forbidden) -> &'static str {
+        match (self, forbidden) {
+            (Self::Ja, Forbidden::Everyone) => {
+                "先生が全員へのメッセージを止めています。先生あてには送れます"
+            }
+            (Self::En, Forbidden::Everyone) => {
+                "The teacher has turned off messages to everyone; you can still write to the teacher"
+            }
+            (Self::Ja, Forbidden::Private) => {
+                "先生が生徒どうしの個別メッセージを止めています。先生あてには送れます"
+            }
+            (Self::En, Forbidden::Private) => {
+                "The teacher has turned off private messages between students; you can still write to the teacher"
+            }
+            (Self::Ja, Forbidden::PollClosed) => "このアンケートはもう締め切られています",
+            (Self::En, Forbidden::PollClosed) => "This poll is already closed",
+        }
+    }
+
+    /// A refusal because of the room's modes or a closed poll, for the log.
+    pub fn forbidden(self, forbidden: Forbidden) -> String {
+        let reason = self.forbidden_reason(forbidden);
+        match self {
+            Self::Ja => format!("届きませんでした: {reason}"),
+            Self::En => format!("Not delivered: {reason}"),
+        }
+    }
+
+    /// Near a student's message box: what the room's modes do not allow now.
+    pub fn modes_notice(self, modes: RoomModes) -> Option<&'static str> {
+        match (self, modes.student_broadcast, modes.student_private) {
+            (_, true, true) => None,
+            (Self::Ja, false, true) => Some("全員へのメッセージは止められています(先生・個別は可)"),
+            (Self::En, false, true) => {
+                Some("Messages to everyone are turned off (to the teacher or privately: allowed)")
+            }
+            (Self::Ja, true, false) => Some("生徒どうしの個別メッセージは止められています"),
+            (Self::En, true, false) => Some("Private messages between students are turned off"),
+            (Self::Ja, false, false) => Some("先生あてにだけ書けます"),
+            (Self::En, false, false) => Some("You can write only to the teacher"),
+        }
+    }
+
+    /// What the host did to the room, as a log and transcript line.
+    pub fn classroom(self, record: &JournalRecord) -> String {
+        let numbered = |options: &[String], counts: Option<&[u32]>| {
+            options
+                .iter()
+                .enumerate()
+                .map(|(i, option)| match counts.and_then(|c| c.get(i)) {
+                    Some(count) => format!("{}) {option}: {count}", i + 1),
+                    None => format!("{}) {option}", i + 1),
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        match (self, record) {
+            (
+                Self::Ja,
+                JournalRecord::Poll {
+                    poll,
+                    question,
+                    options,
+                },
+            ) => {
+                format!(
+                    "アンケート {poll} 開始: {question} {}",
+                    numbered(options, None)
+                )
+            }
+            (
+                Self::En,
+                JournalRecord::Poll {
+                    poll,
+                    question,
+                    options,
+                },
+            ) => {
+                format!("Poll {poll} opened: {question} {}", numbered(options, None))
+            }
+            (
+                Self::Ja,
+                JournalRecord::PollResult {
+                    poll,
+                    question,
+                    options,
+                    counts,
+                },
+            ) => {
+                format!(
+                    "アンケート {poll} 結果: {question} {}",
+                    numbered(options, Some(counts))
+                )
+            }
+            (
+                Self::En,
+                JournalRecord::PollResult {
+                    poll,
+                    question,
+                    options,
+                    counts,
+                },
+            ) => {
+                format!(
+                    "Poll {poll} results: {question} {}",
+                    numbered(options, Some(counts))
+                )
+            }
+            (Self::Ja, JournalRecord::Pinned { text }) if text.is_empty() => {
+                "固定メッセージが外されました".to_owned()
+            }
+            (Self::En, JournalRecord::Pinned { text }) if text.is_empty() => {
+                "The pinned message was removed".to_owned()
+            }
+            (Self::Ja, JournalRecord::Pinned { text }) => format!("固定メッセージ: {text}"),
+            (Self::En, JournalRecord::Pinned { text }) => format!("Pinned: {text}"),
+            (
+                _,
+                JournalRecord::Room {
+                    student_broadcast,
+                    student_private,
+                },
+            ) => {
+                let on_off = |on: &bool| match (self, on) {
+                    (Self::Ja, true) => "可",
+                    (Self::Ja, false) => "不可",
+                    (Self::En, true) => "on",
+                    (Self::En, false) => "off",
+                };
+                let s = self.s();
+                format!(
+                    "{}: {} — {}; {} — {}",
+                    s.modes_title,
+                    s.mode_broadcast,
+                    on_off(student_broadcast),
+                    s.mode_private,
+                    on_off(student_private)
+                )
+            }
+        }
+    }
+
+    /// How many hands are up (the host's badge and title).
+    pub fn hands_up(self, count: usize) -> String {
+        match self {
+            Self::Ja => format!("✋ 挙手 {count}"),
+            Self::En if count == 1 => "✋ 1 hand up".to_owned(),
+            Self::En => format!("✋ {count} hands up"),
+        }
+    }
+
+    /// How long a hand has been up.
+    pub fn waiting(self, secs: u64) -> String {
+        match (self, secs) {
+            (Self::Ja, 0..60) => format!("{secs} 秒"),
+            (Self::Ja, _) => format!("{} 分", secs / 60),
+            (Self::En, 0..60) => format!("{secs} s"),
+            (Self::En, _) => format!("{} min", secs / 60),
+        }
+    }
+
+    /// Label of the poll draft's answer field `n` (from 1).
+    pub fn option_n(self, n: usize) -> String {
+        match self {
+            Self::Ja => format!("選択肢 {n}"),
+            Self::En => format!("Option {n}"),
+        }
+    }
+
+    /// One bar of the poll chart: the answer and its votes.
+    pub fn tally_line(self, option: &str, count: u32) -> String {
+        match (self, count) {
+            (Self::Ja, _) => format!("{option}: {count} 票"),
+            (Self::En, 1) => format!("{option}: 1 vote"),
+            (Self::En, _) => format!("{option}: {count} votes"),
+        }
+    }
+
+    /// How many people voted.
+    pub fn voters(self, count: u32) -> String {
+        match (self, count) {
+            (Self::Ja, _) => format!("投票した人: {count} 人"),
+            (Self::En, 1) => "1 person voted".to_owned(),
+            (Self::En, _) => format!("{count} people voted"),
+        }
+    }
+
+    /// The student's own choice on the poll card.
+    pub fn you_voted(self, option: &str) -> String {
+        match self {
+            Self::Ja => format!("あなたの回答: {option}"),
+            Self::En => format!("You voted: {option}"),
         }
     }
 }
@@ -828,6 +1034,68 @@ pub struct Strings {
     pub join_again: &'static str,
     /// Marks a message written in the broadcast room (`/ws_multi_client`).
     pub broadcast_room: &'static str,
+    /// Host key field label on the Join screen.
+    pub host_key: &'static str,
+    /// Host key field hint.
+    pub host_key_hint: &'static str,
+    /// A hand, vote or host control could not be sent.
+    pub action_not_sent: &'static str,
+    /// The teacher badge on host messages and roster rows.
+    pub teacher: &'static str,
+    /// Heading of the raised-hands queue.
+    pub hands_title: &'static str,
+    /// The queue is empty.
+    pub no_hands: &'static str,
+    /// Host: lower someone's hand.
+    pub lower_hand: &'static str,
+    /// Student: raise the own hand.
+    pub raise_hand: &'static str,
+    /// Student: lower the own hand.
+    pub lower_my_hand: &'static str,
+    /// Student: the own hand is up.
+    pub hand_is_up: &'static str,
+    /// Heading of the poll builder and poll card.
+    pub poll_title: &'static str,
+    /// The poll's question field.
+    pub poll_question: &'static str,
+    /// Adds an answer field to the poll draft.
+    pub add_option: &'static str,
+    /// Removes the last answer field.
+    pub remove_option: &'static str,
+    /// Opens the drafted poll.
+    pub open_poll: &'static str,
+    /// Closes the open poll.
+    pub close_poll: &'static str,
+    /// Why Open is disabled.
+    pub poll_needs: &'static str,
+    /// Heading over a closed poll's result.
+    pub poll_result: &'static str,
+    /// Marks the open poll.
+    pub poll_open: &'static str,
+    /// Under the poll card's buttons.
+    pub vote_changeable: &'static str,
+    /// Heading of the pin controls.
+    pub pin_title: &'static str,
+    /// The pin text field.
+    pub pin_field: &'static str,
+    /// Pins the text.
+    pub pin: &'static str,
+    /// Removes the pinned message.
+    pub unpin: &'static str,
+    /// Leads the pinned banner.
+    pub pinned_label: &'static str,
+    /// Heading of the room modes.
+    pub modes_title: &'static str,
+    /// Toggle: students may write to everyone.
+    pub mode_broadcast: &'static str,
+    /// Toggle: students may write privately to each other.
+    pub mode_private: &'static str,
+    /// Heading of a joined host's panel.
+    pub host_controls: &'static str,
+    /// The host panel's tab with the addresses, code and QR code.
+    pub tab_join: &'static str,
+    /// The host panel's tab with modes, poll and pin.
+    pub tab_classroom: &'static str,
 }
 
 /// Japanese.
@@ -935,6 +1203,37 @@ pub static JA: Strings = Strings {
     code_changed: "ホストが参加コードを変えました。新しいコードを入力してください(ログは残ります)",
     join_again: "もう一度参加",
     muted_banner: "ホストがあなたをミュートしています。送ったメッセージは届きません(入力した文は残してあります)",
+    host_key: "ホストキー(先生のみ)",
+    host_key_hint: "空欄で生徒として参加",
+    action_not_sent: "未接続のため送信できませんでした(挙手・投票・操作)",
+    teacher: "先生",
+    hands_title: "挙手",
+    no_hands: "挙手している人はいません",
+    lower_hand: "下ろす",
+    raise_hand: "✋ 手を挙げる",
+    lower_my_hand: "手を下ろす",
+    hand_is_up: "手を挙げています — 先生に見えています",
+    poll_title: "アンケート",
+    poll_question: "質問",
+    add_option: "選択肢を追加",
+    remove_option: "選択肢を減らす",
+    open_poll: "アンケートを開始",
+    close_poll: "締め切る",
+    poll_needs: "質問と2つ以上の選択肢を入力してください",
+    poll_result: "結果",
+    poll_open: "受付中",
+    vote_changeable: "締め切りまで何度でも選び直せます",
+    pin_title: "固定メッセージ",
+    pin_field: "固定する文",
+    pin: "固定する",
+    unpin: "固定を外す",
+    pinned_label: "📌 固定:",
+    modes_title: "教室のルール",
+    mode_broadcast: "生徒が全員に書ける",
+    mode_private: "生徒どうしで個別に書ける",
+    host_controls: "先生の操作",
+    tab_join: "参加のしかた",
+    tab_classroom: "授業の操作",
 };
 
 /// English.
@@ -1042,6 +1341,37 @@ pub static EN: Strings = Strings {
     code_changed: "The host changed the join code. Type the new code to join again (the log stays)",
     join_again: "Join again",
     muted_banner: "The host has muted you: your messages are not delivered (your text is kept)",
+    host_key: "Host key (teachers only)",
+    host_key_hint: "leave empty to join as a student",
+    action_not_sent: "Not sent (not connected): the hand, vote or control",
+    teacher: "Teacher",
+    hands_title: "Raised hands",
+    no_hands: "No hands up",
+    lower_hand: "Lower",
+    raise_hand: "✋ Raise hand",
+    lower_my_hand: "Lower my hand",
+    hand_is_up: "Your hand is up — the teacher sees it",
+    poll_title: "Quick poll",
+    poll_question: "Question",
+    add_option: "Add option",
+    remove_option: "Remove option",
+    open_poll: "Open poll",
+    close_poll: "Close poll",
+    poll_needs: "Type a question and at least two options",
+    poll_result: "Result",
+    poll_open: "Open",
+    vote_changeable: "You can change your vote until the poll closes",
+    pin_title: "Pinned message",
+    pin_field: "Text to pin",
+    pin: "Pin",
+    unpin: "Unpin",
+    pinned_label: "📌 Pinned:",
+    modes_title: "Room",
+    mode_broadcast: "Students may write to everyone",
+    mode_private: "Students may write privately to each other",
+    host_controls: "Teacher's controls",
+    tab_join: "How to join",
+    tab_classroom: "Class controls",
 };
 
 #[cfg(test)]

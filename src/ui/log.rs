@@ -8,9 +8,11 @@ use chrono::TimeZone as _;
 use std::borrow::Cow;
 use std::time::Duration;
 
+use super::composer::Forbidden;
 use super::i18n::Lang;
 use crate::bridge::{
-    Disconnect, ErrorCode, Incoming, JournalEntry, JournalEntryKind, Recipient, Render, transcript,
+    Disconnect, ErrorCode, Incoming, JournalEntry, JournalEntryKind, JournalRecord, Recipient,
+    Render, transcript,
 };
 
 /// Joins (or leaves) this close together share one row.
@@ -57,6 +59,13 @@ pub enum Note {
     },
     /// A line that could not be sent while disconnected.
     NotSent(String),
+    /// The relay refused a message or a vote because of the room's modes or a closed poll.
+    Forbidden(Forbidden),
+    /// A raised hand, vote or host control could not be sent: not connected, or the server
+    /// has no classroom controls.
+    ActionNotSent,
+    /// What the host did to the room: a poll opened or closed, a pin, the room's modes.
+    Classroom(JournalRecord),
     /// Above messages replayed from the relay's history (`true`), or above the first live one
     /// after them (`false`).
     Divider {
@@ -111,6 +120,9 @@ impl Note {
             Self::Stopped(reason) => lang.disconnected(reason),
             Self::Refused { code, message } => lang.refused(*code, message),
             Self::NotSent(line) => lang.not_sent(line),
+            Self::Forbidden(forbidden) => lang.forbidden(*forbidden),
+            Self::ActionNotSent => lang.s().action_not_sent.to_owned(),
+            Self::Classroom(record) => lang.classroom(record),
             Self::Divider { earlier: true } => lang.s().earlier_messages.to_owned(),
             Self::Divider { earlier: false } => lang.s().new_messages.to_owned(),
             Self::Resumed { recovered: true } => lang.s().resumed.to_owned(),
@@ -122,7 +134,11 @@ impl Note {
     pub fn is_error(&self) -> bool {
         matches!(
             self,
-            Self::Refused { .. } | Self::NotSent(_) | Self::Resumed { recovered: false }
+            Self::Refused { .. }
+                | Self::NotSent(_)
+                | Self::Forbidden(_)
+                | Self::ActionNotSent
+                | Self::Resumed { recovered: false }
         )
     }
 
@@ -174,6 +190,8 @@ pub struct Entry {
     pub kind: EntryKind,
     /// The room a message was written in.
     pub room: Room,
+    /// A message from a host: shown with the teacher badge.
+    pub from_host: bool,
 }
 
 impl Entry {
@@ -183,13 +201,15 @@ impl Entry {
             ts,
             kind,
             room: Room::Addressed,
+            from_host: false,
         }
     }
 
     /// A message as the client received it; `own_id` marks this client's own messages.
     pub fn message(incoming: Incoming, own_id: Option<&str>) -> Self {
         let own = incoming.from.is_some() && incoming.from.as_deref() == own_id;
-        Self::new(
+        let from_host = incoming.from_host;
+        let mut entry = Self::new(
             incoming.ts,
             EntryKind::Message {
                 from: incoming.from,
@@ -197,7 +217,9 @@ impl Entry {
                 text: incoming.text,
                 own,
             },
-        )
+        );
+        entry.from_host = from_host;
+        entry
     }
 
     /// The same row, marked as written in `room`.
@@ -249,10 +271,10 @@ impl From<&Entry> for JournalEntry {
             EntryKind::Notice(text) => (JournalEntryKind::Notice, None, None, text),
             EntryKind::Error(text) => (JournalEntryKind::Error, None, None, text),
             EntryKind::Note(note) => {
-                let kind = if note.is_error() {
-                    JournalEntryKind::Error
-                } else {
-                    JournalEntryKind::Notice
+                let (kind, record) = match note {
+                    Note::Classroom(record) => (JournalEntryKind::Classroom, Some(record.clone())),
+                    _ if note.is_error() => (JournalEntryKind::Error, None),
+                    _ => (JournalEntryKind::Notice, None),
                 };
                 // English here; `Entry::to_journal` writes the user's language.
                 return Self {
@@ -261,6 +283,8 @@ impl From<&Entry> for JournalEntry {
                     from: None,
                     to: None,
                     text: note.full_text(Lang::En),
+                    host: false,
+                    record,
                 };
             }
         };
@@ -270,6 +294,8 @@ impl From<&Entry> for JournalEntry {
             from,
             to,
             text: text.clone(),
+            host: entry.from_host,
+            record: None,
         }
     }
 }
@@ -286,8 +312,15 @@ impl From<JournalEntry> for Entry {
             },
             JournalEntryKind::Notice => EntryKind::Notice(entry.text),
             JournalEntryKind::Error => EntryKind::Error(entry.text),
+            // Kept as data, so it reads in whichever language the window shows.
+            JournalEntryKind::Classroom => match entry.record {
+                Some(record) => EntryKind::Note(Note::Classroom(record)),
+                None => EntryKind::Notice(entry.text),
+            },
         };
-        Self::new(entry.ts, kind)
+        let mut row = Self::new(entry.ts, kind);
+        row.from_host = entry.host;
+        row
     }
 }
 
@@ -462,6 +495,7 @@ impl Log {
                     ),
                     JournalEntryKind::Notice => (String::new(), "notice".to_owned()),
                     JournalEntryKind::Error => (String::new(), "error".to_owned()),
+                    JournalEntryKind::Classroom => (String::new(), "classroom".to_owned()),
                 };
                 transcript::Row {
                     time: local_time(entry.ts, "%Y-%m-%d %H:%M:%S"),
@@ -713,6 +747,71 @@ mod tests {
         assert_eq!(
             log.entries().last().map(|e| e.text(Lang::En).into_owned()),
             Some(MAX_ROWS.to_string())
+        );
+    }
+
+    #[test]
+    fn classroom_rows_reach_the_journal_as_data_and_the_transcript_as_lines() {
+        let result = JournalRecord::PollResult {
+            poll: 2,
+            question: "次の授業は?".into(),
+            options: vec!["月曜".into(), "火曜".into()],
+            counts: vec![3, 5],
+        };
+        let mut log = Log::default();
+        log.set_lang(Lang::Ja);
+        log.note(Note::Classroom(result.clone()));
+        log.note(Note::Classroom(JournalRecord::Pinned {
+            text: "課題: p.12".into(),
+        }));
+        let mut teacher = Entry::message(
+            Incoming {
+                from: Some("先生".into()),
+                to: Some(Recipient::Everyone),
+                text: "はじめます".into(),
+                from_host: true,
+                ..Incoming::default()
+            },
+            None,
+        );
+        teacher.ts = 1;
+        log.push(teacher);
+
+        let journal: Vec<JournalEntry> = log
+            .entries()
+            .iter()
+            .map(|e| e.to_journal(Lang::Ja))
+            .collect();
+        assert_eq!(journal[0].kind, JournalEntryKind::Classroom);
+        assert_eq!(journal[0].record.as_ref(), Some(&result));
+        assert_eq!(
+            journal[0].text,
+            "アンケート 2 結果: 次の授業は? 1) 月曜: 3 2) 火曜: 5"
+        );
+        assert!(journal[2].host);
+        // Read back (the previous session), the poll is data again: it follows the language.
+        let back: Vec<Entry> = journal.into_iter().map(Entry::from).collect();
+        assert_eq!(back[0].kind, EntryKind::Note(Note::Classroom(result)));
+        assert_eq!(
+            back[0].text(Lang::En),
+            "Poll 2 results: 次の授業は? 1) 月曜: 3 2) 火曜: 5"
+        );
+        assert!(back[2].from_host);
+
+        let text = log.to_text();
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(
+            lines[0].ends_with("  # アンケート 2 結果: 次の授業は? 1) 月曜: 3 2) 火曜: 5"),
+            "{text}"
+        );
+        assert!(
+            lines[1].ends_with("  # 固定メッセージ: 課題: p.12"),
+            "{text}"
+        );
+        let csv = log.to_csv();
+        assert!(
+            csv.contains(",,classroom,固定メッセージ: 課題: p.12\r\n"),
+            "{csv}"
         );
     }
 

@@ -135,6 +135,7 @@ struct Palette {
     private: Color32,
     error: Color32,
     link: Color32,
+    teacher: Color32,
 }
 
 impl Palette {
@@ -155,6 +156,7 @@ impl Palette {
             },
             error: visuals.error_fg_color,
             link: visuals.hyperlink_color,
+            teacher: Color32::from_rgb(22, 163, 74),
         }
     }
 }
@@ -193,6 +195,12 @@ fn layout_row(
             };
             let sender_color = if *own { colors.accent } else { colors.text };
             job.append(&sender, 12.0, format(sender_color));
+            if entry.from_host {
+                // The teacher badge: a small white-on-green chip after the name.
+                let mut chip = TextFormat::simple(FontId::proportional(12.0), Color32::WHITE);
+                chip.background = colors.teacher;
+                job.append(&format!(" {} ", s.teacher), 6.0, chip);
+            }
             let recipient = match to {
                 Some(Recipient::Everyone) => format!("→ {}", s.everyone),
                 Some(Recipient::Client(peer_id)) if Some(peer_id.as_str()) == own_id => {

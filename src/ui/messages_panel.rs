@@ -122,6 +122,16 @@ pub fn composer_ui(ui: &mut egui::Ui, lang: Lang, chat: &mut Chat, commands: &mu
             let text = egui::RichText::new(s.muted_banner).strong();
             ui.label(text.color(ui.visuals().warn_fg_color));
         }
+        // What the room's modes do not allow a student just now, before they try.
+        if let Some(notice) = lang
+            .modes_notice(chat.classroom.modes)
+            .filter(|_| !chat.is_host())
+        {
+            ui.label(egui::RichText::new(notice).color(ui.visuals().warn_fg_color));
+        }
+        let forbidden = composer::check(&chat.composer.text, Some(&ids))
+            .ok()
+            .and_then(|addressed| chat.forbidden(&addressed.to));
         if chat.needs_new_code() {
             new_code_ui(ui, lang, chat, commands);
         } else if !connected {
@@ -130,6 +140,9 @@ pub fn composer_ui(ui: &mut egui::Ui, lang: Lang, chat: &mut Chat, commands: &mu
         } else if let Some(error) = chat.composer.current_hint() {
             let color = ui.visuals().error_fg_color;
             ui.label(egui::RichText::new(lang.input_hint(error)).color(color));
+        } else if let Some(forbidden) = forbidden {
+            let color = ui.visuals().error_fg_color;
+            ui.label(egui::RichText::new(lang.forbidden_reason(forbidden)).color(color));
         } else {
             let found = composer::suggestions(&chat.composer.text, &ids);
             ui.horizontal_wrapped(|ui| {

@@ -24,6 +24,8 @@
 
 mod app;
 mod chrome;
+mod classroom;
+mod classroom_panel;
 mod command;
 mod composer;
 mod fonts;

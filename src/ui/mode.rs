@@ -82,3 +82,55 @@ pub enum ModeKind {
     /// Viewing the previous session.
     Reviewing,
 }
+
+impl Mode {
+    /// The hosted chat, when hosting.
+    pub fn host(&self) -> Option<&HostChat> {
+        match self {
+            Self::Hosting(host) => Some(host),
+            _ => None,
+        }
+    }
+
+    /// The chat session, when hosting or joined.
+    pub fn chat(&self) -> Option<&Chat> {
+        match self {
+            Self::Hosting(host) => Some(&host.chat),
+            Self::Joined(chat) => Some(chat),
+            Self::Start | Self::StartingHost(_) | Self::Reviewing => None,
+        }
+    }
+
+    /// The chat session, to change it.
+    pub fn chat_mut(&mut self) -> Option<&mut Chat> {
+        match self {
+            Self::Hosting(host) => Some(&mut host.chat),
+            Self::Joined(chat) => Some(chat),
+            Self::Start | Self::StartingHost(_) | Self::Reviewing => None,
+        }
+    }
+
+    /// Applies a host's or student's classroom command: kicks and mutes go through the relay
+    /// when hosting and as the host's control messages when joined with the host key (the relay
+    /// treats both alike); hands, votes, polls, pins and modes always go as control messages.
+    /// Only the hosting window lists the removed, so only it readmits.
+    pub fn steer(&mut self, command: Command) {
+        match (self, command) {
+            (Self::Hosting(host), Command::Kick(peer_id)) => host.kick(peer_id),
+            (Self::Hosting(host), Command::SetMuted(peer_id, muted)) => {
+                host.set_muted(peer_id, muted);
+            }
+            (Self::Hosting(host), Command::Readmit(peer_id)) => host.host.readmit(&peer_id),
+            (Self::Joined(chat), Command::Kick(peer_id)) => chat.kick(peer_id),
+            (Self::Joined(chat), Command::SetMuted(peer_id, muted)) => {
+                chat.set_muted(peer_id, muted);
+            }
+            (mode, Command::Classroom(action)) => {
+                if let Some(chat) = mode.chat_mut() {
+                    chat.classroom_action(action);
+                }
+            }
+            _ => {}
+        }
+    }
+}

@@ -9,20 +9,21 @@ use super::i18n::Lang;
 use super::log::local_time;
 use super::state::Chat;
 use super::widgets;
-use crate::bridge::{ClientInfo, RosterEntry};
+use crate::bridge::{ClientInfo, Role};
 
 /// The search field's widget ID.
 pub fn search_id() -> egui::Id {
     egui::Id::unique("classchat.roster_search")
 }
 
-/// Lays out the roster as a right panel. `host_roster` is the relay's view (with mute flags)
-/// when this window hosts the chat. The search text is the roster panel's own field.
+/// Lays out the roster as a right panel. `muted` (the IDs the host muted) is given when this
+/// window steers the chat, which adds the mute and kick buttons. The search text is the roster
+/// panel's own field.
 pub fn ui(
     ui: &mut egui::Ui,
     lang: Lang,
     chat: &mut Chat,
-    host_roster: Option<&[RosterEntry]>,
+    muted: Option<&[String]>,
     commands: &mut Vec<Command>,
 ) {
     let s = lang.s();
@@ -63,7 +64,7 @@ pub fn ui(
             let line = ui.text_style_height(&egui::TextStyle::Body);
             let small = ui.text_style_height(&egui::TextStyle::Small);
             let button = ui.spacing().interact_size.y;
-            let buttons = if host_roster.is_some() {
+            let buttons = if muted.is_some() {
                 button + spacing
             } else {
                 0.0
@@ -76,19 +77,9 @@ pub fn ui(
                 |ui, rows| {
                     for client in rows.filter_map(|i| shown.get(i)) {
                         let own = own_id == Some(client.id.as_str());
-                        let muted = host_roster
-                            .and_then(|r| r.iter().find(|e| e.info.id == client.id))
-                            .is_some_and(|e| e.muted);
+                        let is_muted = muted.is_some_and(|m| m.contains(&client.id));
                         let top = ui.cursor().top();
-                        client_ui(
-                            ui,
-                            lang,
-                            client,
-                            own,
-                            muted,
-                            host_roster.is_some(),
-                            commands,
-                        );
+                        client_ui(ui, lang, client, own, is_muted, muted.is_some(), commands);
                         // Every row takes the same height, whatever it holds.
                         let used = ui.cursor().top() - top;
                         if used < row_height {
@@ -98,6 +89,16 @@ pub fn ui(
                 },
             );
         });
+}
+
+/// The teacher badge beside a host's name.
+fn teacher_chip_ui(ui: &mut egui::Ui, lang: Lang) {
+    let text = egui::RichText::new(lang.s().teacher)
+        .small()
+        .strong()
+        .color(egui::Color32::WHITE)
+        .background_color(egui::Color32::from_rgb(22, 163, 74));
+    ui.label(text);
 }
 
 /// A small button showing `action`, with "`action` `whom`" as its accessible name.
@@ -135,6 +136,9 @@ fn client_ui(
             .on_hover_text(format!("{} {}/", s.write_to, client.id));
         if response.clicked() {
             commands.push(Command::WriteTo(client.id.clone()));
+        }
+        if client.role == Some(Role::Host) {
+            teacher_chip_ui(ui, lang);
         }
         if muted {
             ui.label(

@@ -251,6 +251,14 @@ fn join_card_ui(
                 .desired_width(FIELD_WIDTH);
             submit |= enter(&ui.add(field).labelled_by(label.id));
             ui.end_row();
+            // Only an instructor steering a relay started with `--host-token` fills this in.
+            let label = ui.label(s.host_key);
+            let field = egui::TextEdit::singleline(&mut settings.host_key)
+                .password(true)
+                .hint_text(s.host_key_hint)
+                .desired_width(FIELD_WIDTH);
+            submit |= enter(&ui.add(field).labelled_by(label.id));
+            ui.end_row();
         });
     ui.add_space(10.0);
     if big_button_ui(ui, s.join) || submit {

@@ -7,14 +7,15 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc::UnboundedReceiver;
 
-use super::composer::{self, InputError};
+use super::classroom::{self, Action, Classroom};
+use super::composer::{self, Forbidden, InputError};
 use super::i18n::Lang;
 use super::log::{Entry, EntryKind, Log, Note, Room, RowHeights, local_time};
 use super::share::{self, QrCode};
 use crate::bridge::{
     AddressError, Announcement, ClientHandle, ClientInfo, Disconnect, ErrorCode, Event, HostEvent,
-    HostHandle, HostNote, HostRequest, HostStarted, JoinConfig, Journal, Recipient, RosterEntry,
-    SendId, Stats,
+    HostHandle, HostNote, HostRequest, HostStarted, JoinConfig, Journal, Recipient, Role,
+    RosterEntry, SendId, Stats,
 };
 
 /// Hosting again within this time of the last hosting keeps a generated join code: a restart
@@ -45,6 +46,10 @@ pub struct Settings {
     pub name: String,
     /// Join code to join with.
     pub join_code: String,
+    /// The host key to join with, making this window a host of the relay (empty: a
+    /// student). A secret: not kept between runs.
+    #[serde(skip)]
+    pub host_key: String,
     /// Language of the window.
     pub lang: Lang,
     /// The window's zoom in percent (Ctrl+ / Ctrl− / Ctrl 0), kept for the next start.
@@ -91,6 +96,7 @@ impl Settings {
             &self.address,
             non_empty(&self.name),
             non_empty(&self.join_code),
+            non_empty(&self.host_key),
         )
     }
 
@@ -143,6 +149,7 @@ impl Settings {
             address: String::new(),
             name: String::new(),
             join_code: String::new(),
+            host_key: String::new(),
             lang,
             zoom_percent: 100,
             tls_cert: String::new(),
@@ -303,6 +310,8 @@ pub struct Chat {
     pub pending: Vec<Pending>,
     /// The last message shown was replayed from the relay's history.
     in_replay: bool,
+    /// Room modes, hands, the poll and the pinned message.
+    pub classroom: Classroom,
     /// The new join code being typed after the relay refused the old one.
     pub new_code: String,
     /// The new-code field should take the focus (once, when the code is refused).
@@ -348,9 +357,45 @@ impl Chat {
             disconnect_logged: false,
             pending: Vec::new(),
             in_replay: false,
+            classroom: Classroom::default(),
             new_code: String::new(),
             focus_new_code: false,
         }
+    }
+
+    /// Whether this client is a host of the relay (it may steer the room).
+    pub fn is_host(&self) -> bool {
+        let own = self.own_id.as_deref();
+        self.roster.as_ref().is_some_and(|roster| {
+            roster
+                .iter()
+                .any(|c| Some(c.id.as_str()) == own && c.role == Some(Role::Host))
+        })
+    }
+
+    /// What the room's modes keep this client from sending to `to`, if anything.
+    pub fn forbidden(&self, to: &Recipient) -> Option<Forbidden> {
+        let roster = self.roster.as_deref().unwrap_or_default();
+        composer::forbidden(to, self.classroom.modes, self.own_id.as_deref(), roster)
+    }
+
+    /// Raises a hand, votes, or (hosts) steers the room.
+    pub fn classroom_action(&mut self, action: Action) {
+        if let Some(message) = self.classroom.control(action) {
+            self.client.control(message);
+        }
+    }
+
+    /// A joined host removes someone with the `kick` control message.
+    pub fn kick(&mut self, peer_id: String) {
+        self.classroom_action(Action::Kick(peer_id.clone()));
+        self.log.note(Note::Kicked(peer_id));
+    }
+
+    /// A joined host mutes or unmutes someone with the `mute` control message.
+    pub fn set_muted(&mut self, peer_id: String, muted: bool) {
+        self.classroom_action(Action::SetMuted(peer_id.clone(), muted));
+        self.log.note(Note::Muted(peer_id, muted));
     }
 
     /// The relay refused this chat's join code after it had been joined: the host restarted
@@ -391,7 +436,14 @@ impl Chat {
     pub fn send_composed(&mut self) -> bool {
         let roster = self.roster_ids();
         let line = self.composer.text.clone();
-        match composer::check(&line, roster.as_deref()) {
+        let checked = composer::check(&line, roster.as_deref()).and_then(|addressed| {
+            // Refused for certain by the room's modes: say why before sending.
+            match self.forbidden(&addressed.to) {
+                Some(forbidden) => Err(InputError::Forbidden(forbidden)),
+                None => Ok(addressed),
+            }
+        });
+        match checked {
             Ok(addressed) => {
                 // The client library decides what shows as sent: a relay and the seed's
                 // broadcast server echo the line back, and for the seed's addressed server
@@ -451,6 +503,8 @@ impl Chat {
                 self.roster = if legacy { None } else { clients };
                 self.state = ConnState::Connected { legacy };
                 self.ever_connected = true;
+                // A new session has no hand up; a resumed one gets it back (below).
+                self.classroom.hand_up = false;
                 self.disconnect_logged = false;
                 self.log.note(Note::Connected {
                     own_id: self.own_id.clone(),
@@ -497,14 +551,32 @@ impl Chat {
             Event::Refused {
                 code,
                 message,
+                about,
                 send,
-                ..
             } => {
+                let to = send
+                    .and_then(|id| self.pending.iter().find(|p| p.id == id))
+                    .map(|p| p.to.clone());
                 if let Some(id) = send {
                     self.settle(id);
                 }
-                if code == ErrorCode::Muted {
-                    self.muted = true;
+                if let Some(about) = &about {
+                    self.classroom.undo(about);
+                }
+                let note = match (code, about.as_deref(), to) {
+                    (ErrorCode::NotAllowed, Some("vote" | "poll_close"), _) => {
+                        Note::Forbidden(Forbidden::PollClosed)
+                    }
+                    (ErrorCode::NotAllowed, None, Some(Recipient::Everyone)) => {
+                        Note::Forbidden(Forbidden::Everyone)
+                    }
+                    (ErrorCode::NotAllowed, None, Some(Recipient::Client(_))) => {
+                        Note::Forbidden(Forbidden::Private)
+                    }
+                    _ => Note::Refused { code, message },
+                };
+                if matches!(code, ErrorCode::Muted | ErrorCode::NotAllowed) && about.is_none() {
+                    self.muted |= code == ErrorCode::Muted;
                     // Give the text back unless the user is already typing something else.
                     if self.composer.text.is_empty()
                         && let Some(line) = self.last_sent.take()
@@ -512,9 +584,12 @@ impl Chat {
                         self.composer.text = line;
                     }
                 }
-                self.log.note(Note::Refused { code, message });
+                self.log.note(note);
             }
-            Event::Resumed { recovered } => self.log.note(Note::Resumed { recovered }),
+            Event::Resumed { recovered } => {
+                self.classroom.resumed(recovered);
+                self.log.note(Note::Resumed { recovered });
+            }
             Event::Confirmed { id } => self.settle(id),
             Event::NotSent { id, to, text } => {
                 self.settle(id);
@@ -525,9 +600,17 @@ impl Chat {
                     self.composer.text = line;
                 }
             }
-            // The classroom view comes with issue 13's window work.
-            Event::ControlNotSent(_) | Event::Classroom(_) => {}
+            Event::ControlNotSent(message) => {
+                self.classroom.undo(classroom::message_type(&message));
+                self.log.note(Note::ActionNotSent);
+            }
+            Event::Classroom(news) => {
+                if let Some(note) = self.classroom.handle(news) {
+                    self.log.note(note);
+                }
+            }
             Event::Disconnected { reason, retry_in } => {
+                self.classroom.connection_lost();
                 if !self.ever_connected && reason != Disconnect::Closed {
                     return Outcome::Failed(reason);
                 }
@@ -575,6 +658,8 @@ pub struct HostChat {
     pub join_code: Option<String>,
     /// The relay's roster as the bridge last sent it (for mute flags and the count).
     pub relay_roster: Vec<RosterEntry>,
+    /// The IDs in `relay_roster` that are muted.
+    pub muted: Vec<String>,
     /// The people the host removed and has not let back, by the ID they had.
     pub removed: Vec<String>,
     /// The relay's counters as the bridge last sent them.
@@ -594,6 +679,8 @@ pub struct HostChat {
     pub qr: Option<QrCode>,
     /// The QR code fills the window (for the projector).
     pub projector: bool,
+    /// The host panel shows how students join (else the classroom controls).
+    pub join_tab: bool,
     /// The host's listener in the broadcast room and its events.
     broadcast: Option<(ClientHandle, UnboundedReceiver<Event>)>,
     /// The listener's ID while it is connected: it is the host's, not a student, so the
@@ -615,6 +702,7 @@ impl HostChat {
             addresses: hosted.addresses,
             join_code,
             relay_roster: Vec::new(),
+            muted: Vec::new(),
             removed: Vec::new(),
             stats: Stats::default(),
             announcement: hosted.announcement,
@@ -622,9 +710,19 @@ impl HostChat {
             journaled: 0,
             notes: hosted.notes,
             projector: false,
+            join_tab: true,
             broadcast: hosted.broadcast,
             listener_id: None,
         }
+    }
+
+    /// Takes what arrived outside the host's own connection (the broadcast room, the relay's
+    /// roster and counters) and journals the new log rows.
+    pub fn news(&mut self) {
+        // The listener's ID first: the counters leave it out.
+        self.broadcast_news();
+        self.relay_news();
+        self.journal_new_rows(false);
     }
 
     /// Takes the roster and counter changes the bridge sent. The bridge wakes the window when
@@ -634,6 +732,11 @@ impl HostChat {
             match event {
                 HostEvent::Roster(mut roster) => {
                     roster.retain(|e| Some(&e.info.id) != self.listener_id.as_ref());
+                    self.muted = roster
+                        .iter()
+                        .filter(|e| e.muted)
+                        .map(|e| e.info.id.clone())
+                        .collect();
                     self.relay_roster = roster;
                 }
                 HostEvent::Stats(mut stats) => {
@@ -645,6 +748,18 @@ impl HostChat {
                 HostEvent::Removed(removed) => self.removed = removed,
             }
         }
+    }
+
+    /// Removes a client through the relay (the same as a host's `kick` message).
+    pub fn kick(&mut self, peer_id: String) {
+        self.host.kick(&peer_id);
+        self.chat.log.note(Note::Kicked(peer_id));
+    }
+
+    /// Mutes or unmutes a client through the relay (the same as a host's `mute` message).
+    pub fn set_muted(&mut self, peer_id: String, muted: bool) {
+        self.host.set_muted(&peer_id, muted);
+        self.chat.log.note(Note::Muted(peer_id, muted));
     }
 
     /// Takes the messages written in the broadcast room into the log, marked with their room.
@@ -694,6 +809,24 @@ impl HostChat {
         }
         self.journaled = self.journaled.max(end + log.dropped());
         self.note_journal_health();
+    }
+
+    /// Ends the session: the rest of the log goes to the journal (the kick notes of the last
+    /// frame too), and the log stays to be read as the session that just ended. Dropping the
+    /// rest leaves, stops the relay and withdraws the announcement.
+    pub fn end(mut self) -> PreviousChat {
+        self.journal_new_rows(true);
+        let log = std::mem::take(&mut self.chat.log);
+        let started = log
+            .entries()
+            .first()
+            .map_or_else(crate::bridge::now_ms, |e| e.ts);
+        PreviousChat {
+            started,
+            log,
+            view: LogView::default(),
+            ended: true,
+        }
     }
 
     /// Keeps the host panel's journal notes true: a failing write shows while it fails, and

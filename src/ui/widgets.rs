@@ -152,3 +152,17 @@ pub fn confirm_ui(ctx: &egui::Context, lang: Lang, confirm: &Confirm, commands: 
         commands.push(Command::Dismiss);
     }
 }
+
+/// The host panel's two tabs: how students join, and the classroom controls.
+pub fn host_tabs_ui(ui: &mut egui::Ui, lang: Lang, join_tab: &mut bool) {
+    let s = lang.s();
+    ui.horizontal(|ui| {
+        ui.selectable_value(join_tab, true, egui::RichText::new(s.tab_join).strong());
+        ui.selectable_value(
+            join_tab,
+            false,
+            egui::RichText::new(s.tab_classroom).strong(),
+        );
+    });
+    ui.separator();
+}
