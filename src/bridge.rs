@@ -607,6 +607,7 @@ pub fn join_config(
     name: Option<String>,
     join_code: Option<String>,
     host_key: Option<String>,
+    ca_cert: Option<PathBuf>,
 ) -> Result<JoinConfig, AddressError> {
     Ok(JoinConfig {
         url: parse_address(address)?,
@@ -614,6 +615,6 @@ pub fn join_config(
         join_code,
         host_key,
         reconnect: true,
-        trust: client::Trust::System,
+        trust: ca_cert.map_or(client::Trust::System, client::Trust::WithCaFile),
     })
 }

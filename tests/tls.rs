@@ -648,6 +648,61 @@ mod window_hosting {
         assert_eq!(rt.block_on(connected(&mut events)), "hanako");
     }
 
+    /// A student window that joins `address`, with `ca` typed into the Join card's
+    /// "Trusted certificate" field when given.
+    fn student_with(
+        rt: &tokio::runtime::Runtime,
+        address: &str,
+        ca: Option<&Path>,
+    ) -> Harness<'static, App> {
+        let mut student = window::harness(App::new(
+            Backend::new(rt.handle().clone()),
+            Settings {
+                address: address.to_owned(),
+                name: "hanako".to_owned(),
+                ..Settings::for_lang(Lang::En)
+            },
+            None,
+        ));
+        if let Some(ca) = ca {
+            student.get_by_label("Trusted certificate").focus();
+            student.step();
+            student
+                .get_by_label("Trusted certificate")
+                .type_text(ca.to_str().unwrap());
+            student.step();
+        }
+        student.get_by_label("Join").click();
+        student
+    }
+
+    #[test]
+    fn a_student_window_joins_a_self_signed_host_with_its_certificate_and_is_told_without() {
+        let rt = window::runtime();
+        let cert = TestCert::local("window-student");
+        let mut host = host_with(&rt, &cert.cert, &cert.key);
+        let port = window::start_hosting(&mut host);
+        let address = format!("https://localhost:{port}");
+
+        let mut untrusting = student_with(&rt, &address, None);
+        window::step_until_app(&mut untrusting, "the refusal", |app| app.error().is_some());
+        untrusting.get_by_label_contains("not trusted");
+        assert_eq!(untrusting.state().mode(), ModeKind::Start);
+
+        let mut trusting = student_with(&rt, &address, Some(&cert.cert));
+        window::step_until_app(&mut trusting, "hanako joined over wss", |app| {
+            app.chat().is_some_and(|c| c.state.connected())
+        });
+        assert_eq!(
+            trusting
+                .state()
+                .chat()
+                .and_then(|c| c.own_id.clone())
+                .as_deref(),
+            Some("hanako")
+        );
+    }
+
     #[test]
     fn the_window_says_when_the_key_is_not_the_certificates() {
         let rt = window::runtime();

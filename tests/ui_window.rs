@@ -571,6 +571,7 @@ fn counter_changes_wake_an_idle_host_window() {
         None,
         Some("0000".to_owned()),
         None,
+        None,
     )
     .expect("an address");
     let (_client, _events) = backend.join(config, Arc::new(|| {}));

@@ -252,6 +252,7 @@ impl App {
                 let field = match which {
                     TlsFile::Cert => &mut self.settings.tls_cert,
                     TlsFile::Key => &mut self.settings.tls_key,
+                    TlsFile::Ca => &mut self.settings.ca_cert,
                 };
                 *field = path.display().to_string();
             }

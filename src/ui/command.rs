@@ -64,7 +64,7 @@ pub enum Command {
     SaveToDocuments,
     /// Raise a hand, vote, or (hosts) steer the room: modes, hands, the poll, the pin.
     Classroom(Action),
-    /// Host: choose the certificate or key file for hosting with TLS, with a file dialog.
+    /// Choose a certificate or key file for TLS (hosting, or joining), with a file dialog.
     PickTlsFile(TlsFile),
 }
 
@@ -75,6 +75,8 @@ pub enum TlsFile {
     Cert,
     /// Its PEM private key.
     Key,
+    /// Joining: a certificate to trust besides the system's.
+    Ca,
 }
 
 /// A question the window asks before acting.

@@ -595,6 +595,7 @@ impl Lang {
         let title = match which {
             TlsFile::Cert => s.pick_cert_title,
             TlsFile::Key => s.pick_key_title,
+            TlsFile::Ca => s.pick_ca_title,
         };
         SaveDialog {
             title: title.to_owned(),
@@ -954,6 +955,12 @@ pub struct Strings {
     pub pick_cert_title: &'static str,
     /// Title of the dialog choosing the key.
     pub pick_key_title: &'static str,
+    /// Join card: field label of a certificate to trust.
+    pub ca_cert: &'static str,
+    /// Hint in the empty trusted-certificate field.
+    pub ca_cert_hint: &'static str,
+    /// Title of the dialog choosing a certificate to trust.
+    pub pick_ca_title: &'static str,
     /// File-type filter name for PEM files.
     pub filter_pem: &'static str,
     /// Heading of the rooms found on the network.
@@ -1163,6 +1170,9 @@ pub static JA: Strings = Strings {
     browse: "選択…",
     pick_cert_title: "証明書を選択 (PEM)",
     pick_key_title: "秘密鍵を選択 (PEM)",
+    ca_cert: "信頼する証明書",
+    ca_cert_hint: "任意 (PEM, 自己署名の https 用)",
+    pick_ca_title: "信頼する証明書を選択 (PEM)",
     filter_pem: "PEM ファイル",
     nearby_title: "このネットワークのチャット",
     nearby_none: "見つかっていません。アドレスを入力してください。",
@@ -1301,6 +1311,9 @@ pub static EN: Strings = Strings {
     browse: "Browse…",
     pick_cert_title: "Choose the certificate (PEM)",
     pick_key_title: "Choose the private key (PEM)",
+    ca_cert: "Trusted certificate",
+    ca_cert_hint: "optional (PEM, for a self-signed https host)",
+    pick_ca_title: "Choose the certificate to trust (PEM)",
     filter_pem: "PEM files",
     nearby_title: "Chats on this network",
     nearby_none: "None found yet. Type the address below.",

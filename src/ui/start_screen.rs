@@ -259,6 +259,14 @@ fn join_card_ui(
                 .desired_width(FIELD_WIDTH);
             submit |= enter(&ui.add(field).labelled_by(label.id));
             ui.end_row();
+            submit |= file_field_ui(
+                ui,
+                (s.ca_cert, s.ca_cert_hint, s.browse),
+                &mut settings.ca_cert,
+                TlsFile::Ca,
+                commands,
+            );
+            ui.end_row();
         });
     ui.add_space(10.0);
     if big_button_ui(ui, s.join) || submit {

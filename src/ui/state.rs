@@ -58,6 +58,9 @@ pub struct Settings {
     pub tls_cert: String,
     /// Its PEM private key file (empty: in the certificate's file).
     pub tls_key: String,
+    /// Join over TLS trusting this PEM certificate file too (a classroom's self-signed
+    /// certificate, or the school's own authority); empty: the system's certificates only.
+    pub ca_cert: String,
 }
 
 impl Default for Settings {
@@ -97,6 +100,7 @@ impl Settings {
             non_empty(&self.name),
             non_empty(&self.join_code),
             non_empty(&self.host_key),
+            non_empty(&self.ca_cert).map(PathBuf::from),
         )
     }
 
@@ -154,6 +158,7 @@ impl Settings {
             zoom_percent: 100,
             tls_cert: String::new(),
             tls_key: String::new(),
+            ca_cert: String::new(),
         }
     }
 
