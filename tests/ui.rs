@@ -13,7 +13,7 @@ use classchat::ui::state::ConnState;
 use classchat::ui::{App, Lang, ModeKind, Settings};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
-use window::{harness, log_len, runtime, start_hosting, step_until_app, stop_hosting};
+use window::{harness, log_len, roster_has, runtime, start_hosting, step_until_app, stop_hosting};
 
 fn english() -> Settings {
     Settings::for_lang(Lang::En)
@@ -32,12 +32,6 @@ fn type_into(harness: &mut Harness<'_, App>, label: &str, text: &str) {
     harness.get_by_label(label).type_text(text);
     harness.step();
     harness.step();
-}
-
-fn roster_has(app: &App, peer_id: &str) -> bool {
-    app.chat()
-        .and_then(|s| s.roster_ids())
-        .is_some_and(|ids| ids.iter().any(|id| id == peer_id))
 }
 
 fn composer_text(app: &App) -> String {

@@ -15,7 +15,7 @@ use classchat::ui::log::EntryKind;
 use classchat::ui::{App, Lang, ModeKind, Settings};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
-use window::{harness, runtime, start_hosting, step_until, step_until_app};
+use window::{harness, roster_has, runtime, start_hosting, step_until, step_until_app};
 
 fn window(rt: &tokio::runtime::Runtime, settings: Settings) -> Harness<'static, App> {
     harness(App::new(Backend::new(rt.handle().clone()), settings, None))
@@ -50,12 +50,6 @@ fn click(harness: &mut Harness<'_, App>, label: &str) {
     harness.get_by_label(label).click();
     harness.step();
     harness.step();
-}
-
-fn roster_has(app: &App, peer_id: &str) -> bool {
-    app.chat()
-        .and_then(|s| s.roster_ids())
-        .is_some_and(|ids| ids.iter().any(|id| id == peer_id))
 }
 
 /// A host window on a free port, its host connected; and the port.

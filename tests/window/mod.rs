@@ -96,3 +96,11 @@ pub fn stop_hosting(harness: &mut Harness<'_, App>) {
         app.mode() == ModeKind::Reviewing
     });
 }
+
+/// Whether `peer_id` is in the window's roster.
+#[allow(dead_code)] // Not every suite needs it.
+pub fn roster_has(app: &App, peer_id: &str) -> bool {
+    app.chat()
+        .and_then(|s| s.roster_ids())
+        .is_some_and(|ids| ids.iter().any(|id| id == peer_id))
+}
