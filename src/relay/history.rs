@@ -86,6 +86,19 @@ impl History {
         record
     }
 
+    /// Keeps `message` as number `seq`, which the cluster gave it (more than [`latest`]).
+    /// After a gap, what came before is forgotten: the history never has holes.
+    ///
+    /// [`latest`]: Self::latest
+    pub(crate) fn push_at(&mut self, seq: u64, message: ChatMessage) -> Arc<Record> {
+        if seq != self.latest + 1 {
+            self.records.clear();
+            self.bytes = 0;
+        }
+        self.latest = seq.saturating_sub(1);
+        self.push(message)
+    }
+
     /// Every kept message after `since`, oldest first, or `None` when some of them are no
     /// longer kept (the gap fell out of the history) or `since` is from the future.
     pub(crate) fn after(&self, since: u64) -> Option<impl Iterator<Item = &Arc<Record>>> {

@@ -1,0 +1,286 @@
+//! What a relay of a cluster does in the background: it reads both rooms' streams and
+//! delivers each message to its own clients, and it keeps the roster of the other relays'
+//! clients from their presence messages, announcing its own once a second.
+//!
+//! A relay not heard from for `dead_after` is taken for dead: its clients leave the roster
+//! (a `left` to everyone here) and its ID claims are released. Only a relay connected to NATS
+//! for at least that long judges the others, so an outage of its own does not make it drop
+//! everyone.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use async_nats::jetstream::consumer::{DeliverPolicy, push};
+use futures_util::StreamExt as _;
+
+use super::super::outbox::Outbox;
+use super::super::state::Shared;
+use super::wire::{Member, PRESENCE_SUBJECT, Presence, Published, Room};
+use super::{Cluster, ClusterError};
+use crate::protocol::{ClientInfo, Close, Dialect, Endpoint};
+
+/// Runs the cluster's background work until the relay stops (it never returns).
+pub(in crate::relay) async fn run(cluster: &Cluster, shared: &Shared) {
+    tokio::join!(
+        consume(cluster, shared, Room::Broadcast),
+        consume(cluster, shared, Room::Direct),
+        presence(cluster, shared),
+    );
+}
+
+/// Reads `room`'s stream from where this relay stopped, for ever, starting again after an
+/// error.
+async fn consume(cluster: &Cluster, shared: &Shared, room: Room) {
+    let mut watched = Vec::new();
+    loop {
+        if let Err(e) = consume_once(cluster, shared, room, &mut watched).await {
+            tracing::warn!(
+                ?room,
+                "reading the room's stream failed ({e}); starting again"
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+async fn consume_once(
+    cluster: &Cluster,
+    shared: &Shared,
+    room: Room,
+    watched: &mut Vec<Outbox>,
+) -> Result<(), ClusterError> {
+    let latest = *cluster.latest[room.index()].borrow();
+    let stream = cluster
+        .js
+        .get_stream(room.stream())
+        .await
+        .map_err(super::unavailable)?;
+    let deliver_policy = if latest == 0 {
+        DeliverPolicy::All
+    } else {
+        DeliverPolicy::ByStartSequence {
+            start_sequence: latest + 1,
+        }
+    };
+    let consumer = stream
+        .create_consumer(push::OrderedConfig {
+            deliver_subject: cluster.client.new_inbox(),
+            filter_subject: room.subject().to_owned(),
+            deliver_policy,
+            ..Default::default()
+        })
+        .await
+        .map_err(super::unavailable)?;
+    let mut messages = consumer.messages().await.map_err(super::unavailable)?;
+    let endpoint = Endpoint::from(room);
+    while let Some(message) = messages.next().await {
+        let message = message.map_err(super::unavailable)?;
+        let Ok(seq) = message.info().map(|info| info.stream_sequence) else {
+            continue;
+        };
+        let published: Published = match serde_json::from_slice(&message.payload) {
+            Ok(published) => published,
+            Err(e) => {
+                tracing::warn!(
+                    ?room,
+                    seq,
+                    "skipped a message the cluster could not read: {e}"
+                );
+                continue;
+            }
+        };
+        let from_here = published.relay == cluster.relay;
+        let delivery = shared.peers().deliver_numbered(
+            endpoint,
+            Some(seq),
+            published.message,
+            published.sender_legacy.map(Dialect::from_legacy),
+        );
+        if from_here {
+            shared.counters.routed(&delivery);
+        } else {
+            shared.counters.delivered(&delivery);
+            cluster
+                .counters
+                .forwarded_in
+                .fetch_add(1, Ordering::Relaxed);
+        }
+        cluster.latest[room.index()].send_replace(seq);
+        watch_congested(shared, delivery.congested, watched);
+    }
+    Ok(())
+}
+
+/// A recipient left over its queue's bounds cannot pause a sender on another relay; it gets
+/// the stall timeout twice over to catch up, and is cut off (1013) if it does not.
+fn watch_congested(shared: &Shared, congested: Vec<Outbox>, watched: &mut Vec<Outbox>) {
+    watched.retain(|outbox| outbox.is_congested());
+    let stall = shared.config.stall;
+    for outbox in congested {
+        if watched.iter().any(|w| w.same(&outbox)) {
+            continue;
+        }
+        watched.push(outbox.clone());
+        shared.tasks.spawn(async move {
+            if tokio::time::timeout(stall * 2, outbox.uncongested())
+                .await
+                .is_err()
+            {
+                outbox.kill().fire(Close::TooSlow);
+            }
+        });
+    }
+}
+
+/// What this relay knows of another relay.
+struct Seen {
+    /// When it was last heard from.
+    last: Instant,
+    /// The newest roster version applied.
+    version: u64,
+}
+
+/// Announces this relay's clients every heartbeat, applies the other relays' presence
+/// messages, and drops relays that went silent.
+async fn presence(cluster: &Cluster, shared: &Shared) {
+    let mut subscription = loop {
+        match cluster.client.subscribe(PRESENCE_SUBJECT).await {
+            Ok(subscription) => break subscription,
+            Err(e) => {
+                tracing::warn!("could not listen to the cluster's presence ({e}); trying again");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    };
+    let heartbeat = cluster.config.heartbeat;
+    let dead_after = cluster.config.dead_after;
+    let mut tick = tokio::time::interval(heartbeat);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut relays: HashMap<String, Seen> = HashMap::new();
+    // Relays that said goodbye or were dropped: whatever comes late from them is ignored.
+    let mut gone: HashSet<String> = HashSet::new();
+    let mut connected_since: Option<Instant> = None;
+    let mut swept = false;
+    loop {
+        tokio::select! {
+            Some(message) = subscription.next() => {
+                let Ok(presence) = serde_json::from_slice::<Presence>(&message.payload) else {
+                    continue;
+                };
+                if presence.relay() != cluster.relay && !gone.contains(presence.relay()) {
+                    apply(shared, &mut relays, &mut gone, presence);
+                }
+            }
+            _ = tick.tick() => {
+                let (version, members) = {
+                    let peers = shared.peers();
+                    (peers.presence(), peers.local_members())
+                };
+                let members = members
+                    .into_iter()
+                    .map(|(endpoint, client)| Member { room: endpoint.into(), client })
+                    .collect();
+                cluster
+                    .announce(&Presence::Alive { relay: cluster.relay.clone(), version, members })
+                    .await;
+                let sent = Instant::now();
+                if let Ok(Ok(())) = tokio::time::timeout(heartbeat, cluster.client.flush()).await {
+                    let rtt = u64::try_from(sent.elapsed().as_micros()).unwrap_or(u64::MAX);
+                    cluster.counters.nats_rtt_us.store(rtt, Ordering::Relaxed);
+                }
+
+                let now = Instant::now();
+                if !cluster.connected() {
+                    connected_since = None;
+                } else if connected_since.is_none() {
+                    // Back (or new): everyone gets a fresh chance to be heard.
+                    connected_since = Some(now);
+                    for seen in relays.values_mut() {
+                        seen.last = now;
+                    }
+                }
+                let judging = connected_since.is_some_and(|since| now - since >= dead_after);
+                if judging {
+                    let dead: Vec<String> = relays
+                        .iter()
+                        .filter(|(_, seen)| now - seen.last >= dead_after)
+                        .map(|(relay, _)| relay.clone())
+                        .collect();
+                    for relay in &dead {
+                        relays.remove(relay);
+                        gone.insert(relay.clone());
+                    }
+                    // Claims of relays that are not alive: the dead ones, and at the first
+                    // look those of a cluster that stopped altogether before this relay came.
+                    // Released before the roster says they left, so that whoever hears of
+                    // the leave can take the name.
+                    if !dead.is_empty() || !swept {
+                        swept = true;
+                        let alive: HashSet<String> = relays.keys().cloned().collect();
+                        cluster.release_where(|relay| !alive.contains(relay)).await;
+                    }
+                    for relay in &dead {
+                        tracing::info!(relay, "a relay went silent; its clients leave the roster");
+                        let delivery = shared.peers().remote_sync(relay, None);
+                        shared.counters.delivered(&delivery);
+                    }
+                }
+                let count = u64::try_from(relays.len()).unwrap_or(u64::MAX) + 1;
+                cluster.counters.relays.store(count, Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+/// Applies another relay's presence message to the roster, unless it is older than what was
+/// applied already.
+fn apply(
+    shared: &Shared,
+    relays: &mut HashMap<String, Seen>,
+    gone: &mut HashSet<String>,
+    presence: Presence,
+) {
+    let now = Instant::now();
+    let relay: Arc<str> = Arc::from(presence.relay());
+    let seen = relays.entry(relay.to_string()).or_insert(Seen {
+        last: now,
+        version: 0,
+    });
+    seen.last = now;
+    let delivery = match presence {
+        Presence::Alive {
+            version, members, ..
+        } if version >= seen.version => {
+            seen.version = version;
+            let members: Vec<(Endpoint, ClientInfo)> = members
+                .into_iter()
+                .map(|m| (m.room.into(), m.client))
+                .collect();
+            shared.peers().remote_sync(&relay, Some(members))
+        }
+        Presence::Joined {
+            version, member, ..
+        } if version > seen.version => {
+            seen.version = version;
+            shared
+                .peers()
+                .remote_joined(&relay, member.room.into(), member.client)
+        }
+        Presence::Left {
+            version, room, id, ..
+        } if version > seen.version => {
+            seen.version = version;
+            shared.peers().remote_left(&relay, room.into(), &id)
+        }
+        Presence::Bye { .. } => {
+            tracing::info!(relay = %relay, "a relay stopped; its clients leave the roster");
+            relays.remove(relay.as_ref());
+            gone.insert(relay.to_string());
+            shared.peers().remote_sync(&relay, None)
+        }
+        _ => return,
+    };
+    shared.counters.delivered(&delivery);
+}
