@@ -132,6 +132,20 @@ impl History {
 mod tests {
     use super::*;
 
+    #[test]
+    fn numbers_from_the_cluster_are_kept_and_a_gap_forgets_what_came_before() {
+        let mut history = History::new(10, 1 << 20);
+        history.push_at(3, ChatMessage::new("a", Recipient::Everyone, "three", 1));
+        history.push_at(4, ChatMessage::new("a", Recipient::Everyone, "four", 1));
+        assert_eq!(history.latest(), 4);
+        assert_eq!(history.after(2).map(Iterator::count), Some(2));
+        // Before 3 is unknown here: a resume from 1 cannot be served.
+        assert!(history.after(1).is_none());
+        history.push_at(9, ChatMessage::new("a", Recipient::Everyone, "nine", 1));
+        assert!(history.after(4).is_none(), "5 to 8 were never seen");
+        assert_eq!(history.after(8).map(Iterator::count), Some(1));
+    }
+
     fn message(from: &str, to: Recipient, text: &str) -> ChatMessage {
         ChatMessage::new(from, to, text, 0)
     }

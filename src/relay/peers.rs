@@ -1929,6 +1929,99 @@ mod tests {
         ));
     }
 
+    fn remote(id: &str) -> ClientInfo {
+        ClientInfo {
+            id: id.to_owned(),
+            since: 1,
+            legacy: false,
+            role: Some(Role::Student),
+        }
+    }
+
+    #[test]
+    fn another_relays_clients_join_the_roster_and_leave_it_with_their_relay() {
+        let mut peers = Peers::default();
+        let mut ana = join(&mut peers, Endpoint::Direct, false, Some("ana"));
+        ana.texts();
+        peers.remote_joined("r2", Endpoint::Direct, remote("bo"));
+        assert!(matches!(
+            notices(&mut ana)[..],
+            [ServerMessage::Joined { ref client }] if client.id == "bo"
+        ));
+        assert!(peers.roster().iter().any(|e| e.info.id == "bo"));
+        // Bo's name is taken here too, and Ana may write to Bo.
+        assert!(peers.check_name("BO", false).is_err());
+        let checked = peers.check_send(
+            Endpoint::Direct,
+            "ana",
+            Recipient::Client("bo".into()),
+            "hi",
+            None,
+            2,
+        );
+        assert!(matches!(checked, Ok(Checked::New { .. })));
+        // A heartbeat listing the same clients changes nothing; the relay's end drops Bo.
+        peers.remote_sync("r2", Some(vec![(Endpoint::Direct, remote("bo"))]));
+        assert!(ana.texts().is_empty());
+        peers.remote_sync("r2", None);
+        assert!(matches!(
+            notices(&mut ana)[..],
+            [ServerMessage::Left { ref id }] if id == "bo"
+        ));
+        let checked = peers.check_send(
+            Endpoint::Direct,
+            "ana",
+            Recipient::Client("bo".into()),
+            "hi",
+            None,
+            3,
+        );
+        assert_eq!(
+            checked.err(),
+            Some(RouteError::UnknownRecipient("bo".into()))
+        );
+    }
+
+    #[test]
+    fn a_message_numbered_by_the_cluster_is_delivered_once_and_kept() {
+        let mut peers = Peers::default();
+        let mut ana = join(&mut peers, Endpoint::Direct, false, Some("ana"));
+        let message = ChatMessage::new("bo", Recipient::Everyone, "hello", 2);
+        let first = peers.deliver_numbered(
+            Endpoint::Direct,
+            Some(7),
+            message.clone(),
+            Some(Dialect::V1),
+        );
+        assert_eq!(first.delivered, 1);
+        let again = peers.deliver_numbered(Endpoint::Direct, Some(7), message, Some(Dialect::V1));
+        assert_eq!(
+            again.delivered, 0,
+            "a repeat of the same seq delivers nothing"
+        );
+        let got = ana.messages();
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].seq, Some(7));
+        assert_eq!(peers.room(Endpoint::Direct).history.latest(), 7);
+    }
+
+    #[test]
+    fn a_session_known_to_the_cluster_resumes_here_with_its_id() {
+        let mut peers = Peers::default();
+        let message = ChatMessage::new("bo", Recipient::Client("xia".into()), "missed", 2);
+        peers.remote_joined("r2", Endpoint::Direct, remote("xia"));
+        peers.deliver_numbered(Endpoint::Direct, Some(1), message, Some(Dialect::V1));
+        peers.adopt_session("abc", "xia", Endpoint::Direct, 5);
+        let mut xia = resume(&mut peers, None, "abc", 0, None);
+        assert_eq!(xia.peer_id, "xia");
+        let replayed = xia.messages();
+        assert_eq!(replayed.len(), 1);
+        assert!(replayed[0].replay);
+        // Xia is this relay's client now, not the other relay's.
+        peers.remote_sync("r2", None);
+        assert!(peers.roster().iter().any(|e| e.info.id == "xia"));
+    }
+
     #[test]
     fn a_congested_outbox_is_reported_and_nothing_is_dropped() {
         let mut peers = Peers::default();
@@ -1940,6 +2033,7 @@ mod tests {
             name: None,
             host: false,
             resume: None,
+            claimed: None,
             outbox: outbox.clone(),
             now_ms: 1,
         });
