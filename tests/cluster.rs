@@ -7,13 +7,16 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod churn_suite;
 mod common;
 
 use std::net::{SocketAddr, TcpListener as StdListener, TcpStream as StdStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::Duration;
 
+use churn_suite::{Settings, Target, churn, print_figures};
 use classchat::protocol::{ClientMessage, ErrorCode, Recipient, ServerMessage};
 use classchat::relay::{self, ClusterConfig, RelayConfig, RelayHandle};
 use common::{
@@ -535,4 +538,38 @@ async fn a_nats_restart_refuses_sends_meanwhile_then_traffic_resumes() {
     let mut late = extended(b.local_addr(), DICT).await;
     let _welcome = json(&mut late).await;
     assert_eq!(message(&mut late).await.text, "before");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn churn_across_relays_delivers_exactly_once_in_order() {
+    let nats = Nats::start();
+    let a = relay_in(&nats, "a").await;
+    let b = relay_in(&nats, "b").await;
+    let settings = Settings::from_env();
+    println!("two relays on NATS: seed {}", settings.seed);
+    let target = Target {
+        addrs: vec![a.local_addr(), b.local_addr()],
+        roster_slack: Duration::from_secs(2),
+    };
+    let outcome = churn(&target, &settings, Arc::default()).await;
+    let figures = outcome.check(settings.seed);
+    print_figures("two relays on NATS", settings.seed, &outcome, &figures);
+    assert!(
+        figures.owed > 0,
+        "the rule never applied: nothing was checked"
+    );
+    for relay in [&a, &b] {
+        eventually("every client is gone from both relays", || {
+            relay.clients().is_empty()
+        })
+        .await;
+    }
+    let (a_stats, b_stats) = (a.stats(), b.stats());
+    let (a_cluster, b_cluster) = (a_stats.cluster.unwrap(), b_stats.cluster.unwrap());
+    println!("relay a: {a_stats}; cluster {a_cluster:?}");
+    println!("relay b: {b_stats}; cluster {b_cluster:?}");
+    // What one relay sent out, the other took in.
+    assert_eq!(a_cluster.forwarded_out, b_cluster.forwarded_in);
+    assert_eq!(b_cluster.forwarded_out, a_cluster.forwarded_in);
+    assert_eq!(a_cluster.relays, 2);
 }
