@@ -573,3 +573,85 @@ async fn churn_across_relays_delivers_exactly_once_in_order() {
     assert_eq!(b_cluster.forwarded_out, a_cluster.forwarded_in);
     assert_eq!(a_cluster.relays, 2);
 }
+
+/// The relay's `/metrics` page.
+fn metrics(addr: SocketAddr) -> String {
+    use std::io::{Read as _, Write as _};
+    let Ok(mut stream) = StdStream::connect(addr) else {
+        return String::new();
+    };
+    stream.set_read_timeout(Some(PATIENCE)).ok();
+    write!(
+        stream,
+        "GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .ok();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok();
+    response
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_joins_a_cluster_and_reports_it_in_metrics() {
+    let nats = Nats::start();
+    let in_process = relay_in(&nats, "in-process").await;
+    let (_serve, url, _out) = common::serve_on(
+        0,
+        &[
+            "--cluster",
+            &nats.url(),
+            "--relay-name",
+            "served",
+            "--metrics",
+        ],
+    );
+    let addr: SocketAddr = url
+        .strip_prefix("ws://")
+        .and_then(|rest| rest.strip_suffix(DICT))
+        .unwrap()
+        .parse()
+        .unwrap();
+    // A client of the served relay shows in the in-process relay's roster.
+    let (_ana, _, _, _) = join_v1(addr, "ana").await;
+    until_listed(&in_process, "ana", true).await;
+    let deadline = tokio::time::Instant::now() + CLUSTER_PATIENCE;
+    loop {
+        let page = tokio::task::spawn_blocking(move || metrics(addr))
+            .await
+            .unwrap();
+        if page.lines().any(|l| l == "classchat_cluster_relays 2") {
+            assert!(
+                page.contains("classchat_cluster_nats_connected 1"),
+                "{page}"
+            );
+            assert!(
+                page.contains("classchat_cluster_nats_rtt_seconds "),
+                "{page}"
+            );
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the served relay never saw the other: {page}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn serve_explains_a_nats_server_it_cannot_reach() {
+    let unreachable = format!("nats://127.0.0.1:{}", free_port());
+    let output = tokio::task::spawn_blocking(move || {
+        common::serve_command(0, &["--cluster", &unreachable])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("could not connect to the cluster's NATS server"),
+        "{stderr}"
+    );
+}

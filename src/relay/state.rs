@@ -303,3 +303,37 @@ impl std::fmt::Display for Stats {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_relay_of_a_cluster_reports_the_cluster_in_metrics() {
+        let alone = metrics_text(&Stats::default());
+        assert!(!alone.contains("classchat_cluster_"));
+        let stats = Stats {
+            cluster: Some(ClusterStats {
+                relays: 3,
+                connected: true,
+                nats_rtt_us: 250,
+                forwarded_out: 7,
+                forwarded_in: 11,
+            }),
+            ..Stats::default()
+        };
+        let text = metrics_text(&stats);
+        for line in [
+            "classchat_cluster_relays 3",
+            "classchat_cluster_nats_connected 1",
+            "classchat_cluster_nats_rtt_seconds 0.000250",
+            "classchat_cluster_forwarded_out_total 7",
+            "classchat_cluster_forwarded_in_total 11",
+        ] {
+            assert!(
+                text.lines().any(|l| l == line),
+                "{line} missing from:\n{text}"
+            );
+        }
+    }
+}
