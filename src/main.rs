@@ -169,6 +169,15 @@ struct ServeArgs {
     /// act as one chat. Several servers may be given, separated by commas.
     #[arg(long, value_name = "nats://HOST:PORT")]
     cluster: Option<String>,
+    /// Which chat of the NATS server this relay serves (default `main`): relays of one chat
+    /// share rooms, roster and IDs; several chats (classes) can share one NATS server.
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "main",
+        requires = "cluster"
+    )]
+    cluster_chat: String,
     /// This relay's name in the cluster's logs and metrics (default: the machine's name).
     #[arg(long, value_name = "NAME", requires = "cluster")]
     relay_name: Option<String>,
@@ -344,6 +353,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         read_buffer_bytes: args.read_buffer.max(256),
         metrics: args.metrics,
         cluster: args.cluster.map(|url| ClusterConfig {
+            chat: args.cluster_chat,
             relay_name: args.relay_name,
             credentials: args.nats_creds,
             user: args.nats_user,

@@ -392,6 +392,36 @@ async fn names_and_generated_ids_are_unique_across_relays() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_chats_on_one_nats_server_never_meet() {
+    let nats = Nats::start();
+    let in_chat = |chat: &str| {
+        let mut config = cluster_config(&nats, chat);
+        if let Some(cluster) = &mut config.cluster {
+            cluster.chat = chat.to_owned();
+        }
+        config
+    };
+    let start = |config: RelayConfig| async move {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        relay::launch(listener, config).await.unwrap()
+    };
+    let math = start(in_chat("math")).await;
+    let art = start(in_chat("art")).await;
+    let (mut ana_math, id, _, _) = join_v1(math.local_addr(), "ana").await;
+    assert_eq!(id, "ana");
+    // The same name in the other chat is free, and its roster does not list the first Ana.
+    let (mut ana_art, id, _, _) = join_v1(art.local_addr(), "ana").await;
+    assert_eq!(id, "ana");
+    send_json(&mut ana_art, "*", "art only").await;
+    assert_eq!(message(&mut ana_art).await.seq, Some(1));
+    send_json(&mut ana_math, "*", "math only").await;
+    let got = message(&mut ana_math).await;
+    assert_eq!((got.text.as_str(), got.seq), ("math only", Some(1)));
+    assert_eq!(math.clients().len(), 1);
+    assert_eq!(art.clients().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dead_relays_clients_leave_and_resume_elsewhere_losing_and_doubling_nothing() {
     let nats = Nats::start();
     let mut doomed = Doomed::start(&nats, "doomed").await;

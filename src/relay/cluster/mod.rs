@@ -35,8 +35,8 @@ use super::peers::{Claimed, Resume, name_taken, random_hex};
 use super::state::Shared;
 use crate::protocol::{ChatMessage, Dialect, Endpoint, ID_PREFIX, now_ms};
 use wire::{
-    EPOCH_KEY, NAMES_BUCKET, NEXT_ID_KEY, NameClaim, Presence, Published, Room, SESSIONS_BUCKET,
-    STATE_BUCKET, SessionRecord, name_key,
+    EPOCH_KEY, NEXT_ID_KEY, NameClaim, Names, Presence, Published, Room, SessionRecord, name_key,
+    valid_chat_name,
 };
 
 pub(super) use tasks::run;
@@ -60,6 +60,10 @@ const CATCH_UP: Duration = Duration::from_secs(10);
 pub struct ClusterConfig {
     /// The NATS server, `nats://HOST:PORT` (several separated by commas).
     pub url: String,
+    /// Which chat on that NATS server this relay serves: relays of one chat share its
+    /// rooms, roster and IDs; other chats on the same server are apart. 1 to 32 ASCII letters,
+    /// digits, `-` or `_`.
+    pub chat: String,
     /// This relay's name in logs and metrics (default: the machine's name); a random suffix
     /// keeps two relays of one name apart.
     pub relay_name: Option<String>,
@@ -83,6 +87,7 @@ impl ClusterConfig {
     pub fn new(url: impl Into<String>) -> Self {
         Self {
             url: url.into(),
+            chat: "main".to_owned(),
             relay_name: None,
             credentials: None,
             user: None,
@@ -99,6 +104,7 @@ impl std::fmt::Debug for ClusterConfig {
         // The password stays out of logs.
         f.debug_struct("ClusterConfig")
             .field("url", &self.url)
+            .field("chat", &self.chat)
             .field("relay_name", &self.relay_name)
             .field("credentials", &self.credentials)
             .field("user", &self.user)
@@ -138,6 +144,9 @@ pub enum ClusterError {
         /// What went wrong.
         reason: String,
     },
+    /// A chat name NATS cannot use.
+    #[error("the chat name {0:?} cannot be used: give 1 to 32 ASCII letters, digits, `-` or `_`")]
+    BadChatName(String),
     /// The NATS server cannot be reached just now.
     #[error("the cluster's NATS server cannot be reached just now")]
     Unavailable,
@@ -172,6 +181,8 @@ pub(super) struct Cluster {
     /// This relay's ID in the cluster (its name and a random suffix).
     relay: String,
     config: ClusterConfig,
+    /// The chat's subjects, streams and buckets.
+    names_of: Names,
     client: async_nats::Client,
     js: jetstream::Context,
     names: kv::Store,
@@ -185,8 +196,8 @@ pub(super) struct Cluster {
     latest: [watch::Sender<u64>; 2],
     /// Per room, the stream's last `seq` when this relay started.
     start_seq: [u64; 2],
-    /// Set once this relay has read the history it found at start.
-    caught_up: AtomicBool,
+    /// Set once this relay's roster outgrew a heartbeat (said once in the log).
+    roster_too_big: AtomicBool,
     counters: Counters,
 }
 
@@ -222,6 +233,10 @@ impl Cluster {
         history: usize,
         history_bytes: usize,
     ) -> Result<Self, ClusterError> {
+        if !valid_chat_name(&config.chat) {
+            return Err(ClusterError::BadChatName(config.chat.clone()));
+        }
+        let names_of = Names::new(&config.chat);
         let name = config
             .relay_name
             .clone()
@@ -266,8 +281,8 @@ impl Cluster {
         for room in Room::ALL {
             let stream = js
                 .get_or_create_stream(stream::Config {
-                    name: room.stream().to_owned(),
-                    subjects: vec![room.subject().to_owned()],
+                    name: names_of.stream(room),
+                    subjects: vec![names_of.subject(room)],
                     max_messages: i64::try_from(history.max(1)).unwrap_or(i64::MAX),
                     // The JSON around each message costs more than the relay counts.
                     max_bytes: i64::try_from(history_bytes.saturating_mul(2)).unwrap_or(-1),
@@ -280,9 +295,10 @@ impl Cluster {
                 .map_err(|e| setup("message stream")(&e))?;
             start_seq[room.index()] = stream.cached_info().state.last_sequence;
         }
-        let names = store(&js, NAMES_BUCKET, Duration::ZERO, config.replicas).await?;
-        let sessions = store(&js, SESSIONS_BUCKET, SESSION_AGE, config.replicas).await?;
-        let state = store(&js, STATE_BUCKET, Duration::ZERO, config.replicas).await?;
+        let bucket = |what: &str| names_of.bucket(what);
+        let names = store(&js, &bucket("names"), Duration::ZERO, config.replicas).await?;
+        let sessions = store(&js, &bucket("sessions"), SESSION_AGE, config.replicas).await?;
+        let state = store(&js, &bucket("state"), Duration::ZERO, config.replicas).await?;
         let epoch = match state.create(EPOCH_KEY, random_hex(16).into()).await {
             Ok(_) => None,
             Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => None,
@@ -297,10 +313,11 @@ impl Cluster {
             .map_err(|e| setup("state bucket")(&e))?
             .map(|b| String::from_utf8_lossy(&b).into_owned())
             .unwrap_or_default();
-        tracing::info!(relay, url = %config.url, %epoch, "joined the cluster");
+        tracing::info!(relay, url = %config.url, chat = %config.chat, %epoch, "joined the cluster");
         Ok(Self {
             relay,
             config,
+            names_of,
             client,
             js,
             names,
@@ -310,7 +327,7 @@ impl Cluster {
             ids: tokio::sync::Mutex::new(0..0),
             latest: [watch::Sender::new(0), watch::Sender::new(0)],
             start_seq,
-            caught_up: AtomicBool::new(false),
+            roster_too_big: AtomicBool::new(false),
             counters: Counters::default(),
         })
     }
@@ -333,7 +350,6 @@ impl Cluster {
                 tracing::warn!(?room, target, "the room's history is still being read");
             }
         }
-        self.caught_up.store(true, Ordering::Relaxed);
     }
 
     /// The figures for `/metrics`.
@@ -609,7 +625,7 @@ impl Cluster {
         if let Some(key) = send_key {
             headers.insert(header::NATS_MESSAGE_ID, key.as_str());
         }
-        let subject = Room::from(endpoint).subject();
+        let subject = self.names_of.subject(Room::from(endpoint));
         let acked = tokio::time::timeout(PUBLISH_TIMEOUT, async {
             self.js
                 .publish_with_headers(subject, headers, payload.into())
@@ -683,13 +699,48 @@ impl Cluster {
             .ok();
     }
 
+    /// Says this relay is alive, with its roster at `version`: all of it when that fits in one
+    /// NATS message.
+    async fn alive(&self, version: u64, members: Vec<wire::Member>) {
+        let full = Presence::Alive {
+            relay: self.relay.clone(),
+            version,
+            members: Some(members),
+        };
+        let Ok(payload) = serde_json::to_vec(&full) else {
+            return;
+        };
+        // Room for the subject and headers.
+        let limit = self.client.server_info().max_payload.saturating_sub(4096);
+        if payload.len() <= limit {
+            self.client
+                .publish(self.names_of.presence(), payload.into())
+                .await
+                .ok();
+            return;
+        }
+        if !self.roster_too_big.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                bytes = payload.len(),
+                limit,
+                "this relay's roster no longer fits in one NATS message: heartbeats go without it"
+            );
+        }
+        self.announce(&Presence::Alive {
+            relay: self.relay.clone(),
+            version,
+            members: None,
+        })
+        .await;
+    }
+
     async fn announce(&self, presence: &Presence) {
         let Ok(payload) = serde_json::to_vec(presence) else {
             return;
         };
         // Lost while NATS is away; the next heartbeat repairs the other relays' rosters.
         self.client
-            .publish(wire::PRESENCE_SUBJECT, payload.into())
+            .publish(self.names_of.presence(), payload.into())
             .await
             .ok();
     }

@@ -17,7 +17,7 @@ use futures_util::StreamExt as _;
 
 use super::super::outbox::Outbox;
 use super::super::state::Shared;
-use super::wire::{Member, PRESENCE_SUBJECT, Presence, Published, Room};
+use super::wire::{Member, Presence, Published, Room};
 use super::{Cluster, ClusterError};
 use crate::protocol::{ClientInfo, Close, Dialect, Endpoint};
 
@@ -54,7 +54,7 @@ async fn consume_once(
     let latest = *cluster.latest[room.index()].borrow();
     let stream = cluster
         .js
-        .get_stream(room.stream())
+        .get_stream(cluster.names_of.stream(room))
         .await
         .map_err(super::unavailable)?;
     let deliver_policy = if latest == 0 {
@@ -67,7 +67,7 @@ async fn consume_once(
     let consumer = stream
         .create_consumer(push::OrderedConfig {
             deliver_subject: cluster.client.new_inbox(),
-            filter_subject: room.subject().to_owned(),
+            filter_subject: cluster.names_of.subject(room),
             deliver_policy,
             ..Default::default()
         })
@@ -146,7 +146,7 @@ struct Seen {
 /// messages, and drops relays that went silent.
 async fn presence(cluster: &Cluster, shared: &Shared) {
     let mut subscription = loop {
-        match cluster.client.subscribe(PRESENCE_SUBJECT).await {
+        match cluster.client.subscribe(cluster.names_of.presence()).await {
             Ok(subscription) => break subscription,
             Err(e) => {
                 tracing::warn!("could not listen to the cluster's presence ({e}); trying again");
@@ -182,9 +182,7 @@ async fn presence(cluster: &Cluster, shared: &Shared) {
                     .into_iter()
                     .map(|(endpoint, client)| Member { room: endpoint.into(), client })
                     .collect();
-                cluster
-                    .announce(&Presence::Alive { relay: cluster.relay.clone(), version, members })
-                    .await;
+                cluster.alive(version, members).await;
                 let sent = Instant::now();
                 if let Ok(Ok(())) = tokio::time::timeout(heartbeat, cluster.client.flush()).await {
                     let rtt = u64::try_from(sent.elapsed().as_micros()).unwrap_or(u64::MAX);
@@ -251,7 +249,9 @@ fn apply(
     seen.last = now;
     let delivery = match presence {
         Presence::Alive {
-            version, members, ..
+            version,
+            members: Some(members),
+            ..
         } if version >= seen.version => {
             seen.version = version;
             let members: Vec<(Endpoint, ClientInfo)> = members

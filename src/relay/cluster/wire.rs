@@ -1,30 +1,79 @@
 //! What the relays of a cluster say to each other through NATS: the subjects, streams and
 //! buckets they use, and the JSON on them. Pure: no I/O.
 //!
-//! - `classchat.<room>.msg` (JetStream streams `CLASSCHAT_BROADCAST`, `CLASSCHAT_DIRECT`): every
-//!   accepted chat message, as [`Published`]. The stream's sequence is the room's `seq`.
-//! - `classchat.presence` (plain NATS): [`Presence`], each relay's clients, as they come and
-//!   go and once a second in full.
-//! - Key-value buckets: `classchat_names` (who holds each ID, [`NameClaim`]),
-//!   `classchat_sessions` (each resume token's ID and room, [`SessionRecord`]) and
-//!   `classchat_state` (the cluster's epoch and the next free block of generated IDs).
+//! Every name carries the chat's name (`--cluster-chat`, default `main`), so several chats
+//! share one NATS server without meeting:
+//!
+//! - `classchat.<chat>.<room>.msg` (JetStream streams `CLASSCHAT_<chat>_BROADCAST` and
+//!   `…_DIRECT`): every accepted chat message, as [`Published`]. The stream's sequence is the
+//!   room's `seq`.
+//! - `classchat.<chat>.presence` (plain NATS): [`Presence`], each relay's clients, as they come
+//!   and go and once a second in full.
+//! - Key-value buckets `classchat_<chat>_names` (who holds each ID, [`NameClaim`]),
+//!   `…_sessions` (each resume token's ID and room, [`SessionRecord`]) and `…_state` (the
+//!   chat's epoch and the next free block of generated IDs).
 
 use serde::{Deserialize, Serialize};
 
 use crate::protocol::{ChatMessage, ClientInfo, Endpoint};
 
-/// The subject relays announce their clients on.
-pub(super) const PRESENCE_SUBJECT: &str = "classchat.presence";
-/// Who holds each ID, keyed by [`name_key`].
-pub(super) const NAMES_BUCKET: &str = "classchat_names";
-/// Each session's ID and room, keyed by its resume token.
-pub(super) const SESSIONS_BUCKET: &str = "classchat_sessions";
-/// The cluster's epoch and ID counter.
-pub(super) const STATE_BUCKET: &str = "classchat_state";
-/// The key of the cluster's epoch in [`STATE_BUCKET`].
+/// The key of the chat's epoch in the state bucket.
 pub(super) const EPOCH_KEY: &str = "epoch";
-/// The key of the first generated-ID number no relay has taken yet, in [`STATE_BUCKET`].
+/// The key of the first generated-ID number no relay has taken yet, in the state bucket.
 pub(super) const NEXT_ID_KEY: &str = "next-id";
+
+/// Whether `chat` can name a chat: 1 to 32 ASCII letters, digits, `-` or `_` (it becomes
+/// part of subjects, stream and bucket names).
+pub(super) fn valid_chat_name(chat: &str) -> bool {
+    (1..=32).contains(&chat.len())
+        && chat
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// The NATS names of one chat.
+#[derive(Clone, Debug)]
+pub(super) struct Names {
+    chat: String,
+}
+
+impl Names {
+    /// The names of the chat `chat` (see [`valid_chat_name`]).
+    pub(super) fn new(chat: &str) -> Self {
+        Self {
+            chat: chat.to_owned(),
+        }
+    }
+
+    /// The JetStream stream holding `room`'s messages.
+    pub(super) fn stream(&self, room: Room) -> String {
+        let room = match room {
+            Room::Broadcast => "BROADCAST",
+            Room::Direct => "DIRECT",
+        };
+        format!("CLASSCHAT_{}_{room}", self.chat)
+    }
+
+    /// The subject `room`'s messages are published on.
+    pub(super) fn subject(&self, room: Room) -> String {
+        let room = match room {
+            Room::Broadcast => "broadcast",
+            Room::Direct => "direct",
+        };
+        format!("classchat.{}.{room}.msg", self.chat)
+    }
+
+    /// The subject relays announce their clients on.
+    pub(super) fn presence(&self) -> String {
+        format!("classchat.{}.presence", self.chat)
+    }
+
+    /// The bucket `what` (`names`: who holds each ID, keyed by [`name_key`]; `sessions`: each
+    /// session's ID and room, keyed by its resume token; `state`: the epoch and ID counter).
+    pub(super) fn bucket(&self, what: &str) -> String {
+        format!("classchat_{}_{what}", self.chat)
+    }
+}
 
 /// A room (an endpoint) as the cluster names it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,22 +88,6 @@ pub(super) enum Room {
 impl Room {
     /// Both rooms.
     pub(super) const ALL: [Room; 2] = [Room::Broadcast, Room::Direct];
-
-    /// The JetStream stream holding the room's messages.
-    pub(super) fn stream(self) -> &'static str {
-        match self {
-            Self::Broadcast => "CLASSCHAT_BROADCAST",
-            Self::Direct => "CLASSCHAT_DIRECT",
-        }
-    }
-
-    /// The subject its messages are published on.
-    pub(super) fn subject(self) -> &'static str {
-        match self {
-            Self::Broadcast => "classchat.broadcast.msg",
-            Self::Direct => "classchat.direct.msg",
-        }
-    }
 
     /// Its place in per-room arrays.
     pub(super) fn index(self) -> usize {
@@ -116,8 +149,10 @@ pub(super) enum Presence {
         relay: String,
         /// Its roster's version.
         version: u64,
-        /// Everyone connected to it.
-        members: Vec<Member>,
+        /// Everyone connected to it; left out when the list would not fit in one NATS
+        /// message, and then the joins and leaves alone keep the rosters.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        members: Option<Vec<Member>>,
     },
     /// A client joined the relay.
     Joined {
@@ -177,7 +212,7 @@ pub(super) struct SessionRecord {
     pub room: Room,
 }
 
-/// The key of an ID in [`NAMES_BUCKET`]: its comparison key ([`crate::names::key`]) in
+/// The key of an ID in the names bucket: its comparison key ([`crate::names::key`]) in
 /// hexadecimal, since bucket keys allow only a few ASCII characters.
 pub(super) fn name_key(peer_id: &str) -> String {
     crate::names::key(peer_id)
@@ -190,6 +225,21 @@ pub(super) fn name_key(peer_id: &str) -> String {
 mod tests {
     use super::*;
     use crate::protocol::Recipient;
+
+    #[test]
+    fn each_chat_has_names_of_its_own() {
+        let names = Names::new("math-7b");
+        assert_eq!(names.stream(Room::Direct), "CLASSCHAT_math-7b_DIRECT");
+        assert_eq!(
+            names.subject(Room::Broadcast),
+            "classchat.math-7b.broadcast.msg"
+        );
+        assert_eq!(names.bucket("names"), "classchat_math-7b_names");
+        assert!(valid_chat_name("math-7b"));
+        for bad in ["", "a.b", "a b", "数学", "*", &"x".repeat(33)] {
+            assert!(!valid_chat_name(bad), "{bad:?}");
+        }
+    }
 
     #[test]
     fn names_differing_in_case_or_width_share_a_key_of_plain_ascii() {
