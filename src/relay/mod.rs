@@ -248,9 +248,7 @@ pub async fn run(
 async fn join_cluster(config: &RelayConfig) -> Result<Option<cluster::Cluster>, ClusterError> {
     match &config.cluster {
         Some(cluster) => {
-            let joined =
-                cluster::Cluster::connect(cluster.clone(), config.history, config.history_bytes)
-                    .await?;
+            let joined = cluster::Cluster::connect(cluster.clone(), config.history).await?;
             Ok(Some(joined))
         }
         None => Ok(None),

@@ -47,8 +47,13 @@ pub const ID_BLOCK: u64 = 100;
 const PUBLISH_TIMEOUT: Duration = Duration::from_secs(3);
 /// Longest wait for a key-value or stream request.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(3);
-/// How long the streams catch a resent send id: the relays' resume window.
+/// How long the streams catch a resent send id: the relays' resume window. Messages stay in
+/// the stream as long (or until [`STREAM_BYTES`]), far beyond what a room's history keeps, so
+/// that a relay reading behind the others never finds its next message gone.
 const DUPLICATE_WINDOW: Duration = Duration::from_secs(10 * 60);
+/// Most bytes a room's stream keeps (the oldest go first): at 50,000 messages a second, about
+/// a minute and a half of traffic.
+const STREAM_BYTES: i64 = 1 << 30;
 /// How long the cluster remembers a session after it was last joined.
 const SESSION_AGE: Duration = Duration::from_secs(24 * 60 * 60);
 /// Longest wait at start for this relay to read the rooms' history from the streams, and
@@ -196,6 +201,8 @@ pub(super) struct Cluster {
     latest: [watch::Sender<u64>; 2],
     /// Per room, the stream's last `seq` when this relay started.
     start_seq: [u64; 2],
+    /// Messages each room's history keeps.
+    history: usize,
     /// Set once this relay's roster outgrew a heartbeat (said once in the log).
     roster_too_big: AtomicBool,
     counters: Counters,
@@ -227,11 +234,10 @@ fn unavailable<E>(_: E) -> ClusterError {
 
 impl Cluster {
     /// Connects to NATS and sets up (or finds) the streams and buckets. Rooms keep `history`
-    /// messages, as on a relay alone.
+    /// messages, as on a relay alone: that many are read from the streams at start.
     pub(super) async fn connect(
         config: ClusterConfig,
         history: usize,
-        history_bytes: usize,
     ) -> Result<Self, ClusterError> {
         if !valid_chat_name(&config.chat) {
             return Err(ClusterError::BadChatName(config.chat.clone()));
@@ -283,9 +289,8 @@ impl Cluster {
                 .get_or_create_stream(stream::Config {
                     name: names_of.stream(room),
                     subjects: vec![names_of.subject(room)],
-                    max_messages: i64::try_from(history.max(1)).unwrap_or(i64::MAX),
-                    // The JSON around each message costs more than the relay counts.
-                    max_bytes: i64::try_from(history_bytes.saturating_mul(2)).unwrap_or(-1),
+                    max_age: DUPLICATE_WINDOW,
+                    max_bytes: STREAM_BYTES,
                     duplicate_window: DUPLICATE_WINDOW,
                     storage: stream::StorageType::File,
                     num_replicas: config.replicas,
@@ -327,6 +332,7 @@ impl Cluster {
             ids: tokio::sync::Mutex::new(0..0),
             latest: [watch::Sender::new(0), watch::Sender::new(0)],
             start_seq,
+            history,
             roster_too_big: AtomicBool::new(false),
             counters: Counters::default(),
         })

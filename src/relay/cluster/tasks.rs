@@ -52,17 +52,22 @@ async fn consume_once(
     watched: &mut Vec<Outbox>,
 ) -> Result<(), ClusterError> {
     let latest = *cluster.latest[room.index()].borrow();
+    // A fresh relay reads as much as its history keeps; later it goes on from where it was.
+    let first = if latest == 0 {
+        let history = u64::try_from(cluster.history).unwrap_or(u64::MAX);
+        cluster.start_seq[room.index()]
+            .saturating_sub(history)
+            .saturating_add(1)
+    } else {
+        latest + 1
+    };
     let stream = cluster
         .js
         .get_stream(cluster.names_of.stream(room))
         .await
         .map_err(super::unavailable)?;
-    let deliver_policy = if latest == 0 {
-        DeliverPolicy::All
-    } else {
-        DeliverPolicy::ByStartSequence {
-            start_sequence: latest + 1,
-        }
+    let deliver_policy = DeliverPolicy::ByStartSequence {
+        start_sequence: first,
     };
     let consumer = stream
         .create_consumer(push::OrderedConfig {
@@ -91,6 +96,15 @@ async fn consume_once(
                 continue;
             }
         };
+        let latest = *cluster.latest[room.index()].borrow();
+        if latest > 0 && seq > latest + 1 {
+            // Only a relay that fell further behind than the stream keeps gets here.
+            tracing::warn!(
+                ?room,
+                missed = seq - latest - 1,
+                "messages left the stream before this relay read them; its clients miss them"
+            );
+        }
         let from_here = published.relay == cluster.relay;
         let delivery = shared.peers().deliver_numbered(
             endpoint,
