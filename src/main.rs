@@ -76,7 +76,7 @@ enum LangArg {
 #[derive(Subcommand, Debug)]
 enum CliCommand {
     /// Run the chat relay without a window (for a server or a terminal).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Join a chat in this terminal: type `id/message` or `*/message`.
     Join(JoinArgs),
 }
@@ -228,7 +228,7 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     };
     let code = match command {
-        CliCommand::Serve(args) => match runtime.block_on(serve(args)) {
+        CliCommand::Serve(args) => match runtime.block_on(serve(*args)) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("classchat: {e:#}");
