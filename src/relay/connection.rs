@@ -99,35 +99,8 @@ pub(super) async fn run(mut ws: Socket, accepted: Accepted, shared: &Shared) {
         return;
     }
     let resuming = accepted.resume.is_some();
-    // In a cluster the ID is claimed cluster-wide before the client joins.
-    let admission = match &shared.cluster {
-        Some(cluster) => {
-            let admitted = cluster
-                .admit(
-                    shared,
-                    accepted.endpoint,
-                    accepted.dialect,
-                    accepted.name.as_deref(),
-                    accepted.host,
-                    accepted.resume.as_ref(),
-                )
-                .await;
-            match admitted {
-                Ok(admission) => admission,
-                Err(e) => {
-                    tracing::info!(addr = %accepted.peer_addr, "refused: {e}");
-                    let close = close_frame(Close::Unavailable);
-                    tokio::time::timeout(CLOSE_TIMEOUT, ws.close(Some(close)))
-                        .await
-                        .ok();
-                    return;
-                }
-            }
-        }
-        None => Admission {
-            claimed: None,
-            token: String::new(),
-        },
+    let Some(admission) = admit(&mut ws, &accepted, shared).await else {
+        return;
     };
     let (joined, delivery, info) = {
         let mut peers = shared.peers();
@@ -246,6 +219,38 @@ pub(super) async fn run(mut ws: Socket, accepted: Accepted, shared: &Shared) {
     tokio::time::timeout(CLOSE_TIMEOUT, ws.close(Some(close_frame(close))))
         .await
         .ok();
+}
+
+/// In a cluster, claims the client's ID cluster-wide before it joins; a relay that cannot
+/// reach the cluster closes the connection (4001) and returns `None`.
+async fn admit(ws: &mut Socket, accepted: &Accepted, shared: &Shared) -> Option<Admission> {
+    let Some(cluster) = &shared.cluster else {
+        return Some(Admission {
+            claimed: None,
+            token: String::new(),
+        });
+    };
+    let admitted = cluster
+        .admit(
+            shared,
+            accepted.endpoint,
+            accepted.dialect,
+            accepted.name.as_deref(),
+            accepted.host,
+            accepted.resume.as_ref(),
+        )
+        .await;
+    match admitted {
+        Ok(admission) => Some(admission),
+        Err(e) => {
+            tracing::info!(addr = %accepted.peer_addr, "refused: {e}");
+            let close = close_frame(Close::Unavailable);
+            tokio::time::timeout(CLOSE_TIMEOUT, ws.close(Some(close)))
+                .await
+                .ok();
+            None
+        }
+    }
 }
 
 impl Connection<'_> {

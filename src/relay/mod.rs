@@ -7,7 +7,8 @@
 //!
 //! Inside: `http` takes a TCP connection through the WebSocket handshake, `connection` runs
 //! one client's socket, `peers` keeps the rooms and routes, `outbox` queues each client's
-//! frames, `limits` holds every limit and `state` what all tasks share.
+//! frames, `limits` holds every limit and `state` what all tasks share. With
+//! [`RelayConfig::cluster`], `cluster` makes the relay one of several on a NATS server.
 //!
 //! Try it: `cargo run -- serve --port 30005`, then `cargo run -- join localhost`.
 
@@ -452,6 +453,10 @@ impl RelayHandle {
 
     /// Sends `text` into the addressed room as `host`.
     pub fn send_as_host(&self, to: Recipient, text: &str) -> Result<(), RouteError> {
+        // A message numbered here would take a number the cluster gives another.
+        if self.shared.cluster.is_some() {
+            return Err(RouteError::Clustered);
+        }
         // The host's window never waits: a queue it congests is drained by its reader, and the
         // stall check cuts a reader that stops.
         let routed =

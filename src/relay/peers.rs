@@ -14,6 +14,11 @@
 //!
 //! The classroom (modes, hands, poll, pin) is kept by [`Classroom`]; this module checks each
 //! message against the modes, applies the hosts' control messages and sends the notices.
+//!
+//! On a relay of a cluster the same registry also lists the other relays' clients (listed and
+//! addressable, never queued to), and routing is split in two: [`Peers::check_send`] before
+//! the message goes to the cluster, [`Peers::deliver_numbered`] when it comes back with the
+//! cluster's `seq` (see `cluster`).
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
@@ -154,6 +159,10 @@ pub enum RouteError {
     /// The room's modes do not let the sender write to that recipient.
     #[error("{0}; your message was not delivered")]
     NotAllowed(NotAllowed),
+    /// The host's window writes to a relay alone only: in a cluster a message must be
+    /// numbered by the cluster.
+    #[error("this relay is one of a cluster; write from a client of it")]
+    Clustered,
 }
 
 impl RouteError {
@@ -163,6 +172,7 @@ impl RouteError {
             Self::UnknownRecipient(_) => ErrorCode::UnknownRecipient,
             Self::Muted => ErrorCode::Muted,
             Self::NotAllowed(_) => ErrorCode::NotAllowed,
+            Self::Clustered => ErrorCode::Unavailable,
         }
     }
 }

@@ -398,18 +398,14 @@ impl Cluster {
             });
         }
         let token = random_hex(32);
-        let claim_token = if dialect == Dialect::V1 {
-            token.clone()
-        } else {
-            String::new()
-        };
-        let claim_token = claim_token.as_str();
+        // A seed client has no session: its claim names none.
+        let claim_token = if dialect == Dialect::V1 { &token } else { "" }.to_owned();
         let requested = name.map(|name| shared.peers().check_name(name, host));
         let (peer_id, name_refused) = match requested {
-            Some(Ok(name)) if self.claim(&name, claim_token).await? => (name, None),
-            Some(Ok(name)) => (self.generated(claim_token).await?, Some(name_taken(&name))),
-            Some(Err(refusal)) => (self.generated(claim_token).await?, Some(refusal)),
-            None => (self.generated(claim_token).await?, None),
+            Some(Ok(name)) if self.claim(&name, &claim_token).await? => (name, None),
+            Some(Ok(name)) => (self.generated(&claim_token).await?, Some(name_taken(&name))),
+            Some(Err(refusal)) => (self.generated(&claim_token).await?, Some(refusal)),
+            None => (self.generated(&claim_token).await?, None),
         };
         Ok(Admission {
             claimed: Some(Claimed {
@@ -417,7 +413,7 @@ impl Cluster {
                 name_refused,
                 token,
             }),
-            token: claim_token.to_owned(),
+            token: claim_token,
         })
     }
 
