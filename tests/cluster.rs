@@ -1,6 +1,7 @@
 //! Several relays on one real NATS server (`nats-server -js`) acting as one chat: messages
-//! cross relays in both dialects, one roster, IDs unique cluster-wide, a relay killed under
-//! traffic, and NATS itself restarted under the relays.
+//! cross relays in both dialects, one roster, IDs unique cluster-wide, a host's controls on
+//! every relay, churn, a relay killed under traffic, and NATS itself restarted under the
+//! relays.
 //!
 //! Each test starts its own `nats-server` on a free loopback port with a temporary JetStream
 //! directory (`NATS_SERVER` names the binary if it is not on `PATH` or in `/usr/sbin`).
@@ -684,4 +685,72 @@ async fn serve_explains_a_nats_server_it_cannot_reach() {
         stderr.contains("could not connect to the cluster's NATS server"),
         "{stderr}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hosts_modes_and_moderation_reach_every_relay() {
+    let nats = Nats::start();
+    let with_key = |name: &str| RelayConfig {
+        host_token: Some("k3y".to_owned()),
+        ..cluster_config(&nats, name)
+    };
+    let start = |config: RelayConfig| async move {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        relay::launch(listener, config).await.unwrap()
+    };
+    let a = start(with_key("a")).await;
+    let b = start(with_key("b")).await;
+    let mut sensei = extended(a.local_addr(), &format!("{DICT}?name=sensei&host=k3y")).await;
+    let (mut stu, _, _, _) = join_v1(b.local_addr(), "stu").await;
+    until_joined(&mut sensei, "stu").await;
+    until_listed(&b, "sensei", true).await;
+
+    // Students may no longer write to everyone: the student on the other relay is told, and
+    // held to it.
+    let frame = ClientMessage::Room {
+        student_broadcast: Some(false),
+        student_private: None,
+    }
+    .encode();
+    send(&mut sensei, &frame).await;
+    tokio::time::timeout(CLUSTER_PATIENCE, async {
+        loop {
+            if let ServerMessage::Room(modes) = common::json_any(&mut stu).await
+                && !modes.student_broadcast
+            {
+                return;
+            }
+        }
+    })
+    .await
+    .expect("the room's modes never reached the other relay");
+    send_json(&mut stu, "*", "to everyone").await;
+    assert_eq!(common::json_error(&mut stu).await, ErrorCode::NotAllowed);
+
+    // Muted from the other relay.
+    send(
+        &mut sensei,
+        &ClientMessage::Mute {
+            id: "stu".into(),
+            muted: true,
+        }
+        .encode(),
+    )
+    .await;
+    eventually("the student's relay has muted the student", || {
+        b.clients().iter().any(|c| c.info.id == "stu" && c.muted)
+    })
+    .await;
+    send_json(&mut stu, "sensei", "a question").await;
+    assert_eq!(common::json_error(&mut stu).await, ErrorCode::Muted);
+
+    // Removed from the other relay.
+    send(
+        &mut sensei,
+        &ClientMessage::Kick { id: "stu".into() }.encode(),
+    )
+    .await;
+    let frame = close_frame(&mut stu).await.expect("a close frame");
+    assert_eq!(u16::from(frame.code), 1008);
+    until_listed(&a, "stu", false).await;
 }

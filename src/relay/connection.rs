@@ -322,7 +322,7 @@ impl Connection<'_> {
                 Ok(ClientMessage::Send { to, text, id }) => {
                     return self.deliver(to, &text, id.as_deref()).await;
                 }
-                Ok(control) => return self.control(control, text.len()),
+                Ok(control) => return self.control(control, text.len()).await,
                 Err(e) => Err(e),
             },
         };
@@ -424,7 +424,7 @@ impl Connection<'_> {
 
     /// Applies a classroom control message (`room`, `mute`, `hand`, `poll`, …); `bytes` is
     /// its frame's size, which counts against the rate limit like a message.
-    fn control(&mut self, message: ClientMessage, bytes: usize) {
+    async fn control(&mut self, message: ClientMessage, bytes: usize) {
         let shared = self.shared;
         let answers = Answers::Control(message.kind());
         if !self.rate.allow(bytes) {
@@ -443,10 +443,15 @@ impl Connection<'_> {
         )
         .then(|| format!("{message:?}"));
         tracing::debug!(peer = %self.peer_id, ?message, "control");
+        // The other relays of a cluster apply what applied here.
+        let carried = shared.cluster.as_ref().map(|_| message.clone());
         let done = shared.peers().control(&self.peer_id, message, now_ms());
         match done {
             Ok(delivery) => {
                 shared.counters.delivered(&delivery);
+                if let (Some(cluster), Some(message)) = (&shared.cluster, carried) {
+                    cluster.control(&message).await;
+                }
                 if let Some(what) = moderation {
                     tracing::info!(host = %self.peer_id, what, "moderation by a host client");
                 }

@@ -1297,12 +1297,14 @@ impl Peers {
                 }
             }
             ClientMessage::Mute { id, muted } => {
-                if !self.set_muted(&id, muted) {
+                if !self.set_muted(&id, muted)
+                    && !self.moderate_remote(&id, &Moderation::Mute(muted))
+                {
                     return Err(ControlError::UnknownClient(id));
                 }
             }
             ClientMessage::Kick { id } => {
-                if !self.kick(&id) {
+                if !self.kick(&id) && !self.moderate_remote(&id, &Moderation::Remove) {
                     return Err(ControlError::UnknownClient(id));
                 }
             }
@@ -1330,6 +1332,21 @@ impl Peers {
         // Notices are few and small, and a control message pauses nobody.
         delivery.congested.clear();
         Ok(delivery)
+    }
+
+    /// Remembers a host's decision about a client of another relay of the cluster (whose
+    /// relay applies it), so that it holds here too should the client come here. Returns
+    /// whether such a client is listed.
+    fn moderate_remote(&mut self, peer_id: &str, moderation: &Moderation) -> bool {
+        if !self.rooms().iter().any(|r| r.remote.contains_key(peer_id)) {
+            return false;
+        }
+        match moderation {
+            Moderation::Mute(true) => self.muted.add(peer_id, None),
+            Moderation::Mute(false) => self.muted.remove(peer_id, None),
+            Moderation::Remove => self.removed.add(peer_id, None),
+        }
+        true
     }
 
     /// The room's modes.
@@ -1406,6 +1423,12 @@ impl Peers {
             duplicate: true,
         }
     }
+}
+
+/// A host's decision about a client, for [`Peers::moderate_remote`].
+enum Moderation {
+    Mute(bool),
+    Remove,
 }
 
 /// What [`Peers::insert`] needs besides the ID.

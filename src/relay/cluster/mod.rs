@@ -736,6 +736,24 @@ impl Cluster {
         .await;
     }
 
+    /// A host of this relay gave a classroom control that every relay applies (see
+    /// [`wire::Control::carried`]): the others are told. Lost while NATS is away.
+    pub(super) async fn control(&self, message: &crate::protocol::ClientMessage) {
+        if !wire::Control::carried(message) {
+            return;
+        }
+        let control = wire::Control {
+            relay: self.relay.clone(),
+            message: message.clone(),
+        };
+        if let Ok(payload) = serde_json::to_vec(&control) {
+            self.client
+                .publish(self.names_of.control(), payload.into())
+                .await
+                .ok();
+        }
+    }
+
     async fn announce(&self, presence: &Presence) {
         let Ok(payload) = serde_json::to_vec(presence) else {
             return;

@@ -17,9 +17,9 @@ use futures_util::StreamExt as _;
 
 use super::super::outbox::Outbox;
 use super::super::state::Shared;
-use super::wire::{Member, Presence, Published, Room};
+use super::wire::{Control, Member, Presence, Published, Room};
 use super::{Cluster, ClusterError};
-use crate::protocol::{ClientInfo, Close, Dialect, Endpoint};
+use crate::protocol::{ClientInfo, Close, Dialect, Endpoint, now_ms};
 
 /// Runs the cluster's background work until the relay stops (it never returns).
 pub(in crate::relay) async fn run(cluster: &Cluster, shared: &Shared) {
@@ -159,15 +159,8 @@ struct Seen {
 /// Announces this relay's clients every heartbeat, applies the other relays' presence
 /// messages, and drops relays that went silent.
 async fn presence(cluster: &Cluster, shared: &Shared) {
-    let mut subscription = loop {
-        match cluster.client.subscribe(cluster.names_of.presence()).await {
-            Ok(subscription) => break subscription,
-            Err(e) => {
-                tracing::warn!("could not listen to the cluster's presence ({e}); trying again");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-            }
-        }
-    };
+    let mut subscription = subscribe(cluster, cluster.names_of.presence()).await;
+    let mut controls = subscribe(cluster, cluster.names_of.control()).await;
     let heartbeat = cluster.config.heartbeat;
     let dead_after = cluster.config.dead_after;
     let mut tick = tokio::time::interval(heartbeat);
@@ -185,6 +178,17 @@ async fn presence(cluster: &Cluster, shared: &Shared) {
                 };
                 if presence.relay() != cluster.relay && !gone.contains(presence.relay()) {
                     apply(shared, &mut relays, &mut gone, presence);
+                }
+            }
+            Some(message) = controls.next() => {
+                let Ok(control) = serde_json::from_slice::<Control>(&message.payload) else {
+                    continue;
+                };
+                if control.relay != cluster.relay && Control::carried(&control.message) {
+                    // Applied as the host's; a client this relay does not know is no error here.
+                    if let Ok(delivery) = shared.peers().control("", control.message, now_ms()) {
+                        shared.counters.delivered(&delivery);
+                    }
                 }
             }
             _ = tick.tick() => {
@@ -241,6 +245,22 @@ async fn presence(cluster: &Cluster, shared: &Shared) {
                 }
                 let count = u64::try_from(relays.len()).unwrap_or(u64::MAX) + 1;
                 cluster.counters.relays.store(count, Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+/// Listens to `subject`, trying again until NATS answers.
+async fn subscribe(cluster: &Cluster, subject: String) -> async_nats::Subscriber {
+    loop {
+        match cluster.client.subscribe(subject.clone()).await {
+            Ok(subscription) => return subscription,
+            Err(e) => {
+                tracing::warn!(
+                    subject,
+                    "could not listen to the cluster ({e}); trying again"
+                );
+                tokio::time::sleep(Duration::from_secs(1)).await;
             }
         }
     }

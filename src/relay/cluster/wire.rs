@@ -9,13 +9,15 @@
 //!   room's `seq`.
 //! - `classchat.<chat>.presence` (plain NATS): [`Presence`], each relay's clients, as they come
 //!   and go and once a second in full.
+//! - `classchat.<chat>.control` (plain NATS): [`Control`], a host's room modes, moderation and
+//!   pinned message, applied on every relay.
 //! - Key-value buckets `classchat_<chat>_names` (who holds each ID, [`NameClaim`]),
 //!   `…_sessions` (each resume token's ID and room, [`SessionRecord`]) and `…_state` (the
 //!   chat's epoch and the next free block of generated IDs).
 
 use serde::{Deserialize, Serialize};
 
-use crate::protocol::{ChatMessage, ClientInfo, Endpoint};
+use crate::protocol::{ChatMessage, ClientInfo, ClientMessage, Endpoint};
 
 /// The key of the chat's epoch in the state bucket.
 pub(super) const EPOCH_KEY: &str = "epoch";
@@ -66,6 +68,11 @@ impl Names {
     /// The subject relays announce their clients on.
     pub(super) fn presence(&self) -> String {
         format!("classchat.{}.presence", self.chat)
+    }
+
+    /// The subject hosts' classroom controls travel on.
+    pub(super) fn control(&self) -> String {
+        format!("classchat.{}.control", self.chat)
     }
 
     /// The bucket `what` (`names`: who holds each ID, keyed by [`name_key`]; `sessions`: each
@@ -190,6 +197,30 @@ impl Presence {
             | Self::Left { relay, .. }
             | Self::Bye { relay } => relay,
         }
+    }
+}
+
+/// A host's classroom control that one relay applied, for the others to apply too.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(super) struct Control {
+    /// The relay the host is connected to.
+    pub relay: String,
+    /// What the host sent.
+    pub message: ClientMessage,
+}
+
+impl Control {
+    /// Whether `message` is carried to every relay: the room's modes, mute and removal, and
+    /// the pinned message. Hands and polls stay with the relay they were given on.
+    pub(super) fn carried(message: &ClientMessage) -> bool {
+        matches!(
+            message,
+            ClientMessage::Room { .. }
+                | ClientMessage::Mute { .. }
+                | ClientMessage::Kick { .. }
+                | ClientMessage::Readmit { .. }
+                | ClientMessage::Pin { .. }
+        )
     }
 }
 
