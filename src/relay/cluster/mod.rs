@@ -12,7 +12,8 @@
 //! bucket so that a client resumes on any relay. Presence (who is on which relay) travels on
 //! plain NATS: joins and leaves as they happen, and every relay's full list once a second;
 //! a relay silent for [`ClusterConfig::dead_after`] is dropped with its clients (see
-//! `tasks`). The wire between relays is in `wire`.
+//! `tasks`). A host's room modes, moderation and pin go to every relay the same way; hands and
+//! polls stay per relay. The wire between relays is in `wire`.
 //!
 //! Try it: `nats-server -js &`, then `classchat serve --port 30005 --cluster
 //! nats://127.0.0.1:4222` and `classchat serve --port 30006 --cluster nats://127.0.0.1:4222`,
@@ -42,7 +43,7 @@ use wire::{
 pub(super) use tasks::run;
 
 /// Generated-ID numbers a relay takes from the cluster's counter at a time.
-pub const ID_BLOCK: u64 = 100;
+const ID_BLOCK: u64 = 100;
 /// Longest wait for a publish's acknowledgement before the sender is told it failed.
 const PUBLISH_TIMEOUT: Duration = Duration::from_secs(3);
 /// Longest wait for a key-value or stream request.
