@@ -243,7 +243,7 @@ async fn presence(cluster: &Cluster, shared: &Shared) {
                         shared.counters.delivered(&delivery);
                     }
                 }
-                let count = u64::try_from(relays.len()).unwrap_or(u64::MAX) + 1;
+                let count = u64::try_from(relays.len()).unwrap_or(u64::MAX).saturating_add(1);
                 cluster.counters.relays.store(count, Ordering::Relaxed);
             }
         }
