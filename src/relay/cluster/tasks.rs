@@ -23,11 +23,39 @@ use crate::protocol::{ClientInfo, Close, Dialect, Endpoint, now_ms};
 
 /// Runs the cluster's background work until the relay stops (it never returns).
 pub(in crate::relay) async fn run(cluster: &Cluster, shared: &Shared) {
+    let (sweeps, swept) = tokio::sync::mpsc::unbounded_channel();
     tokio::join!(
         consume(cluster, shared, Room::Broadcast),
         consume(cluster, shared, Room::Direct),
-        presence(cluster, shared),
+        presence(cluster, shared, sweeps),
+        sweep(cluster, shared, swept),
     );
+}
+
+/// Relays found dead, to clean up after.
+struct Sweep {
+    /// The relays that just went silent.
+    dead: Vec<String>,
+    /// Every relay heard from lately: claims of any other are released.
+    alive: HashSet<String>,
+}
+
+/// Releases the claims of relays that are not alive and then drops the dead ones' clients
+/// from the roster, so that whoever hears of a leave can take the name. Apart from the
+/// presence loop, which must keep heartbeating however long this takes.
+async fn sweep(
+    cluster: &Cluster,
+    shared: &Shared,
+    mut sweeps: tokio::sync::mpsc::UnboundedReceiver<Sweep>,
+) {
+    while let Some(Sweep { dead, alive }) = sweeps.recv().await {
+        cluster.release_where(|relay| !alive.contains(relay)).await;
+        for relay in &dead {
+            tracing::info!(relay, "a relay went silent; its clients leave the roster");
+            let delivery = shared.peers().remote_sync(relay, None);
+            shared.counters.delivered(&delivery);
+        }
+    }
 }
 
 /// Reads `room`'s stream from where this relay stopped, for ever, starting again after an
@@ -158,7 +186,11 @@ struct Seen {
 
 /// Announces this relay's clients every heartbeat, applies the other relays' presence
 /// messages, and drops relays that went silent.
-async fn presence(cluster: &Cluster, shared: &Shared) {
+async fn presence(
+    cluster: &Cluster,
+    shared: &Shared,
+    sweeps: tokio::sync::mpsc::UnboundedSender<Sweep>,
+) {
     let mut subscription = subscribe(cluster, cluster.names_of.presence()).await;
     let mut controls = subscribe(cluster, cluster.names_of.control()).await;
     let heartbeat = cluster.config.heartbeat;
@@ -230,17 +262,10 @@ async fn presence(cluster: &Cluster, shared: &Shared) {
                     }
                     // Claims of relays that are not alive: the dead ones, and at the first
                     // look those of a cluster that stopped altogether before this relay came.
-                    // Released before the roster says they left, so that whoever hears of
-                    // the leave can take the name.
                     if !dead.is_empty() || !swept {
                         swept = true;
-                        let alive: HashSet<String> = relays.keys().cloned().collect();
-                        cluster.release_where(|relay| !alive.contains(relay)).await;
-                    }
-                    for relay in &dead {
-                        tracing::info!(relay, "a relay went silent; its clients leave the roster");
-                        let delivery = shared.peers().remote_sync(relay, None);
-                        shared.counters.delivered(&delivery);
+                        let alive = relays.keys().cloned().collect();
+                        sweeps.send(Sweep { dead, alive }).ok();
                     }
                 }
                 let count = u64::try_from(relays.len()).unwrap_or(u64::MAX).saturating_add(1);
