@@ -85,6 +85,14 @@ pub struct Args {
     /// PID of the server process, to read its CPU time and memory from /proc.
     #[arg(long)]
     pub server_pid: Option<u32>,
+    /// Another relay of the same chat (a cluster), repeatable: connections alternate between
+    /// `--url` and these.
+    #[arg(long = "also-url", value_name = "URL")]
+    pub also_urls: Vec<String>,
+    /// Another process of the server side (a relay of the cluster, the NATS server),
+    /// repeatable: its CPU time counts as the server's.
+    #[arg(long = "also-pid", value_name = "PID")]
+    pub also_pids: Vec<u32>,
     /// Which scenario to run.
     #[arg(long, value_enum, default_value_t = Scenario::All)]
     scenario: Scenario,
@@ -178,10 +186,37 @@ pub struct Args {
 pub struct Target {
     pub addr: SocketAddr,
     pub base: String,
+    /// Further relays of the same chat; connections take turns, `addr` first.
+    others: Vec<(SocketAddr, String)>,
+    /// How many connections were opened, to pick the next relay.
+    opened: std::rc::Rc<std::cell::Cell<usize>>,
 }
 
 impl Target {
-    async fn parse(url: &str) -> anyhow::Result<Self> {
+    async fn parse(url: &str, also: &[String]) -> anyhow::Result<Self> {
+        let first = Self::parse_one(url).await?;
+        let mut others = Vec::new();
+        for url in also {
+            let other = Self::parse_one(url).await?;
+            others.push((other.addr, other.base));
+        }
+        Ok(Self { others, ..first })
+    }
+
+    /// The relay the next connection goes to.
+    fn next(&self) -> (SocketAddr, &str) {
+        let n = self.opened.get();
+        self.opened.set(n + 1);
+        match n % (self.others.len() + 1) {
+            0 => (self.addr, &self.base),
+            i => self
+                .others
+                .get(i - 1)
+                .map_or((self.addr, self.base.as_str()), |(a, b)| (*a, b.as_str())),
+        }
+    }
+
+    async fn parse_one(url: &str) -> anyhow::Result<Self> {
         let parsed = url::Url::parse(url).with_context(|| format!("bad --url {url}"))?;
         if parsed.scheme() != "ws" {
             bail!("--url must start with ws:// (loopback only, no TLS)");
@@ -200,6 +235,8 @@ impl Target {
         Ok(Self {
             addr,
             base: format!("ws://{}", addr),
+            others: Vec::new(),
+            opened: std::rc::Rc::default(),
         })
     }
 }
@@ -234,7 +271,8 @@ pub async fn connect_with(
     path: &str,
     options: &ConnectOptions,
 ) -> anyhow::Result<Ws> {
-    let socket = if target.addr.is_ipv4() {
+    let (addr, base) = target.next();
+    let socket = if addr.is_ipv4() {
         TcpSocket::new_v4()?
     } else {
         TcpSocket::new_v6()?
@@ -245,14 +283,14 @@ pub async fn connect_with(
     if let Some(ip) = options.source {
         socket.bind(SocketAddr::new(ip, 0))?;
     }
-    let stream = socket.connect(target.addr).await?;
+    let stream = socket.connect(addr).await?;
     stream.set_nodelay(true)?;
     let config = WebSocketConfig::default()
         .read_buffer_size(16 * 1024)
         .write_buffer_size(16 * 1024);
     let url = match &options.query {
-        Some(query) => format!("{}{path}?{query}", target.base),
-        None => format!("{}{path}", target.base),
+        Some(query) => format!("{base}{path}?{query}"),
+        None => format!("{base}{path}"),
     };
     let mut request = url.into_client_request()?;
     if let Some(protocol) = options.subprotocol {
@@ -358,7 +396,8 @@ fn main() -> anyhow::Result<()> {
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
-    let target = Target::parse(&args.url).await?;
+    let target = Target::parse(&args.url, &args.also_urls).await?;
+    metrics::count_also(&args.also_pids);
     let deadline = Instant::now() + Duration::from_secs_f64(args.deadline_secs.max(1.0));
     let rss = metrics::RssPeak::start(args.server_pid);
     println!(

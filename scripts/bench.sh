@@ -4,6 +4,7 @@
 #   scripts/bench.sh            full run (1,000 clients, 10,000 idle connections), < 10 min
 #   scripts/bench.sh --quick    smaller sizes, < 4 min
 #   scripts/bench.sh --scenario routing[,flood,...] [--quick] [-- extra generator args]
+#   scripts/bench.sh --cluster [--quick]   one relay alone against two relays on one NATS server
 #
 # Scenarios: broadcast routing slow connections flood route-flood stall storm (all by default).
 # Builds the release binary, then for each scenario starts a fresh `classchat serve` and a fresh
@@ -13,24 +14,37 @@
 # it prints a markdown table. The raw output goes to $CARGO_TARGET_DIR/bench-results/<date>.log
 # (target/bench-results by default).
 #
+# --cluster runs the broadcast and routing scenarios (or those given with --scenario) against one
+# `classchat serve` alone, then against two `classchat serve --cluster` on one `nats-server -js`
+# (Debian's nats-server; NATS_SERVER names another binary), all on this machine in the same run.
+# The generator's connections alternate between the two relays, so half of all deliveries cross
+# from one relay to the other; the server's CPU is both relays' plus the NATS server's. No Tornado.
+#
 # Descriptors: 10,000 idle clients need more than 10,000 open files in the generator and in each
 # server, so the soft limit is raised to the hard limit (`ulimit -n "$(ulimit -Hn)"`); check
 # that `ulimit -Hn` is at least 10,100.
 set -euo pipefail
 
 quick=0
+cluster=0
+chosen=""
 scenarios=(broadcast routing slow connections flood route-flood stall storm)
 extra=()
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --quick) quick=1 ;;
-        --scenario) IFS=, read -ra scenarios <<<"$2"; shift ;;
+        --scenario) IFS=, read -ra scenarios <<<"$2"; chosen=1; shift ;;
         --) shift; extra=("$@"); break ;;
-        -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+        --cluster) cluster=1 ;;
+        -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
         *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
     esac
     shift
 done
+
+if [[ $cluster == 1 && -z $chosen ]]; then
+    scenarios=(broadcast routing)
+fi
 
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -54,7 +68,12 @@ fi
 # The relay's stall timeout in the stall scenario (when this build has the flag).
 stall_secs=5
 
-python3 -c 'import tornado' 2>/dev/null || python3 -m pip install --quiet tornado
+if [[ $cluster == 1 ]]; then
+    nats_bin=${NATS_SERVER:-$(command -v nats-server || echo /usr/sbin/nats-server)}
+    [[ -x $nats_bin ]] || { echo "--cluster needs nats-server (apt-get install nats-server)" >&2; exit 2; }
+else
+    python3 -c 'import tornado' 2>/dev/null || python3 -m pip install --quiet tornado
+fi
 
 echo "== building (release)"
 cargo build --release --quiet --bin classchat
@@ -74,7 +93,11 @@ echo "== raw output: $log"
 {
     echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
     echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), load average $(cut -d' ' -f1-3 /proc/loadavg)"
-    echo "tornado: $(python3 -c 'import tornado; print(tornado.version)'), python $(python3 -c 'import platform; print(platform.python_version())')"
+    if [[ $cluster == 1 ]]; then
+        echo "nats-server: $("$nats_bin" --version 2>&1 | head -1)"
+    else
+        echo "tornado: $(python3 -c 'import tornado; print(tornado.version)'), python $(python3 -c 'import platform; print(platform.python_version())')"
+    fi
     echo "sizes: ${sizes[*]} ${extra[*]}"
     echo "classchat: $(git describe --always --dirty 2>/dev/null || echo unknown) ${relay_stall[*]}"
 } | tee "$log"
@@ -95,15 +118,21 @@ wait_port() {
 
 relay_pid=""
 seed_pid=""
+relay2_pid=""
+nats_pid=""
+nats_dir=""
 stop_servers() {
-    for pid in $relay_pid $seed_pid; do
+    for pid in $relay_pid $relay2_pid $seed_pid $nats_pid; do
         kill "$pid" 2>/dev/null || true
     done
-    for pid in $relay_pid $seed_pid; do
+    for pid in $relay_pid $relay2_pid $seed_pid $nats_pid; do
         wait "$pid" 2>/dev/null || true
     done
     relay_pid=""
+    relay2_pid=""
     seed_pid=""
+    nats_pid=""
+    if [[ -n $nats_dir ]]; then rm -rf "$nats_dir"; nats_dir=""; fi
 }
 trap stop_servers EXIT
 
@@ -119,6 +148,60 @@ start_servers() {
     wait_port "$seed_port"
 }
 
+relay_flags=(--bind 127.0.0.1 --rate 0 --rate-bytes 0 --max-per-address 0 --max-clients 20000
+             --no-announce)
+
+start_relay_alone() {
+    relay_port=$(free_port)
+    "$relay_bin" serve --port "$relay_port" "${relay_flags[@]}" >>"$results_dir/relay.log" 2>&1 &
+    relay_pid=$!
+    wait_port "$relay_port"
+}
+
+# A NATS server with JetStream and two relays on it.
+start_cluster() {
+    nats_port=$(free_port)
+    nats_dir=$(mktemp -d)
+    "$nats_bin" -js -a 127.0.0.1 -p "$nats_port" -sd "$nats_dir" >>"$results_dir/nats.log" 2>&1 &
+    nats_pid=$!
+    wait_port "$nats_port"
+    relay_port=$(free_port)
+    "$relay_bin" serve --port "$relay_port" "${relay_flags[@]}" --metrics \
+        --cluster "nats://127.0.0.1:$nats_port" --relay-name bench-a >>"$results_dir/relay.log" 2>&1 &
+    relay_pid=$!
+    relay2_port=$(free_port)
+    "$relay_bin" serve --port "$relay2_port" "${relay_flags[@]}" --metrics \
+        --cluster "nats://127.0.0.1:$nats_port" --relay-name bench-b >>"$results_dir/relay.log" 2>&1 &
+    relay2_pid=$!
+    wait_port "$relay_port"
+    wait_port "$relay2_port"
+}
+
+# A counter summed over both relays' /metrics.
+cluster_counter() {
+    python3 - "$1" "$relay_port" "$relay2_port" <<'PY'
+import sys, urllib.request
+name, total = sys.argv[1], 0
+for port in sys.argv[2:]:
+    page = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
+    total += sum(int(float(l.split()[1])) for l in page.splitlines() if l.startswith(name + " "))
+print(total)
+PY
+}
+
+run_cluster_load() {
+    local scenario=$1
+    echo "== $scenario: cluster (ports $relay_port and $relay2_port, NATS pid $nats_pid)" | tee -a "$log"
+    cargo bench --quiet --bench load -- --url "ws://127.0.0.1:$relay_port" --server-pid "$relay_pid" \
+        --also-url "ws://127.0.0.1:$relay2_port" --also-pid "$relay2_pid" --also-pid "$nats_pid" \
+        --label cluster --scenario "$scenario" "${sizes[@]}" "${extra[@]}" 2>&1 | tee -a "$log" \
+        || echo "(the cluster run reported an error)" | tee -a "$log"
+    echo "CLUSTER $scenario forwarded_out=$(cluster_counter classchat_cluster_forwarded_out_total) forwarded_in=$(cluster_counter classchat_cluster_forwarded_in_total)" | tee -a "$log"
+    # Whatever was still on its way when the generator stopped waiting arrives now or never.
+    sleep 5
+    echo "CLUSTER $scenario-5s-later forwarded_out=$(cluster_counter classchat_cluster_forwarded_out_total) forwarded_in=$(cluster_counter classchat_cluster_forwarded_in_total)" | tee -a "$log"
+}
+
 run_load() {
     local label=$1 port=$2 pid=$3 scenario=$4
     echo "== $scenario: $label (port $port, pid $pid)" | tee -a "$log"
@@ -126,6 +209,94 @@ run_load() {
         --label "$label" --scenario "$scenario" "${sizes[@]}" "${extra[@]}" 2>&1 | tee -a "$log" \
         || echo "(the $label run reported an error)" | tee -a "$log"
 }
+
+if [[ $cluster == 1 ]]; then
+    for scenario in "${scenarios[@]}"; do
+        start_relay_alone
+        echo "load average before $scenario: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$log"
+        run_load classchat "$relay_port" "$relay_pid" "$scenario"
+        stop_servers
+        start_cluster
+        echo "load average before $scenario (cluster): $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$log"
+        run_cluster_load "$scenario"
+        stop_servers
+    done
+    echo
+    echo "== results ($(date -u '+%Y-%m-%d %H:%M UTC'))"
+    python3 - "$log" <<'PY' | tee -a "$log"
+import json, sys
+
+results, forwarded = {}, {}
+for line in open(sys.argv[1], encoding="utf-8"):
+    if line.startswith("RESULT "):
+        r = json.loads(line[len("RESULT "):])
+        results[(r["label"], r["scenario"])] = r
+    elif line.startswith("CLUSTER "):
+        parts = line.split()
+        forwarded[parts[1]] = dict(p.split("=") for p in parts[2:])
+
+def get(label, scenario, *path):
+    value = results.get((label, scenario))
+    for key in path:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(key)
+    return value
+
+def fmt(v):
+    if v is None:
+        return "n/a"
+    if isinstance(v, float):
+        return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.2f}"
+    return f"{v:,}"
+
+def change(alone, cluster):
+    if alone is None or cluster is None:
+        return ""
+    diff = cluster - alone
+    return f"{'+' if diff >= 0 else ''}{fmt(diff)}"
+
+rows = []
+def row(name, scenario, *path):
+    a, c = get("classchat", scenario, *path), get("cluster", scenario, *path)
+    rows.append((name, fmt(a), fmt(c), change(a, c)))
+
+sat, paced = ("broadcast", "saturated"), ("broadcast", "paced")
+row("broadcast: deliveries/s (saturated)", "broadcast", *sat, "deliveries_per_sec")
+clients = get("cluster", "broadcast", "broadcast", "clients")
+for label in ("classchat", "cluster"):
+    d = get(label, "broadcast", *sat, "deliveries_per_sec")
+    n = get(label, "broadcast", "broadcast", "clients")
+    results.setdefault((label, "broadcast"), {})["messages_per_sec"] = d / n if d and n else None
+row("broadcast: messages/s (each through NATS in the cluster)", "broadcast", "messages_per_sec")
+row("broadcast: p50 latency, saturated (µs)", "broadcast", *sat, "latency_us", "p50")
+row("broadcast: p99 latency, saturated (µs)", "broadcast", *sat, "latency_us", "p99")
+row("broadcast: server CPU per delivery (µs)", "broadcast", *sat, "cpu", "server_cpu_us_per_unit")
+row("broadcast: server cores, saturated", "broadcast", *sat, "cpu", "server_cores")
+row("broadcast: lost, saturated", "broadcast", *sat, "lost")
+row("broadcast paced: p50 latency (µs)", "broadcast", *paced, "latency_us", "p50")
+row("broadcast paced: p99 latency (µs)", "broadcast", *paced, "latency_us", "p99")
+row("broadcast paced: lost", "broadcast", *paced, "lost")
+row("routing: routed/s (each through NATS in the cluster)", "routing", "routing", "routed_per_sec")
+row("routing: p50 latency (µs)", "routing", "routing", "latency_us", "p50")
+row("routing: p99 latency (µs)", "routing", "routing", "latency_us", "p99")
+row("routing: server CPU per message (µs)", "routing", "routing", "cpu", "server_cpu_us_per_unit")
+row("routing: server cores", "routing", "routing", "cpu", "server_cores")
+row("routing: lost", "routing", "routing", "lost")
+row("routing: misrouted", "routing", "routing", "misrouted")
+print()
+print("| figure | one relay | two relays + NATS | change |")
+print("|---|---:|---:|---:|")
+for name, a, c, d in rows:
+    if a == "n/a" and c == "n/a":
+        continue
+    print(f"| {name} | {a} | {c} | {d} |")
+for scenario, counts in forwarded.items():
+    print(f"\n{scenario}: messages the relays published to NATS {counts.get('forwarded_out')}, "
+          f"read back from the other relay {counts.get('forwarded_in')}")
+PY
+    exit 0
+fi
 
 # The paced broadcast phase must run at a rate the reference sustains, or its latency is only
 # queueing. Calibrate: measure the reference's saturated broadcast rate now, on this machine, and

@@ -115,7 +115,10 @@ pub async fn host(config: HostConfig) -> Result<Hosting, HostError> {
     };
     let port = listener.local_addr().map_or(config.port, |a| a.port());
     let code_required = config.relay.join_code.is_some();
-    let relay = relay::start(listener, config.relay);
+    // The only way launching fails is a cluster that cannot be joined.
+    let relay = relay::launch(listener, config.relay)
+        .await
+        .map_err(|e| relay::ConfigError::Cluster(e.to_string()))?;
     let (bind, room_name) = (config.bind, config.announce_as);
     // Interface enumeration and the mDNS daemon's sockets are blocking system calls; keep them
     // off the async workers.

@@ -13,14 +13,13 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
 #[cfg(feature = "gui")]
 use classchat::bridge::{Backend, HostRequest};
 use classchat::client::{JoinConfig, Trust, parse_address};
 use classchat::hosting::{self, HostConfig};
 use classchat::protocol::{DEFAULT_PORT, DIRECT_PATH};
-use classchat::relay::RelayConfig;
+use classchat::relay::{ClusterConfig, RelayConfig};
 use classchat::terminal;
 use classchat::tls::ServerTls;
 #[cfg(feature = "gui")]
@@ -79,7 +78,7 @@ enum LangArg {
 #[derive(Subcommand, Debug)]
 enum CliCommand {
     /// Run the chat relay without a window (for a server or a terminal).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Join a chat in this terminal: type `id/message`, `*/message`, or `/help` for the
     /// classroom commands (raise your hand, vote; for the host: pin, poll, mute, modes).
     Join(JoinArgs),
@@ -176,6 +175,37 @@ struct ServeArgs {
     /// The PEM private key of --tls-cert; a key that does not belong to it is refused at start.
     #[arg(long, value_name = "PEM", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+    /// Run as one relay of a cluster: relays on the same NATS server (with JetStream, `-js`)
+    /// act as one chat. Several servers may be given, separated by commas.
+    #[arg(long, value_name = "nats://HOST:PORT")]
+    cluster: Option<String>,
+    /// Which chat of the NATS server this relay serves (default `main`): relays of one chat
+    /// share rooms, roster and IDs; several chats (classes) can share one NATS server.
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "main",
+        requires = "cluster"
+    )]
+    cluster_chat: String,
+    /// This relay's name in the cluster's logs and metrics (default: the machine's name).
+    #[arg(long, value_name = "NAME", requires = "cluster")]
+    relay_name: Option<String>,
+    /// A NATS credentials file (.creds) for --cluster.
+    #[arg(long, value_name = "FILE", requires = "cluster")]
+    nats_creds: Option<std::path::PathBuf>,
+    /// A NATS user for --cluster, with --nats-password.
+    #[arg(long, value_name = "USER", requires_all = ["cluster", "nats_password"])]
+    nats_user: Option<String>,
+    /// The NATS user's password (prefer --nats-creds: a command line is visible to others
+    /// on the machine).
+    #[arg(long, value_name = "PASSWORD", requires = "nats_user")]
+    nats_password: Option<String>,
+    /// Copies JetStream keeps of the cluster's streams and buckets: 1 for one NATS server,
+    /// 3 for a three-node NATS cluster.
+    #[arg(long, default_value_t = 1, requires = "cluster",
+          value_parser = clap::value_parser!(u64).range(1..=5))]
+    nats_replicas: u64,
 }
 
 #[derive(Args, Debug)]
@@ -216,7 +246,7 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     };
     let code = match command {
-        CliCommand::Serve(args) => match runtime.block_on(serve(args)) {
+        CliCommand::Serve(args) => match runtime.block_on(serve(*args)) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("classchat: {e:#}");
@@ -351,6 +381,15 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         read_buffer_bytes: args.read_buffer.max(256),
         metrics: args.metrics,
         tls,
+        cluster: args.cluster.map(|url| ClusterConfig {
+            chat: args.cluster_chat,
+            relay_name: args.relay_name,
+            credentials: args.nats_creds,
+            user: args.nats_user,
+            password: args.nats_password,
+            replicas: usize::try_from(args.nats_replicas).unwrap_or(1),
+            ..ClusterConfig::new(url)
+        }),
         ..RelayConfig::default()
     };
     let join_code = relay.join_code.clone();
@@ -361,12 +400,17 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         relay,
         announce_as: (!args.no_announce).then_some(args.room_name),
     };
-    let hosting = hosting::host(config).await.with_context(|| {
-        format!(
-            "could not listen on {}:{} (is another program using the port? try --port)",
-            args.bind, args.port
-        )
-    })?;
+    let hosting = match hosting::host(config).await {
+        Ok(hosting) => hosting,
+        // Its own sentence says what to do.
+        Err(e @ hosting::HostError::Config(_)) => return Err(e.into()),
+        Err(e) => {
+            return Err(anyhow::Error::new(e).context(format!(
+                "could not listen on {}:{} (is another program using the port? try --port)",
+                args.bind, args.port
+            )));
+        }
+    };
     println!("classchat relay running. Students join with one of:");
     for address in &hosting.addresses {
         println!("  {ws}://{address}{DIRECT_PATH}");

@@ -377,6 +377,8 @@ pub enum Close {
     TooSlow,
     /// 4000: the session was resumed on another connection; this one must not reconnect.
     Replaced,
+    /// 4001: a relay of a cluster cannot reach the cluster's NATS server just now; try again.
+    Unavailable,
 }
 
 impl Close {
@@ -389,6 +391,7 @@ impl Close {
             Self::TooBig => 1009,
             Self::TooSlow => 1013,
             Self::Replaced => 4000,
+            Self::Unavailable => 4001,
         }
     }
 
@@ -401,6 +404,7 @@ impl Close {
             Self::TooBig => "message too big",
             Self::TooSlow => "too slow: messages were not being read",
             Self::Replaced => "this session continued on another connection",
+            Self::Unavailable => "the chat is briefly unavailable; try again shortly",
         }
     }
 
@@ -414,6 +418,7 @@ impl Close {
             1009 => Some(Self::TooBig),
             1013 => Some(Self::TooSlow),
             4000 => Some(Self::Replaced),
+            4001 => Some(Self::Unavailable),
             _ => None,
         }
     }
@@ -448,6 +453,9 @@ pub enum ErrorCode {
     /// The room's modes do not let this client write to that recipient, or the poll it
     /// answers is not open.
     NotAllowed,
+    /// A relay of a cluster cannot reach the cluster just now; the message was not delivered
+    /// and may be sent again.
+    Unavailable,
     /// A code this version does not know.
     #[serde(other)]
     Other,
@@ -1193,10 +1201,11 @@ mod tests {
             Close::TooBig,
             Close::TooSlow,
             Close::Replaced,
+            Close::Unavailable,
         ] {
             assert_eq!(Close::from_code(close.code()), Some(close));
         }
         assert_eq!(Close::from_code(1012), Some(Close::HostStopped));
-        assert_eq!(Close::from_code(4001), None);
+        assert_eq!(Close::from_code(4999), None);
     }
 }

@@ -122,6 +122,23 @@ pub fn fmt_rate(per_sec: f64) -> String {
     }
 }
 
+/// Further processes whose CPU time counts as the server's (`--also-pid`).
+static ALSO: std::sync::OnceLock<Vec<u32>> = std::sync::OnceLock::new();
+
+/// Counts the CPU time of `pids` as the server's from now on (set once, at start).
+pub fn count_also(pids: &[u32]) {
+    ALSO.set(pids.to_vec()).ok();
+}
+
+/// CPU ticks of the server: `pid` and the processes of [`count_also`].
+fn server_ticks(pid: u32) -> Option<u64> {
+    let also = ALSO.get().map_or(&[][..], Vec::as_slice);
+    std::iter::once(pid)
+        .chain(also.iter().copied())
+        .map(|pid| cpu_ticks(&pid.to_string()))
+        .sum()
+}
+
 /// CPU ticks (user + system) of a process: `self` or a PID.
 fn cpu_ticks(pid: &str) -> Option<u64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
@@ -171,7 +188,7 @@ impl CpuSample {
     pub fn now(server_pid: Option<u32>) -> Self {
         Self {
             at: Instant::now(),
-            server: server_pid.and_then(|pid| cpu_ticks(&pid.to_string())),
+            server: server_pid.and_then(server_ticks),
             generator: cpu_ticks("self"),
             machine: machine_ticks(),
         }

@@ -18,9 +18,10 @@ use tokio::time::Instant;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::{self, Message};
 
+use super::cluster::{Admission, send_key};
 use super::limits::RateLimit;
 use super::outbox::{Inbox, Outbox, close_frame};
-use super::peers::{Arrival, Resume};
+use super::peers::{Arrival, Checked, Resume};
 use super::progress::{Metered, Progress};
 use super::state::Shared;
 use crate::protocol::{
@@ -76,6 +77,8 @@ struct Connection<'a> {
     endpoint: Endpoint,
     dialect: Dialect,
     peer_id: String,
+    /// Its session's token in a cluster (empty for a seed client or a relay alone).
+    token: String,
     outbox: Outbox,
     rate: RateLimit,
     /// Queues this client's last message left over their bounds; its socket is not read until
@@ -96,15 +99,29 @@ pub(super) async fn run(mut ws: Socket, accepted: Accepted, shared: &Shared) {
         return;
     }
     let resuming = accepted.resume.is_some();
-    let (joined, delivery) = shared.peers().join(Arrival {
-        endpoint: accepted.endpoint,
-        dialect: accepted.dialect,
-        name: accepted.name.as_deref(),
-        host: accepted.host,
-        resume: accepted.resume,
-        outbox: outbox.clone(),
-        now_ms: now_ms(),
-    });
+    let Some(admission) = admit(&mut ws, &accepted, shared).await else {
+        return;
+    };
+    let (joined, delivery, info) = {
+        let mut peers = shared.peers();
+        let (joined, delivery) = peers.join(Arrival {
+            endpoint: accepted.endpoint,
+            dialect: accepted.dialect,
+            name: accepted.name.as_deref(),
+            host: accepted.host,
+            resume: accepted.resume,
+            claimed: admission.claimed,
+            outbox: outbox.clone(),
+            now_ms: now_ms(),
+        });
+        let info = peers.member_info(accepted.endpoint, &joined.peer_id);
+        (joined, delivery, info)
+    };
+    if let (Some(cluster), Some(info)) = (&shared.cluster, info) {
+        cluster
+            .joined(accepted.endpoint, info, &admission.token, joined.presence)
+            .await;
+    }
     shared.counters.delivered(&delivery);
     shared.counters.connected();
     let peer_id = joined.peer_id;
@@ -130,6 +147,7 @@ pub(super) async fn run(mut ws: Socket, accepted: Accepted, shared: &Shared) {
         endpoint: accepted.endpoint,
         dialect: accepted.dialect,
         peer_id,
+        token: admission.token,
         outbox,
         rate: RateLimit::new(&shared.config),
         waiting: Vec::new(),
@@ -139,13 +157,30 @@ pub(super) async fn run(mut ws: Socket, accepted: Accepted, shared: &Shared) {
         () = kill.kill().fired() => End::Killed,
         () = shared.shutdown.cancelled() => End::Shutdown,
     };
-    let delivery = shared.peers().leave(
-        connection.endpoint,
-        &connection.peer_id,
-        joined.conn,
-        now_ms(),
-    );
+    let (delivery, left) = {
+        let mut peers = shared.peers();
+        let before = peers.presence();
+        let delivery = peers.leave(
+            connection.endpoint,
+            &connection.peer_id,
+            joined.conn,
+            now_ms(),
+        );
+        // A connection whose session continued elsewhere leaves nothing.
+        let left = (peers.presence() != before).then(|| peers.presence());
+        (delivery, left)
+    };
     shared.counters.delivered(&delivery);
+    if let (Some(cluster), Some(version)) = (&shared.cluster, left) {
+        cluster
+            .left(
+                connection.endpoint,
+                &connection.peer_id,
+                &connection.token,
+                version,
+            )
+            .await;
+    }
 
     let peer = &connection.peer_id;
     let close = match end {
@@ -186,6 +221,38 @@ pub(super) async fn run(mut ws: Socket, accepted: Accepted, shared: &Shared) {
         .ok();
 }
 
+/// In a cluster, claims the client's ID cluster-wide before it joins; a relay that cannot
+/// reach the cluster closes the connection (4001) and returns `None`.
+async fn admit(ws: &mut Socket, accepted: &Accepted, shared: &Shared) -> Option<Admission> {
+    let Some(cluster) = &shared.cluster else {
+        return Some(Admission {
+            claimed: None,
+            token: String::new(),
+        });
+    };
+    let admitted = cluster
+        .admit(
+            shared,
+            accepted.endpoint,
+            accepted.dialect,
+            accepted.name.as_deref(),
+            accepted.host,
+            accepted.resume.as_ref(),
+        )
+        .await;
+    match admitted {
+        Ok(admission) => Some(admission),
+        Err(e) => {
+            tracing::info!(addr = %accepted.peer_addr, "refused: {e}");
+            let close = close_frame(Close::Unavailable);
+            tokio::time::timeout(CLOSE_TIMEOUT, ws.close(Some(close)))
+                .await
+                .ok();
+            None
+        }
+    }
+}
+
 impl Connection<'_> {
     /// Reads, writes and pings until the connection should end.
     async fn pump(&mut self, ws: &mut Socket, inbox: &mut Inbox, progress: &Progress) -> End {
@@ -200,7 +267,7 @@ impl Connection<'_> {
                 frame = ws.next(), if !paused => {
                     last_heard = Instant::now();
                     match frame {
-                        Some(Ok(Message::Text(text))) => self.on_text(&text),
+                        Some(Ok(Message::Text(text))) => self.on_text(&text).await,
                         Some(Ok(Message::Binary(_))) => {
                             let why = "only text messages are relayed";
                             self.reply_error(ErrorCode::BinaryUnsupported, why, Answers::Other);
@@ -239,7 +306,7 @@ impl Connection<'_> {
         }
     }
 
-    fn on_text(&mut self, text: &str) {
+    async fn on_text(&mut self, text: &str) {
         let parsed = match self.dialect {
             Dialect::Seed => match self.endpoint {
                 Endpoint::Broadcast => {
@@ -253,20 +320,20 @@ impl Connection<'_> {
             },
             Dialect::V1 => match ClientMessage::parse(text) {
                 Ok(ClientMessage::Send { to, text, id }) => {
-                    return self.deliver(to, &text, id.as_deref());
+                    return self.deliver(to, &text, id.as_deref()).await;
                 }
-                Ok(control) => return self.control(control, text.len()),
+                Ok(control) => return self.control(control, text.len()).await,
                 Err(e) => Err(e),
             },
         };
         match parsed {
-            Ok((to, body)) => self.deliver(to, body, None),
+            Ok((to, body)) => self.deliver(to, body, None).await,
             // A frame that does not parse may have been meant as anything.
             Err(e) => self.reply_error(e.code(), &e.to_string(), Answers::Other),
         }
     }
 
-    fn deliver(&mut self, to: Recipient, text: &str, client_id: Option<&str>) {
+    async fn deliver(&mut self, to: Recipient, text: &str, client_id: Option<&str>) {
         let shared = self.shared;
         if !self.rate.allow(text.len()) {
             shared.rate_limited(&self.peer_id);
@@ -287,6 +354,9 @@ impl Connection<'_> {
             return;
         }
         tracing::debug!(peer = %self.peer_id, to = %to, text, "message");
+        if shared.cluster.is_some() {
+            return self.publish(to, text, client_id).await;
+        }
         let routed =
             shared
                 .peers()
@@ -302,9 +372,59 @@ impl Connection<'_> {
         }
     }
 
+    /// Sends a checked message through the cluster: the room's stream numbers it, and every
+    /// relay (this one too) delivers it when it reads it back. A send id the stream already
+    /// has is confirmed again; a message the cluster cannot take is refused (`unavailable`),
+    /// never dropped silently.
+    async fn publish(&mut self, to: Recipient, text: &str, client_id: Option<&str>) {
+        let shared = self.shared;
+        let Some(cluster) = &shared.cluster else {
+            return;
+        };
+        let checked =
+            shared
+                .peers()
+                .check_send(self.endpoint, &self.peer_id, to, text, client_id, now_ms());
+        let (message, sender) = match checked {
+            Ok(Checked::New { message, sender }) => (message, sender),
+            Ok(Checked::Duplicate(routed)) => {
+                self.wait_for(routed.delivery.congested);
+                return;
+            }
+            Err(e) => {
+                self.reply_error(e.code(), &e.to_string(), Answers::Send(client_id));
+                return;
+            }
+        };
+        let key = message
+            .client_id
+            .as_deref()
+            .filter(|_| !self.token.is_empty())
+            .map(|id| send_key(&self.token, id));
+        match cluster.publish(self.endpoint, message, sender, key).await {
+            Ok(ack) if ack.duplicate => {
+                let delivery =
+                    shared
+                        .peers()
+                        .confirm_seq(self.endpoint, &self.peer_id, ack.sequence);
+                shared.counters.delivered(&delivery);
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::info!(peer = %self.peer_id, "not sent: {e}");
+                self.reply_error(
+                    ErrorCode::Unavailable,
+                    "the chat cannot reach its cluster just now; your message was not \
+                     delivered, send it again shortly",
+                    Answers::Send(client_id),
+                );
+            }
+        }
+    }
+
     /// Applies a classroom control message (`room`, `mute`, `hand`, `poll`, …); `bytes` is
     /// its frame's size, which counts against the rate limit like a message.
-    fn control(&mut self, message: ClientMessage, bytes: usize) {
+    async fn control(&mut self, message: ClientMessage, bytes: usize) {
         let shared = self.shared;
         let answers = Answers::Control(message.kind());
         if !self.rate.allow(bytes) {
@@ -323,10 +443,15 @@ impl Connection<'_> {
         )
         .then(|| format!("{message:?}"));
         tracing::debug!(peer = %self.peer_id, ?message, "control");
+        // The other relays of a cluster apply what applied here.
+        let carried = shared.cluster.as_ref().map(|_| message.clone());
         let done = shared.peers().control(&self.peer_id, message, now_ms());
         match done {
             Ok(delivery) => {
                 shared.counters.delivered(&delivery);
+                if let (Some(cluster), Some(message)) = (&shared.cluster, carried) {
+                    cluster.control(&message).await;
+                }
                 if let Some(what) = moderation {
                     tracing::info!(host = %self.peer_id, what, "moderation by a host client");
                 }

@@ -86,6 +86,19 @@ impl History {
         record
     }
 
+    /// Keeps `message` as number `seq`, which the cluster gave it (more than [`latest`]).
+    /// After a gap, what came before is forgotten: the history never has holes.
+    ///
+    /// [`latest`]: Self::latest
+    pub(crate) fn push_at(&mut self, seq: u64, message: ChatMessage) -> Arc<Record> {
+        if seq != self.latest + 1 {
+            self.records.clear();
+            self.bytes = 0;
+        }
+        self.latest = seq.saturating_sub(1);
+        self.push(message)
+    }
+
     /// Every kept message after `since`, oldest first, or `None` when some of them are no
     /// longer kept (the gap fell out of the history) or `since` is from the future.
     pub(crate) fn after(&self, since: u64) -> Option<impl Iterator<Item = &Arc<Record>>> {
@@ -118,6 +131,20 @@ impl History {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbers_from_the_cluster_are_kept_and_a_gap_forgets_what_came_before() {
+        let mut history = History::new(10, 1 << 20);
+        history.push_at(3, ChatMessage::new("a", Recipient::Everyone, "three", 1));
+        history.push_at(4, ChatMessage::new("a", Recipient::Everyone, "four", 1));
+        assert_eq!(history.latest(), 4);
+        assert_eq!(history.after(2).map(Iterator::count), Some(2));
+        // Before 3 is unknown here: a resume from 1 cannot be served.
+        assert!(history.after(1).is_none());
+        history.push_at(9, ChatMessage::new("a", Recipient::Everyone, "nine", 1));
+        assert!(history.after(4).is_none(), "5 to 8 were never seen");
+        assert_eq!(history.after(8).map(Iterator::count), Some(1));
+    }
 
     fn message(from: &str, to: Recipient, text: &str) -> ChatMessage {
         ChatMessage::new(from, to, text, 0)

@@ -7,11 +7,13 @@
 //!
 //! Inside: `http` takes a TCP connection through the WebSocket handshake, `connection` runs
 //! one client's socket, `peers` keeps the rooms and routes, `outbox` queues each client's
-//! frames, `limits` holds every limit and `state` what all tasks share.
+//! frames, `limits` holds every limit and `state` what all tasks share. With
+//! [`RelayConfig::cluster`], `cluster` makes the relay one of several on a NATS server.
 //!
 //! Try it: `cargo run -- serve --port 30005`, then `cargo run -- join localhost`.
 
 mod classroom;
+mod cluster;
 mod connection;
 mod history;
 mod http;
@@ -33,6 +35,7 @@ use tokio::task::JoinHandle;
 
 pub use crate::protocol::Endpoint;
 pub use classroom::NotAllowed;
+pub use cluster::{ClusterConfig, ClusterError, ClusterStats};
 pub(crate) use peers::random_hex;
 pub use peers::{RosterEntry, RouteError};
 pub use state::{Stats, metrics_text};
@@ -120,6 +123,8 @@ pub struct RelayConfig {
     /// Serve TLS on the port (`https://` and `wss://`) with this certificate; `None`: plain
     /// `http://` and `ws://`.
     pub tls: Option<ServerTls>,
+    /// Run as one relay of a cluster on a NATS server ([`launch`] or [`run`] connect to it).
+    pub cluster: Option<ClusterConfig>,
 }
 
 impl Default for RelayConfig {
@@ -154,6 +159,7 @@ impl Default for RelayConfig {
             max_pending_per_address: 64,
             metrics: false,
             tls: None,
+            cluster: None,
         }
     }
 }
@@ -189,6 +195,9 @@ pub enum ConfigError {
     /// A rate that is not a finite number of zero or more.
     #[error("the message rate must be a number of messages per second, 0 or more (got {0})")]
     BadRate(f64),
+    /// The cluster named by [`RelayConfig::cluster`] could not be joined.
+    #[error("{0}")]
+    Cluster(String),
     /// A heartbeat of zero, or longer than a day.
     #[error("the heartbeat must be between 1 second and 1 day (got {0:?})")]
     BadHeartbeat(Duration),
@@ -226,6 +235,9 @@ pub enum RelayError {
         /// The cause.
         source: std::io::Error,
     },
+    /// The relay could not join its cluster.
+    #[error(transparent)]
+    Cluster(#[from] ClusterError),
 }
 
 /// Runs a relay on `listener` until `shutdown` resolves, then closes every client with 1001
@@ -235,20 +247,50 @@ pub async fn run(
     config: RelayConfig,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), RelayError> {
-    serve(listener, Shared::new(config), shutdown).await
+    let cluster = join_cluster(&config).await?;
+    serve(listener, Shared::new(config, cluster), shutdown).await
+}
+
+/// Connects to the cluster's NATS server when `config` names one.
+async fn join_cluster(config: &RelayConfig) -> Result<Option<cluster::Cluster>, ClusterError> {
+    match &config.cluster {
+        Some(cluster) => {
+            let joined = cluster::Cluster::connect(cluster.clone(), config.history).await?;
+            Ok(Some(joined))
+        }
+        None => Ok(None),
+    }
+}
+
+/// Like [`start`], but first joins the cluster when `config` names one, and returns once
+/// this relay has read the rooms' history from it.
+pub async fn launch(listener: TcpListener, config: RelayConfig) -> Result<RelayHandle, RelayError> {
+    let cluster = join_cluster(&config).await?;
+    let handle = spawn(listener, Shared::new(config, cluster));
+    if let Some(cluster) = &handle.shared.cluster {
+        cluster.catch_up().await;
+    }
+    Ok(handle)
 }
 
 /// Starts [`run`] on the current tokio runtime and returns its handle. Dropping the handle
-/// stops the relay.
+/// stops the relay. A relay of a cluster needs [`launch`], which connects first; `start`
+/// runs it alone.
 ///
 /// # Panics
 /// Outside a tokio runtime, like `tokio::spawn`.
 #[must_use = "dropping the handle stops the relay"]
 pub fn start(listener: TcpListener, config: RelayConfig) -> RelayHandle {
+    if config.cluster.is_some() {
+        tracing::warn!("this relay runs alone: joining a cluster needs relay::launch");
+    }
+    spawn(listener, Shared::new(config, None))
+}
+
+fn spawn(listener: TcpListener, shared: Arc<Shared>) -> RelayHandle {
     let local_addr = listener
         .local_addr()
         .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
-    let shared = Shared::new(config);
     let stop = shared.shutdown.clone().cancelled_owned();
     let task = tokio::spawn(serve(listener, Arc::clone(&shared), stop).map(|result| {
         if let Err(e) = result {
@@ -272,11 +314,15 @@ async fn serve(
     let result = tokio::select! {
         result = accept(listener, Arc::clone(&shared)) => result,
         () = shared.housekeeping() => Ok(()),
+        () = in_cluster(&shared) => Ok(()),
         () = shutdown => Ok(()),
     };
     shared.shutdown.cancel();
     shared.tasks.close();
     shared.tasks.wait().await;
+    if let Some(cluster) = &shared.cluster {
+        cluster.bye().await;
+    }
     tracing::info!("relay stopped");
     result
 }
@@ -311,6 +357,14 @@ async fn accept(listener: TcpListener, shared: Arc<Shared>) -> Result<(), RelayE
         shared
             .tasks
             .spawn(http::serve_tcp(stream, peer_addr, shared_for_task));
+    }
+}
+
+/// The cluster's background work, or nothing for a relay alone.
+async fn in_cluster(shared: &Shared) {
+    match &shared.cluster {
+        Some(cluster) => cluster::run(cluster, shared).await,
+        None => std::future::pending().await,
     }
 }
 
@@ -405,6 +459,10 @@ impl RelayHandle {
 
     /// Sends `text` into the addressed room as `host`.
     pub fn send_as_host(&self, to: Recipient, text: &str) -> Result<(), RouteError> {
+        // A message numbered here would take a number the cluster gives another.
+        if self.shared.cluster.is_some() {
+            return Err(RouteError::Clustered);
+        }
         // The host's window never waits: a queue it congests is drained by its reader, and the
         // stall check cuts a reader that stops.
         let routed =

@@ -159,6 +159,11 @@ impl Outbox {
         }
     }
 
+    /// Whether the queue is over its bounds while its client is still connected.
+    pub(super) fn is_congested(&self) -> bool {
+        self.queue.congested() && !self.queue.frames.is_closed()
+    }
+
     /// Whether `other` is this same client's outbox.
     pub(super) fn same(&self, other: &Self) -> bool {
         Arc::ptr_eq(&self.queue, &other.queue)

@@ -14,6 +14,11 @@
 //!
 //! The classroom (modes, hands, poll, pin) is kept by [`Classroom`]; this module checks each
 //! message against the modes, applies the hosts' control messages and sends the notices.
+//!
+//! On a relay of a cluster the same registry also lists the other relays' clients (listed and
+//! addressable, never queued to), and routing is split in two: [`Peers::check_send`] before
+//! the message goes to the cluster, [`Peers::deliver_numbered`] when it comes back with the
+//! cluster's `seq` (see `cluster`).
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
@@ -73,10 +78,22 @@ fn role(host: bool) -> Role {
     if host { Role::Host } else { Role::Student }
 }
 
+/// A client connected to another relay of the cluster, as this relay knows it.
+#[derive(Debug)]
+struct RemotePeer {
+    info: ClientInfo,
+    /// Arrival order here, for a stable roster.
+    arrival: u64,
+    /// The relay it is connected to.
+    relay: Arc<str>,
+}
+
 /// The clients of one endpoint and what was said there.
 #[derive(Debug)]
 struct Room {
     members: HashMap<Arc<str>, Peer>,
+    /// Clients of other relays of the cluster (empty without a cluster).
+    remote: HashMap<Arc<str>, RemotePeer>,
     history: History,
 }
 
@@ -142,6 +159,10 @@ pub enum RouteError {
     /// The room's modes do not let the sender write to that recipient.
     #[error("{0}; your message was not delivered")]
     NotAllowed(NotAllowed),
+    /// The host's window writes to a relay alone only: in a cluster a message must be
+    /// numbered by the cluster.
+    #[error("this relay is one of a cluster; write from a client of it")]
+    Clustered,
 }
 
 impl RouteError {
@@ -151,6 +172,7 @@ impl RouteError {
             Self::UnknownRecipient(_) => ErrorCode::UnknownRecipient,
             Self::Muted => ErrorCode::Muted,
             Self::NotAllowed(_) => ErrorCode::NotAllowed,
+            Self::Clustered => ErrorCode::Unavailable,
         }
     }
 }
@@ -208,10 +230,24 @@ pub(crate) struct Arrival<'a> {
     pub host: bool,
     /// The session it asks to continue.
     pub resume: Option<Resume>,
+    /// The ID the cluster already claimed for it; `None` to choose one here (a relay on its
+    /// own).
+    pub claimed: Option<Claimed>,
     /// Its queue.
     pub outbox: Outbox,
     /// The relay's clock, ms since the Unix epoch.
     pub now_ms: u64,
+}
+
+/// An ID a relay of a cluster claimed for a new client before it joins.
+#[derive(Debug)]
+pub(crate) struct Claimed {
+    /// The ID.
+    pub peer_id: String,
+    /// Why the requested name was not used, if it was not.
+    pub name_refused: Option<(ErrorCode, String)>,
+    /// The token its session gets (`classchat.v1` clients), already named in the claim.
+    pub token: String,
 }
 
 /// What [`Peers::join`] decided.
@@ -225,6 +261,8 @@ pub(crate) struct Joined {
     pub name_refused: Option<(ErrorCode, String)>,
     /// Set when the client asked to resume: whether it did.
     pub recovered: Option<bool>,
+    /// The roster's version after this join, for the cluster's presence messages.
+    pub presence: u64,
 }
 
 /// What routing or joining queued, for the relay's counters and for back-pressure.
@@ -234,6 +272,20 @@ pub(crate) struct Delivery {
     pub delivered: u64,
     /// Outboxes that are over their bounds after this: the sender waits for them to drain.
     pub congested: Vec<Outbox>,
+}
+
+/// What [`Peers::check_send`] decided about a message that may be sent.
+#[derive(Debug)]
+pub(crate) enum Checked {
+    /// The send id was already accepted in this session: the confirmation was repeated.
+    Duplicate(Routed),
+    /// A new message, to be numbered.
+    New {
+        /// The message, without its `seq`.
+        message: ChatMessage,
+        /// What its sender speaks (`None` for the host's window).
+        sender: Option<Dialect>,
+    },
 }
 
 /// What [`Peers::route`] did with an accepted message.
@@ -256,6 +308,11 @@ pub(crate) struct Peers {
     /// Comparison keys ([`names::key`]) of every connected ID, so that a name differing only
     /// in case, width or normal form is taken too.
     keys: HashSet<String>,
+    /// The same for the clients of other relays of the cluster.
+    remote_keys: HashSet<String>,
+    /// Counts changes to this relay's own clients: the version of its roster, so that the
+    /// other relays of a cluster apply presence messages in order.
+    presence: u64,
     sessions: HashMap<Arc<str>, Session>,
     /// Random per relay start: a client's `seq` from another epoch means nothing here.
     epoch: String,
@@ -314,6 +371,7 @@ impl Peers {
     pub(crate) fn new(history: usize, history_bytes: usize) -> Self {
         let room = || Room {
             members: HashMap::new(),
+            remote: HashMap::new(),
             history: History::new(history, history_bytes),
         };
         Self {
@@ -323,6 +381,8 @@ impl Peers {
             broadcast: room(),
             direct: room(),
             keys: HashSet::new(),
+            remote_keys: HashSet::new(),
+            presence: 0,
             sessions: HashMap::new(),
             epoch: random_hex(8),
             last_prune_ms: 0,
@@ -357,7 +417,8 @@ impl Peers {
     }
 
     fn taken(&self, peer_id: &str) -> bool {
-        self.keys.contains(&names::key(peer_id))
+        let key = names::key(peer_id);
+        self.keys.contains(&key) || self.remote_keys.contains(&key)
     }
 
     fn generated_id(&mut self) -> String {
@@ -381,6 +442,12 @@ impl Peers {
         &self.epoch
     }
 
+    /// Uses the cluster's epoch instead of this relay's own, so that a session resumes on any
+    /// relay of the cluster.
+    pub(crate) fn set_epoch(&mut self, epoch: String) {
+        self.epoch = epoch;
+    }
+
     /// Registers a new connection, queues its welcome (and for `classchat.v1` clients the
     /// history it is owed) and tells the room.
     ///
@@ -396,6 +463,7 @@ impl Peers {
             name,
             host,
             resume,
+            claimed,
             outbox,
             now_ms,
         } = arrival;
@@ -420,9 +488,15 @@ impl Peers {
                 (peer_id, Some(token), None, announce)
             }
             None => {
-                let (peer_id, name_refused) = self.assign_id(name, host);
-                let token =
-                    (dialect == Dialect::V1).then(|| self.new_session(&peer_id, endpoint, conn));
+                let (peer_id, name_refused, token) = match claimed {
+                    Some(c) => (c.peer_id, c.name_refused, c.token),
+                    None => {
+                        let (peer_id, name_refused) = self.assign_id(name, host);
+                        (peer_id, name_refused, random_hex(32))
+                    }
+                };
+                let token = (dialect == Dialect::V1)
+                    .then(|| self.new_session(&peer_id, endpoint, conn, token));
                 let new_peer = NewPeer {
                     token: token.clone(),
                     ..new_peer
@@ -506,6 +580,7 @@ impl Peers {
                 conn,
                 name_refused,
                 recovered,
+                presence: self.presence,
             },
             delivery,
         )
@@ -526,7 +601,9 @@ impl Peers {
         let _missed = self.room(endpoint).history.after(resume.since)?;
         let holder = self.room(endpoint).members.get(&session.peer_id);
         let own = holder.is_some_and(|p| p.token.as_deref() == Some(token.as_ref()));
-        (own || !self.taken(&session.peer_id)).then(|| Arc::clone(token))
+        // A client of another relay of the cluster with this ID is this session itself, moving
+        // here: the cluster layer checked that it holds the name.
+        (own || !self.keys.contains(&names::key(&session.peer_id))).then(|| Arc::clone(token))
     }
 
     /// Gives a resumed session its ID on the new connection. Returns the ID and whether the
@@ -564,9 +641,16 @@ impl Peers {
         requested: Option<&str>,
         host: bool,
     ) -> (String, Option<(ErrorCode, String)>) {
-        let Some(name) = requested else {
-            return (self.generated_id(), None);
-        };
+        match requested.map(|name| self.check_name(name, host)) {
+            None => (self.generated_id(), None),
+            Some(Ok(name)) => (name, None),
+            Some(Err(refusal)) => (self.generated_id(), Some(refusal)),
+        }
+    }
+
+    /// The requested name in its normal form if it is valid, not the host's (unless `host`)
+    /// and free here; else the error code and sentence the client is told.
+    pub(crate) fn check_name(&self, name: &str, host: bool) -> Result<String, (ErrorCode, String)> {
         let normalized = if host {
             names::normalize_host(name)
         } else {
@@ -576,26 +660,56 @@ impl Peers {
             })
         };
         match normalized {
-            Ok(name) if !self.taken(&name) => (name, None),
-            Ok(name) => (
-                self.generated_id(),
-                Some((
-                    ErrorCode::NameTaken,
-                    format!("the name {name} is already in use, so you got a generated ID"),
-                )),
-            ),
-            Err(e) => (
-                self.generated_id(),
-                Some((
-                    ErrorCode::NameInvalid,
-                    format!("{e}, so you got a generated ID"),
-                )),
-            ),
+            Ok(name) if !self.taken(&name) => Ok(name),
+            Ok(name) => Err(name_taken(&name)),
+            Err(e) => Err((
+                ErrorCode::NameInvalid,
+                format!("{e}, so you got a generated ID"),
+            )),
         }
     }
 
-    fn new_session(&mut self, peer_id: &str, endpoint: Endpoint, conn: u64) -> Arc<str> {
-        let token: Arc<str> = Arc::from(random_hex(32));
+    /// Makes the session `token` (the cluster's record of it: its ID and path) resumable
+    /// here, as if its client had been connected to this relay and left.
+    pub(crate) fn adopt_session(
+        &mut self,
+        token: &str,
+        peer_id: &str,
+        endpoint: Endpoint,
+        now_ms: u64,
+    ) {
+        self.sessions
+            .entry(Arc::from(token))
+            .or_insert_with(|| Session {
+                peer_id: Arc::from(peer_id),
+                endpoint,
+                conn: u64::MAX,
+                gone_since: Some(now_ms),
+                sent: SentIds::default(),
+                hand: None,
+            });
+    }
+
+    /// Forgets the session `token`: someone else holds its ID in the cluster now.
+    pub(crate) fn forget_session(&mut self, token: &str) {
+        self.sessions.remove(token);
+    }
+
+    /// The session `token`'s ID and path, if this relay knows it.
+    pub(crate) fn session(&self, token: &str) -> Option<(String, Endpoint)> {
+        self.sessions
+            .get(token)
+            .map(|s| (s.peer_id.to_string(), s.endpoint))
+    }
+
+    fn new_session(
+        &mut self,
+        peer_id: &str,
+        endpoint: Endpoint,
+        conn: u64,
+        token: String,
+    ) -> Arc<str> {
+        let token: Arc<str> = Arc::from(token);
         self.sessions.insert(
             Arc::clone(&token),
             Session {
@@ -613,7 +727,13 @@ impl Peers {
     fn insert(&mut self, peer_id: &str, new: NewPeer) {
         let arrival = self.next_arrival;
         self.next_arrival += 1;
-        self.keys.insert(names::key(peer_id));
+        self.presence += 1;
+        let key = names::key(peer_id);
+        // A session that moved here from another relay is no longer that relay's client.
+        if self.room_mut(new.endpoint).remote.remove(peer_id).is_some() {
+            self.remote_keys.remove(&key);
+        }
+        self.keys.insert(key);
         let muted = self.muted.contains(peer_id, new.token.as_deref());
         self.room_mut(new.endpoint).members.insert(
             Arc::from(peer_id),
@@ -662,6 +782,19 @@ impl Peers {
         }
     }
 
+    /// The roster line of `peer_id`, one of this relay's clients in `endpoint`'s room.
+    pub(crate) fn member_info(&self, endpoint: Endpoint, peer_id: &str) -> Option<ClientInfo> {
+        self.room(endpoint)
+            .members
+            .get(peer_id)
+            .map(|p| p.info.clone())
+    }
+
+    /// Whether the session `resume` names can continue on `endpoint` here.
+    pub(crate) fn can_resume(&self, resume: &Resume, endpoint: Endpoint) -> bool {
+        self.resumable(resume, endpoint).is_some()
+    }
+
     /// Removes connection `conn` and tells the room its client left. A connection whose
     /// session was resumed elsewhere no longer holds the ID, and leaves nothing.
     pub(crate) fn leave(
@@ -679,6 +812,7 @@ impl Peers {
         let Some(peer) = room.members.remove(peer_id) else {
             return delivery;
         };
+        self.presence += 1;
         self.keys.remove(&names::key(peer_id));
         // A hand goes down when its owner leaves; its session keeps it in case it resumes.
         let hand = self.classroom.lower_hand(peer_id);
@@ -702,12 +836,137 @@ impl Peers {
         delivery
     }
 
+    /// The roster's version: it changes whenever one of this relay's own clients comes or
+    /// goes.
+    pub(crate) fn presence(&self) -> u64 {
+        self.presence
+    }
+
+    /// This relay's own clients, for the cluster's presence messages.
+    pub(crate) fn local_members(&self) -> Vec<(Endpoint, ClientInfo)> {
+        [Endpoint::Broadcast, Endpoint::Direct]
+            .into_iter()
+            .flat_map(|endpoint| {
+                self.room(endpoint)
+                    .members
+                    .values()
+                    .map(move |p| (endpoint, p.info.clone()))
+            })
+            .collect()
+    }
+
+    /// A client joined relay `relay` of the cluster: it joins the roster here, and this
+    /// relay's `classchat.v1` clients in its room are told. One this relay already lists (it
+    /// moved between relays) changes relay silently.
+    pub(crate) fn remote_joined(
+        &mut self,
+        relay: &str,
+        endpoint: Endpoint,
+        info: ClientInfo,
+    ) -> Delivery {
+        let mut delivery = Delivery::default();
+        if self.room(endpoint).members.contains_key(info.id.as_str()) {
+            return delivery;
+        }
+        let arrival = self.next_arrival;
+        let key = names::key(&info.id);
+        if let Some(known) = self.room_mut(endpoint).remote.get_mut(info.id.as_str()) {
+            known.relay = Arc::from(relay);
+            return delivery;
+        }
+        self.next_arrival += 1;
+        let room = self.room_mut(endpoint);
+        let joined = Message::text(
+            ServerMessage::Joined {
+                client: info.clone(),
+            }
+            .encode(),
+        );
+        room.remote.insert(
+            Arc::from(info.id.as_str()),
+            RemotePeer {
+                info,
+                arrival,
+                relay: Arc::from(relay),
+            },
+        );
+        self.remote_keys.insert(key);
+        push_to_v1(self.room(endpoint), None, &joined, &mut delivery);
+        delivery.congested.clear();
+        delivery
+    }
+
+    /// A client of relay `relay` left: this relay's `classchat.v1` clients in its room are
+    /// told. Nothing happens if it is listed on another relay now.
+    pub(crate) fn remote_left(
+        &mut self,
+        relay: &str,
+        endpoint: Endpoint,
+        peer_id: &str,
+    ) -> Delivery {
+        let mut delivery = Delivery::default();
+        let room = self.room_mut(endpoint);
+        if room
+            .remote
+            .get(peer_id)
+            .is_none_or(|p| p.relay.as_ref() != relay)
+        {
+            return delivery;
+        }
+        room.remote.remove(peer_id);
+        self.remote_keys.remove(&names::key(peer_id));
+        let left = Message::text(
+            ServerMessage::Left {
+                id: peer_id.to_owned(),
+            }
+            .encode(),
+        );
+        push_to_v1(self.room(endpoint), None, &left, &mut delivery);
+        delivery.congested.clear();
+        delivery
+    }
+
+    /// Relay `relay` said who its clients are now (`None`: it is gone): the roster here
+    /// follows, with a `joined` or `left` for each difference.
+    pub(crate) fn remote_sync(
+        &mut self,
+        relay: &str,
+        members: Option<Vec<(Endpoint, ClientInfo)>>,
+    ) -> Delivery {
+        let members = members.unwrap_or_default();
+        let mut delivery = Delivery::default();
+        for endpoint in [Endpoint::Broadcast, Endpoint::Direct] {
+            let listed: HashSet<&str> = members
+                .iter()
+                .filter(|(e, _)| *e == endpoint)
+                .map(|(_, info)| info.id.as_str())
+                .collect();
+            let gone: Vec<Arc<str>> = self
+                .room(endpoint)
+                .remote
+                .iter()
+                .filter(|(id, p)| p.relay.as_ref() == relay && !listed.contains(id.as_ref()))
+                .map(|(id, _)| Arc::clone(id))
+                .collect();
+            for peer_id in gone {
+                let left = self.remote_left(relay, endpoint, &peer_id);
+                delivery.delivered += left.delivered;
+            }
+        }
+        for (endpoint, info) in members {
+            let joined = self.remote_joined(relay, endpoint, info);
+            delivery.delivered += joined.delivered;
+        }
+        delivery
+    }
+
     /// Every client in both rooms, for the host.
     pub(crate) fn roster(&self) -> Vec<RosterEntry> {
         let mut all: Vec<(u64, RosterEntry)> = [Endpoint::Broadcast, Endpoint::Direct]
             .into_iter()
             .flat_map(|endpoint| {
-                self.room(endpoint).members.values().map(move |p| {
+                let room = self.room(endpoint);
+                let local = room.members.values().map(move |p| {
                     (
                         p.arrival,
                         RosterEntry {
@@ -716,7 +975,18 @@ impl Peers {
                             muted: p.muted,
                         },
                     )
-                })
+                });
+                let remote = room.remote.values().map(move |p| {
+                    (
+                        p.arrival,
+                        RosterEntry {
+                            info: p.info.clone(),
+                            endpoint,
+                            muted: false,
+                        },
+                    )
+                });
+                local.chain(remote)
             })
             .collect();
         all.sort_by_key(|(arrival, _)| *arrival);
@@ -797,6 +1067,28 @@ impl Peers {
         client_id: Option<&str>,
         now_ms: u64,
     ) -> Result<Routed, RouteError> {
+        match self.check_send(endpoint, from, to, text, client_id, now_ms)? {
+            Checked::Duplicate(routed) => Ok(routed),
+            Checked::New { message, sender } => Ok(Routed {
+                delivery: self.deliver_numbered(endpoint, None, message, sender),
+                duplicate: false,
+            }),
+        }
+    }
+
+    /// The checks [`route`](Self::route) makes before a message is numbered: the sender is
+    /// not muted, the recipient is in the room (here or on another relay of the cluster), the
+    /// modes allow it, and the send id is new in this session (else the confirmation is
+    /// repeated).
+    pub(crate) fn check_send(
+        &mut self,
+        endpoint: Endpoint,
+        from: &str,
+        to: Recipient,
+        text: &str,
+        client_id: Option<&str>,
+        now_ms: u64,
+    ) -> Result<Checked, RouteError> {
         let (sender_dialect, token, sender_role) = match self.room(endpoint).members.get(from) {
             Some(sender) if sender.muted => return Err(RouteError::Muted),
             Some(sender) => (Some(sender.dialect), sender.token.clone(), sender.role()),
@@ -821,16 +1113,27 @@ impl Peers {
                 client_id: Some(id),
                 role: host_badge(sender_role),
             };
-            return Ok(self.confirm_again(endpoint, chat));
+            return Ok(Checked::Duplicate(self.confirm_again(endpoint, chat)));
         }
         let audience = match &to {
             Recipient::Everyone => Audience::Everyone,
-            Recipient::Client(peer_id) => match self.room(endpoint).members.get(peer_id.as_str()) {
-                None => return Err(RouteError::UnknownRecipient(peer_id.clone())),
+            Recipient::Client(peer_id) => {
+                let room = self.room(endpoint);
+                let host = match (
+                    room.members.get(peer_id.as_str()),
+                    room.remote.get(peer_id.as_str()),
+                ) {
+                    (Some(peer), _) => peer.host,
+                    (None, Some(remote)) => remote.info.role == Some(Role::Host),
+                    (None, None) => return Err(RouteError::UnknownRecipient(peer_id.clone())),
+                };
                 // Writing to oneself bothers nobody.
-                Some(peer) if peer.host || peer_id == from => Audience::Host,
-                Some(_) => Audience::Student,
-            },
+                if host || peer_id == from {
+                    Audience::Host
+                } else {
+                    Audience::Student
+                }
+            }
         };
         self.classroom
             .may_send(sender_role, audience)
@@ -838,7 +1141,38 @@ impl Peers {
         let mut message = ChatMessage::new(from, to, text, now_ms);
         message.client_id = client_id.map(str::to_owned);
         message.role = host_badge(sender_role);
-        let record = self.room_mut(endpoint).history.push(message);
+        Ok(Checked::New {
+            message,
+            sender: sender_dialect,
+        })
+    }
+
+    /// Numbers a checked message (the room's next `seq`, or `seq` as the cluster gave it),
+    /// keeps it in the history and queues it for this relay's recipients. `sender` is what
+    /// the sender speaks (`None` for the host's window). A cluster `seq` this room already has
+    /// is a repeat and delivers nothing.
+    pub(crate) fn deliver_numbered(
+        &mut self,
+        endpoint: Endpoint,
+        seq: Option<u64>,
+        message: ChatMessage,
+        sender: Option<Dialect>,
+    ) -> Delivery {
+        let mut delivery = Delivery::default();
+        let history = &mut self.room_mut(endpoint).history;
+        let record = match seq {
+            None => history.push(message),
+            Some(seq) if seq <= history.latest() => return delivery,
+            Some(seq) => history.push_at(seq, message),
+        };
+        let message = &record.message;
+        let from = message.from.as_str();
+        let client_id = message.client_id.as_deref();
+        let token = self
+            .room(endpoint)
+            .members
+            .get(from)
+            .and_then(|p| p.token.clone());
         if let (Some(id), Some(token)) = (client_id, &token)
             && let Some(session) = self.sessions.get_mut(token)
         {
@@ -846,15 +1180,14 @@ impl Peers {
         }
 
         let room = self.room(endpoint);
-        let message = &record.message;
         // Each wire form is encoded at most once, and only if some recipient speaks it.
         let mut frames = Frames {
             endpoint,
             chat: ChatRef {
                 from,
                 to: &message.to,
-                text,
-                ts: now_ms,
+                text: &message.text,
+                ts: message.ts,
                 seq: Some(record.seq),
                 replay: false,
                 client_id: None,
@@ -865,13 +1198,12 @@ impl Peers {
             v1: None,
             own: None,
         };
-        let mut delivery = Delivery::default();
         let members = &room.members;
         match &message.to {
             Recipient::Everyone => {
                 // A seed sender in the addressed room does not get its own `*` back.
-                let skip = (endpoint == Endpoint::Direct && sender_dialect == Some(Dialect::Seed))
-                    .then_some(from);
+                let skip =
+                    (endpoint == Endpoint::Direct && sender == Some(Dialect::Seed)).then_some(from);
                 for (key, peer) in members {
                     if skip != Some(key.as_ref()) {
                         let own = key.as_ref() == from;
@@ -885,7 +1217,7 @@ impl Peers {
                     push(peer, frames.get(peer.dialect, own), &mut delivery);
                 }
                 // A `classchat.v1` sender gets its message back as confirmation.
-                if sender_dialect == Some(Dialect::V1)
+                if sender == Some(Dialect::V1)
                     && peer_id != from
                     && let Some(sender) = members.get(from)
                 {
@@ -893,10 +1225,33 @@ impl Peers {
                 }
             }
         }
-        Ok(Routed {
-            delivery,
-            duplicate: false,
-        })
+        delivery
+    }
+
+    /// Confirms again to `from` the message the room numbered `seq` (the cluster found its
+    /// send id was already used), if this relay has it; delivers nothing.
+    pub(crate) fn confirm_seq(&self, endpoint: Endpoint, from: &str, seq: u64) -> Delivery {
+        let room = self.room(endpoint);
+        let Some(record) = room
+            .history
+            .after(seq.saturating_sub(1))
+            .and_then(|mut records| records.next())
+            .filter(|r| r.seq == seq && r.message.from == from)
+        else {
+            return Delivery::default();
+        };
+        let message = &record.message;
+        let chat = ChatRef {
+            from,
+            to: &message.to,
+            text: &message.text,
+            ts: message.ts,
+            seq: Some(seq),
+            replay: false,
+            client_id: message.client_id.as_deref(),
+            role: message.role,
+        };
+        self.confirm_again(endpoint, chat).delivery
     }
 
     /// Applies a classroom control message from `from` (a client, or the host's window). A
@@ -942,12 +1297,14 @@ impl Peers {
                 }
             }
             ClientMessage::Mute { id, muted } => {
-                if !self.set_muted(&id, muted) {
+                if !self.set_muted(&id, muted)
+                    && !self.moderate_remote(&id, &Moderation::Mute(muted))
+                {
                     return Err(ControlError::UnknownClient(id));
                 }
             }
             ClientMessage::Kick { id } => {
-                if !self.kick(&id) {
+                if !self.kick(&id) && !self.moderate_remote(&id, &Moderation::Remove) {
                     return Err(ControlError::UnknownClient(id));
                 }
             }
@@ -975,6 +1332,21 @@ impl Peers {
         // Notices are few and small, and a control message pauses nobody.
         delivery.congested.clear();
         Ok(delivery)
+    }
+
+    /// Remembers a host's decision about a client of another relay of the cluster (whose
+    /// relay applies it), so that it holds here too should the client come here. Returns
+    /// whether such a client is listed.
+    fn moderate_remote(&mut self, peer_id: &str, moderation: &Moderation) -> bool {
+        if !self.rooms().iter().any(|r| r.remote.contains_key(peer_id)) {
+            return false;
+        }
+        match moderation {
+            Moderation::Mute(true) => self.muted.add(peer_id, None),
+            Moderation::Mute(false) => self.muted.remove(peer_id, None),
+            Moderation::Remove => self.removed.add(peer_id, None),
+        }
+        true
     }
 
     /// The room's modes.
@@ -1053,6 +1425,12 @@ impl Peers {
     }
 }
 
+/// A host's decision about a client, for [`Peers::moderate_remote`].
+enum Moderation {
+    Mute(bool),
+    Remove,
+}
+
 /// What [`Peers::insert`] needs besides the ID.
 struct NewPeer {
     endpoint: Endpoint,
@@ -1064,11 +1442,24 @@ struct NewPeer {
     now_ms: u64,
 }
 
-/// Everyone in `room`, in order of arrival.
+/// What a client whose requested name is in use is told.
+pub(crate) fn name_taken(name: &str) -> (ErrorCode, String) {
+    (
+        ErrorCode::NameTaken,
+        format!("the name {name} is already in use, so you got a generated ID"),
+    )
+}
+
+/// Everyone in `room` (here and on the cluster's other relays), in order of arrival.
 fn roster_of(room: &Room) -> Vec<ClientInfo> {
-    let mut peers: Vec<&Peer> = room.members.values().collect();
-    peers.sort_by_key(|p| p.arrival);
-    peers.into_iter().map(|p| p.info.clone()).collect()
+    let mut peers: Vec<(u64, &ClientInfo)> = room
+        .members
+        .values()
+        .map(|p| (p.arrival, &p.info))
+        .chain(room.remote.values().map(|p| (p.arrival, &p.info)))
+        .collect();
+    peers.sort_by_key(|(arrival, _)| *arrival);
+    peers.into_iter().map(|(_, info)| info.clone()).collect()
 }
 
 /// Queues `frame` for every `classchat.v1` client of `room` but `except`.
@@ -1226,6 +1617,7 @@ mod tests {
             name,
             host: false,
             resume,
+            claimed: None,
             outbox: outbox.clone(),
             now_ms: 7,
         });
@@ -1253,6 +1645,7 @@ mod tests {
             name: Some(name),
             host: true,
             resume: None,
+            claimed: None,
             outbox: outbox.clone(),
             now_ms: 7,
         });
@@ -1569,6 +1962,99 @@ mod tests {
         ));
     }
 
+    fn remote(id: &str) -> ClientInfo {
+        ClientInfo {
+            id: id.to_owned(),
+            since: 1,
+            legacy: false,
+            role: Some(Role::Student),
+        }
+    }
+
+    #[test]
+    fn another_relays_clients_join_the_roster_and_leave_it_with_their_relay() {
+        let mut peers = Peers::default();
+        let mut ana = join(&mut peers, Endpoint::Direct, false, Some("ana"));
+        ana.texts();
+        peers.remote_joined("r2", Endpoint::Direct, remote("bo"));
+        assert!(matches!(
+            notices(&mut ana)[..],
+            [ServerMessage::Joined { ref client }] if client.id == "bo"
+        ));
+        assert!(peers.roster().iter().any(|e| e.info.id == "bo"));
+        // Bo's name is taken here too, and Ana may write to Bo.
+        assert!(peers.check_name("BO", false).is_err());
+        let checked = peers.check_send(
+            Endpoint::Direct,
+            "ana",
+            Recipient::Client("bo".into()),
+            "hi",
+            None,
+            2,
+        );
+        assert!(matches!(checked, Ok(Checked::New { .. })));
+        // A heartbeat listing the same clients changes nothing; the relay's end drops Bo.
+        peers.remote_sync("r2", Some(vec![(Endpoint::Direct, remote("bo"))]));
+        assert!(ana.texts().is_empty());
+        peers.remote_sync("r2", None);
+        assert!(matches!(
+            notices(&mut ana)[..],
+            [ServerMessage::Left { ref id }] if id == "bo"
+        ));
+        let checked = peers.check_send(
+            Endpoint::Direct,
+            "ana",
+            Recipient::Client("bo".into()),
+            "hi",
+            None,
+            3,
+        );
+        assert_eq!(
+            checked.err(),
+            Some(RouteError::UnknownRecipient("bo".into()))
+        );
+    }
+
+    #[test]
+    fn a_message_numbered_by_the_cluster_is_delivered_once_and_kept() {
+        let mut peers = Peers::default();
+        let mut ana = join(&mut peers, Endpoint::Direct, false, Some("ana"));
+        let message = ChatMessage::new("bo", Recipient::Everyone, "hello", 2);
+        let first = peers.deliver_numbered(
+            Endpoint::Direct,
+            Some(7),
+            message.clone(),
+            Some(Dialect::V1),
+        );
+        assert_eq!(first.delivered, 1);
+        let again = peers.deliver_numbered(Endpoint::Direct, Some(7), message, Some(Dialect::V1));
+        assert_eq!(
+            again.delivered, 0,
+            "a repeat of the same seq delivers nothing"
+        );
+        let got = ana.messages();
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].seq, Some(7));
+        assert_eq!(peers.room(Endpoint::Direct).history.latest(), 7);
+    }
+
+    #[test]
+    fn a_session_known_to_the_cluster_resumes_here_with_its_id() {
+        let mut peers = Peers::default();
+        let message = ChatMessage::new("bo", Recipient::Client("xia".into()), "missed", 2);
+        peers.remote_joined("r2", Endpoint::Direct, remote("xia"));
+        peers.deliver_numbered(Endpoint::Direct, Some(1), message, Some(Dialect::V1));
+        peers.adopt_session("abc", "xia", Endpoint::Direct, 5);
+        let mut xia = resume(&mut peers, None, "abc", 0, None);
+        assert_eq!(xia.peer_id, "xia");
+        let replayed = xia.messages();
+        assert_eq!(replayed.len(), 1);
+        assert!(replayed[0].replay);
+        // Xia is this relay's client now, not the other relay's.
+        peers.remote_sync("r2", None);
+        assert!(peers.roster().iter().any(|e| e.info.id == "xia"));
+    }
+
     #[test]
     fn a_congested_outbox_is_reported_and_nothing_is_dropped() {
         let mut peers = Peers::default();
@@ -1580,6 +2066,7 @@ mod tests {
             name: None,
             host: false,
             resume: None,
+            claimed: None,
             outbox: outbox.clone(),
             now_ms: 1,
         });

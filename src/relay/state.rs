@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::RelayConfig;
+use super::cluster::{Cluster, ClusterStats};
 use super::limits::{AddressGuard, LogThrottle, address_key};
 use super::peers::{Delivery, Peers};
 
@@ -31,6 +32,8 @@ pub struct Stats {
     pub dropped_slow: u64,
     /// Messages refused by the rate limit.
     pub rate_limited: u64,
+    /// The cluster's figures, for a relay of a cluster.
+    pub cluster: Option<ClusterStats>,
 }
 
 /// The relay's health counters. Every count goes through one of these methods.
@@ -100,12 +103,17 @@ pub(super) struct Shared {
     pub(super) refusal_log: LogThrottle,
     /// Log lines about rate-limited frames, one per client and interval.
     pub(super) rate_log: LogThrottle,
+    /// The cluster this relay belongs to, if any.
+    pub(super) cluster: Option<Cluster>,
 }
 
 impl Shared {
-    pub(super) fn new(config: RelayConfig) -> Arc<Self> {
+    pub(super) fn new(config: RelayConfig, cluster: Option<Cluster>) -> Arc<Self> {
         let mut peers = Peers::new(config.history, config.history_bytes);
         peers.reserve_for_host(config.host_name.clone());
+        if let Some(cluster) = &cluster {
+            peers.set_epoch(cluster.epoch().to_owned());
+        }
         Arc::new(Self {
             guard: AddressGuard::new(&config),
             refusal_log: LogThrottle::new(config.log_interval),
@@ -116,6 +124,7 @@ impl Shared {
             counters: Counters::default(),
             shutdown: CancellationToken::new(),
             tasks: TaskTracker::new(),
+            cluster,
         })
     }
 
@@ -178,6 +187,7 @@ impl Shared {
             refused: c.refused.load(Ordering::Relaxed),
             dropped_slow: c.dropped_slow.load(Ordering::Relaxed),
             rate_limited: c.rate_limited.load(Ordering::Relaxed),
+            cluster: self.cluster.as_ref().map(Cluster::stats),
         }
     }
 }
@@ -230,11 +240,52 @@ pub fn metrics_text(stats: &Stats) -> String {
     ];
     let mut out = String::new();
     for (name, kind, help, value) in rows {
-        out.push_str(&format!(
-            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"
-        ));
+        push_metric(&mut out, name, kind, help, &value.to_string());
+    }
+    if let Some(cluster) = &stats.cluster {
+        let rows: [(&str, &str, &str, String); 5] = [
+            (
+                "classchat_cluster_relays",
+                "gauge",
+                "Relays of the cluster seen alive, this one included.",
+                cluster.relays.to_string(),
+            ),
+            (
+                "classchat_cluster_nats_connected",
+                "gauge",
+                "1 while this relay is connected to the cluster's NATS server.",
+                u8::from(cluster.connected).to_string(),
+            ),
+            (
+                "classchat_cluster_nats_rtt_seconds",
+                "gauge",
+                "The last round trip to the NATS server.",
+                format!("{:.6}", cluster.nats_rtt_us as f64 / 1e6),
+            ),
+            (
+                "classchat_cluster_forwarded_out_total",
+                "counter",
+                "Chat messages this relay published to the cluster.",
+                cluster.forwarded_out.to_string(),
+            ),
+            (
+                "classchat_cluster_forwarded_in_total",
+                "counter",
+                "Chat messages from other relays delivered here.",
+                cluster.forwarded_in.to_string(),
+            ),
+        ];
+        for (name, kind, help, value) in rows {
+            push_metric(&mut out, name, kind, help, &value);
+        }
     }
     out
+}
+
+fn push_metric(out: &mut String, name: &str, kind: &str, help: &str, value: &str) {
+    out.push_str(&format!(
+        "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"
+    ));
 }
 
 impl std::fmt::Display for Stats {
@@ -250,5 +301,39 @@ impl std::fmt::Display for Stats {
             self.dropped_slow,
             self.rate_limited
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_relay_of_a_cluster_reports_the_cluster_in_metrics() {
+        let alone = metrics_text(&Stats::default());
+        assert!(!alone.contains("classchat_cluster_"));
+        let stats = Stats {
+            cluster: Some(ClusterStats {
+                relays: 3,
+                connected: true,
+                nats_rtt_us: 250,
+                forwarded_out: 7,
+                forwarded_in: 11,
+            }),
+            ..Stats::default()
+        };
+        let text = metrics_text(&stats);
+        for line in [
+            "classchat_cluster_relays 3",
+            "classchat_cluster_nats_connected 1",
+            "classchat_cluster_nats_rtt_seconds 0.000250",
+            "classchat_cluster_forwarded_out_total 7",
+            "classchat_cluster_forwarded_in_total 11",
+        ] {
+            assert!(
+                text.lines().any(|l| l == line),
+                "{line} missing from:\n{text}"
+            );
+        }
     }
 }
