@@ -667,6 +667,12 @@ pub enum ServerMessage {
         /// The text.
         text: String,
     },
+    /// To the hand's owner: their own hand went up or down, by their own `hand` or because a
+    /// host lowered it; also after a `welcome` that gave a resumed session its raised hand back.
+    Hand {
+        /// Up or down.
+        up: bool,
+    },
 }
 
 impl ServerMessage {

@@ -396,7 +396,10 @@ async fn hands_queue_for_hosts_oldest_first_and_go_down_when_their_owner_leaves(
         notice(&mut teacher).await,
         ServerMessage::Hands { queue: vec![] }
     );
-    // Students never see the queue: the marker is Hanako's next frame.
+    // Students never see the queue, only their own hand: Hanako saw hers go up and the
+    // teacher lower it, and then the marker is her next frame.
+    assert_eq!(notice(&mut hanako).await, ServerMessage::Hand { up: true });
+    assert_eq!(notice(&mut hanako).await, ServerMessage::Hand { up: false });
     send_json(&mut teacher, "hanako", "marker").await;
     marker(&mut hanako, "marker").await;
     // A host may not raise someone else's hand.
@@ -434,6 +437,14 @@ async fn a_hand_stays_up_when_its_owner_resumes_its_session() {
     ));
     send_json(&mut teacher, TEACHER, "marker").await;
     marker(&mut teacher, "marker").await;
+    // The resumed connection is told its hand is up.
+    let mut told = None;
+    while told.is_none() {
+        if let ServerMessage::Hand { up } = json_any(&mut back).await {
+            told = Some(up);
+        }
+    }
+    assert_eq!(told, Some(true));
     // And the hand is still up, in its place: lowering it now is a change.
     control(&mut back, json!({"type": "hand", "up": false})).await;
     assert_eq!(

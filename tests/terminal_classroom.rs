@@ -63,7 +63,7 @@ fn a_host_terminal_runs_a_poll_and_a_student_terminal_raises_a_hand_and_votes() 
 
     type_line(&mut student, "/hand");
     type_line(&mut student, "/vote 2");
-    expect(&student_out, "Sent: your hand is up (the teacher sees it).");
+    expect(&student_out, "Your hand is up (the teacher sees it).");
     expect(
         &student_out,
         "Sent: your vote for 2) 火曜 (another /vote changes it until the poll closes).",
@@ -95,8 +95,10 @@ fn a_host_terminal_runs_a_poll_and_a_student_terminal_raises_a_hand_and_votes() 
     assert!(refused.contains("to everyone"), "{refused}");
 
     // Closing shows everyone the result, with a bar per option.
+    // The teacher lowers the hand; the student sees it go down.
     type_line(&mut host, "/lower 花子");
     expect(&host_out, "Hands up: none");
+    expect(&student_out, "Your hand is down.");
     type_line(&mut host, "/close");
     expect(&student_out, "Poll 1 results: 次の授業は? (1 vote)");
     expect(

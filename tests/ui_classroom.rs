@@ -134,10 +134,14 @@ fn a_raised_hand_shows_in_the_host_queue_with_a_cue_and_can_be_lowered() {
     host.step();
     assert!(shows(&host, "No hands up"));
     assert!(!host.state().title().contains('✋'));
+    // The relay tells the student the teacher lowered their hand.
+    step_until_app(&mut student, "the student's hand down", |app| {
+        app.chat().is_some_and(|c| !c.classroom.hand_up)
+    });
+    student.step();
+    assert!(shows(&student, "✋ Raise hand"));
 
-    // The student lowers a hand of their own accord too. (The relay does not tell a student
-    // that the host lowered their hand, so the window still shows it up until then.)
-    click(&mut student, "Lower my hand");
+    // The student raises and lowers a hand of their own accord too.
     click(&mut student, "✋ Raise hand");
     step_until_app(&mut host, "raised again", |app| hands(app) == ["Hanako"]);
     click(&mut student, "Lower my hand");

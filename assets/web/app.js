@@ -288,6 +288,10 @@ function onMessage(msg) {
       classroom.hands = new Set((msg.queue || []).map((h) => h.id));
       renderRoster();
       break;
+    case 'hand':
+      // The own hand, as the relay has it: the teacher may have lowered it.
+      setHand(msg.up === true);
+      break;
     default:
       break;
   }

@@ -686,6 +686,7 @@ impl Link<'_> {
                 options,
             }),
             ServerMessage::Pinned { text } => Event::Classroom(Classroom::Pinned(text)),
+            ServerMessage::Hand { up } => Event::Classroom(Classroom::OwnHand { up }),
         };
         self.events.emit(event);
     }

@@ -144,6 +144,11 @@ pub enum Classroom {
     },
     /// The pinned message; empty when nothing is pinned.
     Pinned(String),
+    /// This client's own hand went up or down (a host may have lowered it).
+    OwnHand {
+        /// Up or down.
+        up: bool,
+    },
 }
 
 /// Why the connection ended.

@@ -571,6 +571,7 @@ impl Peers {
         }
         if hand_back {
             self.notify(&self.classroom.hands(), true, Some(&peer_id), &mut delivery);
+            self.tell(&peer_id, &ServerMessage::Hand { up: true }, &mut delivery);
         }
         // Joining pauses nobody: a queue goes over its bounds by at most the room's notices.
         delivery.congested.clear();
@@ -1281,6 +1282,8 @@ impl Peers {
                 };
                 if changed {
                     self.notify(&self.classroom.hands(), true, None, &mut delivery);
+                    // The owner sees its own hand follow, also when a host lowered it.
+                    self.tell(&whose, &ServerMessage::Hand { up }, &mut delivery);
                 }
             }
             ClientMessage::Vote { poll, option } => {
@@ -1379,6 +1382,18 @@ impl Peers {
             notices.extend(room.tally());
         }
         notices
+    }
+
+    /// Sends `notice` to one client, on whichever paths it is connected, if its dialect has
+    /// a form of it.
+    fn tell(&self, peer_id: &str, notice: &ServerMessage, delivery: &mut Delivery) {
+        for room in self.rooms() {
+            if let Some(peer) = room.members.get(peer_id)
+                && let Some(frame) = peer.dialect.notice(notice)
+            {
+                push(peer, Message::text(frame), delivery);
+            }
+        }
     }
 
     /// Sends `notice` to every client of both rooms (hosts only, when `hosts_only`) but

@@ -89,6 +89,10 @@ impl Board {
                     .unwrap_or_default();
                 result_lines(*poll, question.as_deref(), &options, counts)
             }
+            Classroom::OwnHand { up: true } => {
+                "Your hand is up (the teacher sees it).".to_owned()
+            }
+            Classroom::OwnHand { up: false } => "Your hand is down.".to_owned(),
             Classroom::Hands(queue) => {
                 let was_up = std::mem::replace(&mut self.hands_up, !queue.is_empty());
                 if queue.is_empty() && !was_up {
@@ -186,17 +190,10 @@ pub fn hands_line(queue: &[RaisedHand], now_ms: u64) -> String {
 }
 
 /// What to tell the user right after sending `message`, for the commands whose effect the
-/// relay shows them nowhere else (students never see the hands queue or the tally). A refusal,
-/// if one comes, follows it.
+/// relay shows them nowhere else (students never see the tally; the own hand comes back as
+/// [`Classroom::OwnHand`]). A refusal, if one comes, follows it.
 pub fn sent_note(message: &ClientMessage, open: Option<&OpenPoll>) -> Option<String> {
     match message {
-        ClientMessage::Hand { up: true, id: None } => {
-            Some("Sent: your hand is up (the teacher sees it).".to_owned())
-        }
-        ClientMessage::Hand {
-            up: false,
-            id: None,
-        } => Some("Sent: your hand is down.".to_owned()),
         ClientMessage::Vote { option, .. } => {
             let label = open
                 .and_then(|p| p.options.get(*option))
@@ -409,10 +406,7 @@ mod tests {
             note(ClientMessage::Vote { poll: 4, option: 1 }).as_deref(),
             Some("Sent: your vote for 2) 火曜 (another /vote changes it until the poll closes).")
         );
-        assert_eq!(
-            note(ClientMessage::Hand { up: true, id: None }).as_deref(),
-            Some("Sent: your hand is up (the teacher sees it).")
-        );
+        assert_eq!(note(ClientMessage::Hand { up: true, id: None }), None);
         assert!(
             note(ClientMessage::Mute {
                 id: "花子".to_owned(),

@@ -245,6 +245,11 @@ impl Classroom {
                 self.pinned.clone_from(&text);
                 Some(Note::Classroom(JournalRecord::Pinned { text }))
             }
+            // The relay says where the own hand is: a host may have lowered it.
+            News::OwnHand { up } => {
+                self.hand_up = up;
+                None
+            }
         }
     }
 
