@@ -89,9 +89,7 @@ impl Board {
                     .unwrap_or_default();
                 result_lines(*poll, question.as_deref(), &options, counts)
             }
-            Classroom::OwnHand { up: true } => {
-                "Your hand is up (the teacher sees it).".to_owned()
-            }
+            Classroom::OwnHand { up: true } => "Your hand is up (the teacher sees it).".to_owned(),
             Classroom::OwnHand { up: false } => "Your hand is down.".to_owned(),
             Classroom::Hands(queue) => {
                 let was_up = std::mem::replace(&mut self.hands_up, !queue.is_empty());
