@@ -453,12 +453,17 @@ mod tests {
     }
 
     #[test]
-    fn a_raised_hand_is_noted_only_when_it_can_go_out() {
-        let hand = ClientMessage::Hand { up: true, id: None };
+    fn a_vote_is_noted_only_when_it_can_go_out() {
+        let vote = ClientMessage::Vote { poll: 1, option: 0 };
         let mut screen = Screen::new(false);
-        assert_eq!(screen.sent_note(&hand), None, "not connected yet");
+        assert_eq!(screen.sent_note(&vote), None, "not connected yet");
         screen.show(&connected("花子", Role::Student, false), 0);
-        assert!(screen.sent_note(&hand).is_some());
+        assert!(screen.sent_note(&vote).is_some());
+        // A hand needs no note: the relay tells where it is.
+        assert_eq!(
+            screen.sent_note(&ClientMessage::Hand { up: true, id: None }),
+            None
+        );
         screen.show(
             &Event::Disconnected {
                 reason: Disconnect::Lost("gone".to_owned()),
@@ -466,11 +471,11 @@ mod tests {
             },
             0,
         );
-        assert_eq!(screen.sent_note(&hand), None, "while reconnecting");
+        assert_eq!(screen.sent_note(&vote), None, "while reconnecting");
         let mut seed = Screen::new(false);
         seed.show(&connected("client0", Role::Student, true), 0);
         assert_eq!(
-            seed.sent_note(&hand),
+            seed.sent_note(&vote),
             None,
             "no classroom on the seed's server"
         );

@@ -571,6 +571,10 @@ impl Peers {
         }
         if hand_back {
             self.notify(&self.classroom.hands(), true, Some(&peer_id), &mut delivery);
+        }
+        // A resumed session whose hand is up (given back, or never down because the new
+        // connection came before the old one was gone) is told so.
+        if self.classroom.hand(&peer_id).is_some() {
             self.tell(&peer_id, &ServerMessage::Hand { up: true }, &mut delivery);
         }
         // Joining pauses nobody: a queue goes over its bounds by at most the room's notices.
