@@ -520,6 +520,7 @@ async fn host(runtime: &Handle, request: HostRequest, wake: Waker) -> Result<Hos
                 host_key: None,
                 reconnect: true,
                 trust: trust.clone(),
+                fallbacks: Vec::new(),
             };
             client::connect(runtime, config, Some(Arc::clone(&wake)))
         });
@@ -530,6 +531,7 @@ async fn host(runtime: &Handle, request: HostRequest, wake: Waker) -> Result<Hos
         host_key: Some(host_key),
         reconnect: true,
         trust,
+        fallbacks: Vec::new(),
     };
     let (client, events) = client::connect(runtime, config, Some(wake));
     // The journal's file is a blocking system call; keep it off the async workers.
@@ -616,5 +618,6 @@ pub fn join_config(
         host_key,
         reconnect: true,
         trust: ca_cert.map_or(client::Trust::System, client::Trust::WithCaFile),
+        fallbacks: Vec::new(),
     })
 }

@@ -229,6 +229,10 @@ struct JoinArgs {
     /// (the host's self-signed certificate, or the school's own CA), besides the system's.
     #[arg(long, value_name = "PEM")]
     ca_cert: Option<PathBuf>,
+    /// Another relay of the same cluster (`serve --cluster`), tried when the connection to
+    /// the address is lost or cannot be made; the chat continues there. May be repeated.
+    #[arg(long = "fallback", value_name = "ADDRESS")]
+    fallbacks: Vec<String>,
 }
 
 fn main() -> ExitCode {
@@ -505,6 +509,20 @@ fn join(runtime: &tokio::runtime::Runtime, args: JoinArgs) -> ExitCode {
             return ExitCode::from(terminal::Outcome::Unreachable as u8);
         }
     };
+    let mut fallbacks = Vec::new();
+    for address in &args.fallbacks {
+        match parse_address(address) {
+            // The same room on every relay.
+            Ok(mut fallback) => {
+                fallback.set_path(url.path());
+                fallbacks.push(fallback);
+            }
+            Err(e) => {
+                eprintln!("classchat: --fallback {address}: {e}");
+                return ExitCode::from(terminal::Outcome::Unreachable as u8);
+            }
+        }
+    }
     let config = JoinConfig {
         url,
         name: args.name,
@@ -512,6 +530,7 @@ fn join(runtime: &tokio::runtime::Runtime, args: JoinArgs) -> ExitCode {
         host_key: args.host_key.filter(|k| !k.is_empty()),
         reconnect: !args.no_reconnect,
         trust: args.ca_cert.map_or(Trust::System, Trust::WithCaFile),
+        fallbacks,
     };
     let outcome = runtime.block_on(terminal::run(config));
     ExitCode::from(outcome as u8)

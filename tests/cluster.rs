@@ -18,6 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use churn_suite::{Settings, Target, churn, print_figures};
+use classchat::client::{self, Event, JoinConfig};
 use classchat::protocol::{ClientMessage, ErrorCode, Recipient, ServerMessage};
 use classchat::relay::{self, ClusterConfig, RelayConfig, RelayHandle};
 use common::{
@@ -507,6 +508,69 @@ async fn a_dead_relays_clients_leave_and_resume_elsewhere_losing_and_doubling_no
     until_listed(&survivor, "xia", true).await;
     let (_zed_again, id, _, _) = join_v1(survivor.local_addr(), "zed").await;
     assert_eq!(id, "zed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_client_library_fails_over_to_a_fallback_relay_and_loses_nothing() {
+    async fn next(events: &mut tokio::sync::mpsc::UnboundedReceiver<Event>) -> Event {
+        let event = tokio::time::timeout(CLUSTER_PATIENCE, events.recv()).await;
+        event.expect("an event in time").expect("the client runs")
+    }
+
+    let nats = Nats::start();
+    let mut doomed = Doomed::start(&nats, "doomed-lib").await;
+    let survivor = relay_in(&nats, "survivor-lib").await;
+    let url = |addr: SocketAddr| url::Url::parse(&format!("ws://{addr}{DICT}")).unwrap();
+    let config = JoinConfig {
+        name: Some("xia".to_owned()),
+        fallbacks: vec![url(survivor.local_addr())],
+        ..JoinConfig::new(url(doomed.addr))
+    };
+    let (xia, mut events) = client::connect(&tokio::runtime::Handle::current(), config, None);
+    while !matches!(next(&mut events).await, Event::Connected { .. }) {}
+    let (mut yan, _, _, _) = join_v1(survivor.local_addr(), "yan").await;
+    until_listed(&survivor, "xia", true).await;
+
+    // Yan writes to Xia without pause; Xia's relay dies part-way through.
+    const COUNT: usize = 60;
+    for i in 0..COUNT {
+        send_with_id(&mut yan, "xia", &format!("m{i}"), &format!("y{i}")).await;
+    }
+    let mut received: Vec<String> = Vec::new();
+    let mut resumed = None;
+    let mut sent_again = None;
+    while received.len() < COUNT || resumed.is_none() {
+        match next(&mut events).await {
+            Event::Message(m) if m.from.as_deref() == Some("yan") => {
+                received.push(m.text);
+                if received.len() == 10 && resumed.is_none() {
+                    // Written as the relay dies: it must arrive once, wherever it lands.
+                    sent_again = Some(xia.send(Recipient::Client("yan".to_owned()), "as A died"));
+                    doomed.kill();
+                }
+            }
+            Event::Resumed { recovered } => resumed = Some(recovered),
+            _ => {}
+        }
+    }
+    assert_eq!(resumed, Some(true), "the session continued on the other relay");
+    let expected: Vec<String> = (0..COUNT).map(|i| format!("m{i}")).collect();
+    assert_eq!(received, expected, "every message once, in order");
+    assert!(sent_again.is_some());
+
+    // Yan gets Xia's message exactly once: the marker written after it comes next.
+    xia.send(Recipient::Client("yan".to_owned()), "marker");
+    let mut from_xia = Vec::new();
+    loop {
+        let m = message(&mut yan).await;
+        if m.from == "xia" {
+            if m.text == "marker" {
+                break;
+            }
+            from_xia.push(m.text);
+        }
+    }
+    assert_eq!(from_xia, ["as A died"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -144,6 +144,11 @@ pub(super) async fn run(
     let mut backoff = FIRST_RETRY;
     let mut dialect = Dialect::V1;
     let mut session = Session::default();
+    // The relays to try, in turn: `url`, then the fallbacks.
+    let mut relays: Vec<Url> = std::iter::once(config.url.clone())
+        .chain(std::mem::take(&mut config.fallbacks))
+        .collect();
+    let mut current = 0;
     let reason = loop {
         attempt += 1;
         events.emit(Event::Connecting { attempt });
@@ -185,6 +190,7 @@ pub(super) async fn run(
                 tracing::debug!("the relay has a certificate; joining with wss://");
                 // Both are special schemes, so the switch cannot fail.
                 config.url.set_scheme("wss").ok();
+                relays[current].clone_from(&config.url);
                 attempt -= 1;
                 continue;
             }
@@ -193,6 +199,12 @@ pub(super) async fn run(
         };
         if !config.reconnect || !reason.retryable() {
             break reason;
+        }
+        if relays.len() > 1 {
+            // The next relay of the cluster; the session resumes there.
+            current = (current + 1) % relays.len();
+            config.url.clone_from(&relays[current]);
+            tracing::debug!(url = %config.url, "trying the next relay");
         }
         events.emit(Event::Disconnected {
             reason,

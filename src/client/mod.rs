@@ -48,6 +48,10 @@ pub struct JoinConfig {
     pub reconnect: bool,
     /// The certificates a `wss://` relay may show: the system's roots unless told otherwise.
     pub trust: Trust,
+    /// Other relays of the same cluster (`classchat serve --cluster`), tried in turn after
+    /// `url` when a connection is lost or cannot be made; the session resumes on whichever
+    /// answers. Empty: only `url`.
+    pub fallbacks: Vec<Url>,
 }
 
 impl JoinConfig {
@@ -60,6 +64,7 @@ impl JoinConfig {
             host_key: None,
             reconnect: true,
             trust: Trust::System,
+            fallbacks: Vec::new(),
         }
     }
 }
