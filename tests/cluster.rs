@@ -553,7 +553,11 @@ async fn the_client_library_fails_over_to_a_fallback_relay_and_loses_nothing() {
             _ => {}
         }
     }
-    assert_eq!(resumed, Some(true), "the session continued on the other relay");
+    assert_eq!(
+        resumed,
+        Some(true),
+        "the session continued on the other relay"
+    );
     let expected: Vec<String> = (0..COUNT).map(|i| format!("m{i}")).collect();
     assert_eq!(received, expected, "every message once, in order");
     assert!(sent_again.is_some());
