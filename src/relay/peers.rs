@@ -927,6 +927,10 @@ impl Peers {
             .encode(),
         );
         push_to_v1(self.room(endpoint), None, &left, &mut delivery);
+        // Its hand goes down with it, as its own relay lowered it (or died).
+        if self.classroom.lower_hand(peer_id).is_some() {
+            self.notify(&self.classroom.hands(), true, None, &mut delivery);
+        }
         delivery.congested.clear();
         delivery
     }
@@ -1339,6 +1343,65 @@ impl Peers {
         // Notices are few and small, and a control message pauses nobody.
         delivery.congested.clear();
         Ok(delivery)
+    }
+
+    /// Applies a classroom control that another relay of the cluster applied: as the host's,
+    /// with the vote's `voter`, the raised hand's `since` and the poll's `number` as that relay
+    /// gave them. What does not apply here (a client this relay does not know, a poll already
+    /// closed) is ignored, so that a control heard twice changes nothing the second time.
+    pub(crate) fn control_from_cluster(
+        &mut self,
+        message: ClientMessage,
+        voter: Option<&str>,
+        since: Option<u64>,
+        number: Option<u64>,
+        now_ms: u64,
+    ) -> Delivery {
+        let mut delivery = Delivery::default();
+        match (message, voter, number) {
+            (ClientMessage::Vote { poll, option }, Some(voter), _) => {
+                if let Ok(tally) = self.classroom.vote(poll, names::key(voter), option) {
+                    self.notify(&tally, true, None, &mut delivery);
+                }
+            }
+            (ClientMessage::Poll { question, options }, _, Some(number)) => {
+                if let Some((closed, opened)) =
+                    self.classroom.open_numbered(number, question, options)
+                {
+                    for notice in closed.iter().chain([&opened]) {
+                        self.notify(notice, false, None, &mut delivery);
+                    }
+                }
+            }
+            (ClientMessage::Vote { .. } | ClientMessage::Poll { .. }, _, _) => {}
+            (message, _, _) => {
+                delivery = self
+                    .control("", message, since.unwrap_or(now_ms))
+                    .unwrap_or_default();
+            }
+        }
+        delivery.congested.clear();
+        delivery
+    }
+
+    /// When `peer_id`'s hand went up, if it is up.
+    pub(crate) fn hand(&self, peer_id: &str) -> Option<u64> {
+        self.classroom.hand(peer_id)
+    }
+
+    /// The open poll's number, if one is open.
+    pub(crate) fn poll_number(&self) -> Option<u64> {
+        self.classroom.poll_number()
+    }
+
+    /// The classroom as it stands, for a relay of the cluster that starts later.
+    pub(crate) fn classroom(&self) -> &Classroom {
+        &self.classroom
+    }
+
+    /// Takes the classroom another relay of the cluster had, at start (before any client).
+    pub(crate) fn set_classroom(&mut self, classroom: Classroom) {
+        self.classroom = classroom;
     }
 
     /// Remembers a host's decision about a client of another relay of the cluster (whose

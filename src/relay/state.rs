@@ -113,6 +113,9 @@ impl Shared {
         peers.reserve_for_host(config.host_name.clone());
         if let Some(cluster) = &cluster {
             peers.set_epoch(cluster.epoch().to_owned());
+            if let Some(classroom) = cluster.learned() {
+                peers.set_classroom(classroom.clone());
+            }
         }
         Arc::new(Self {
             guard: AddressGuard::new(&config),
