@@ -2334,6 +2334,43 @@ mod tests {
     }
 
     #[test]
+    fn controls_from_the_cluster_count_once_and_a_remote_hand_leaves_with_its_owner() {
+        let mut peers = Peers::default();
+        let mut teacher = host(&mut peers, "tanaka");
+        peers.remote_joined("r2", Endpoint::Direct, remote("xia"));
+        let raise = ClientMessage::Hand {
+            up: true,
+            id: Some("xia".into()),
+        };
+        let open = ClientMessage::Poll {
+            question: "Q?".into(),
+            options: vec!["x".into(), "y".into()],
+        };
+        let vote = ClientMessage::Vote { poll: 4, option: 1 };
+        // Each heard twice, as after a starting relay's snapshot.
+        for _ in 0..2 {
+            peers.control_from_cluster(raise.clone(), None, Some(5), None, 99);
+            peers.control_from_cluster(open.clone(), None, None, Some(4), 99);
+            peers.control_from_cluster(vote.clone(), Some("XIA"), None, None, 99);
+        }
+        assert_eq!(peers.hand("xia"), Some(5), "queued at its own relay's time");
+        assert_eq!(peers.poll_number(), Some(4), "the opening relay's number");
+        assert_eq!(
+            peers.classroom.tally(),
+            Some(ServerMessage::Tally {
+                poll: 4,
+                counts: vec![0, 1],
+                voters: 1
+            })
+        );
+        teacher.texts();
+        peers.remote_sync("r2", None);
+        assert_eq!(peers.hand("xia"), None, "down with its relay");
+        let last = notices(&mut teacher).pop();
+        assert_eq!(last, Some(ServerMessage::Hands { queue: vec![] }));
+    }
+
+    #[test]
     fn kick_fires_policy_close() {
         let mut peers = Peers::default();
         let a = join(&mut peers, Endpoint::Direct, false, None);
