@@ -1021,6 +1021,10 @@ async fn a_relay_started_later_learns_the_modes_pin_poll_and_hands() {
     for control in [modes, pin, open] {
         send(&mut sensei, &control.encode()).await;
     }
+    until(&mut stu, "the poll", |m| {
+        matches!(m, ServerMessage::Poll { poll: 1, .. })
+    })
+    .await;
     send(
         &mut stu,
         &ClientMessage::Hand { up: true, id: None }.encode(),
