@@ -1,7 +1,7 @@
 //! Several relays on one real NATS server (`nats-server -js`) acting as one chat: messages
-//! cross relays in both dialects, one roster, IDs unique cluster-wide, a host's controls on
-//! every relay, churn, a relay killed under traffic, and NATS itself restarted under the
-//! relays.
+//! cross relays in both dialects, one roster, IDs unique cluster-wide, the classroom (a host's
+//! controls, raised hands, polls) on every relay and learned by a relay that starts later,
+//! churn, a relay killed under traffic, and NATS itself restarted under the relays.
 //!
 //! Each test starts its own `nats-server` on a free loopback port with a temporary JetStream
 //! directory (`NATS_SERVER` names the binary if it is not on `PATH` or in `/usr/sbin`).
