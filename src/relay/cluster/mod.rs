@@ -358,9 +358,9 @@ impl Cluster {
         &self.epoch
     }
 
-    /// The classroom the other relays had when this one started, if any answered.
-    pub(super) fn learned(&self) -> Option<&Classroom> {
-        self.learned.as_ref()
+    /// The classroom the other relays had when this one started, if any answered (once).
+    pub(super) fn take_learned(&mut self) -> Option<Classroom> {
+        self.learned.take()
     }
 
     /// Waits (a bounded time) until this relay has read the history the streams held when
