@@ -1,7 +1,7 @@
 //! Several relays on one real NATS server (`nats-server -js`) acting as one chat: messages
-//! cross relays in both dialects, one roster, IDs unique cluster-wide, a host's controls on
-//! every relay, churn, a relay killed under traffic, and NATS itself restarted under the
-//! relays.
+//! cross relays in both dialects, one roster, IDs unique cluster-wide, the classroom (a host's
+//! controls, raised hands, polls) on every relay and learned by a relay that starts later,
+//! churn, a relay killed under traffic, and NATS itself restarted under the relays.
 //!
 //! Each test starts its own `nats-server` on a free loopback port with a temporary JetStream
 //! directory (`NATS_SERVER` names the binary if it is not on `PATH` or in `/usr/sbin`).
@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use churn_suite::{Settings, Target, churn, print_figures};
 use classchat::client::{self, Event, JoinConfig};
-use classchat::protocol::{ClientMessage, ErrorCode, Recipient, ServerMessage};
+use classchat::protocol::{ClientMessage, ErrorCode, Recipient, RoomModes, ServerMessage};
 use classchat::relay::{self, ClusterConfig, RelayConfig, RelayHandle};
 use common::{
     DICT, ECHO, LIST, PATIENCE, Ws, close_frame, eventually, extended, extended_dict, json, legacy,
@@ -821,4 +821,272 @@ async fn a_hosts_modes_and_moderation_reach_every_relay() {
     let frame = close_frame(&mut stu).await.expect("a close frame");
     assert_eq!(u16::from(frame.code), 1008);
     until_listed(&a, "stu", false).await;
+}
+
+/// Reads `ws` until a message `wanted` accepts, with the cluster's patience.
+async fn until(ws: &mut Ws, what: &str, wanted: impl Fn(&ServerMessage) -> bool) -> ServerMessage {
+    tokio::time::timeout(CLUSTER_PATIENCE, async {
+        loop {
+            let message = common::json_any(ws).await;
+            if wanted(&message) {
+                return message;
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("never got {what}"))
+}
+
+/// Reads a seed client's lines until one starts with `start`.
+async fn until_line(ws: &mut Ws, start: &str) -> String {
+    tokio::time::timeout(CLUSTER_PATIENCE, async {
+        loop {
+            let line = text(ws).await;
+            if line.starts_with(start) {
+                return line;
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("never got a line starting {start:?}"))
+}
+
+/// The IDs in a `hands` queue, oldest first, if `message` is one.
+fn queue(message: &ServerMessage) -> Option<Vec<&str>> {
+    match message {
+        ServerMessage::Hands { queue } => Some(queue.iter().map(|h| h.id.as_str()).collect()),
+        _ => None,
+    }
+}
+
+/// A relay of the cluster whose hosts show the key `k3y`.
+async fn hosted_relay(nats: &Nats, name: &str) -> RelayHandle {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let config = RelayConfig {
+        host_token: Some("k3y".to_owned()),
+        ..cluster_config(nats, name)
+    };
+    relay::launch(listener, config).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hands_raised_on_one_relay_queue_for_hosts_on_another_and_go_down_with_their_relay() {
+    let nats = Nats::start();
+    let a = hosted_relay(&nats, "a").await;
+    let mut b = Doomed::start(&nats, "b").await;
+    let mut sensei = extended(a.local_addr(), &format!("{DICT}?name=sensei&host=k3y")).await;
+    let (mut stu, _, _, _) = join_v1(b.addr, "stu").await;
+    let (mut ana, _, _, _) = join_v1(a.local_addr(), "ana").await;
+    until_joined(&mut sensei, "stu").await;
+    let raise = ClientMessage::Hand { up: true, id: None }.encode();
+
+    // A hand raised on the other relay joins the host's queue, oldest first.
+    send(&mut stu, &raise).await;
+    until(&mut stu, "the student's own hand up", |m| {
+        *m == ServerMessage::Hand { up: true }
+    })
+    .await;
+    until(&mut sensei, "stu's hand in the queue", |m| {
+        queue(m) == Some(vec!["stu"])
+    })
+    .await;
+    send(&mut ana, &raise).await;
+    let hands = until(&mut sensei, "both hands in the queue", |m| {
+        queue(m).is_some_and(|q| q.len() == 2)
+    })
+    .await;
+    let ServerMessage::Hands { queue: raised } = hands else {
+        unreachable!()
+    };
+    assert_eq!(raised[0].id, "stu", "oldest first: {raised:?}");
+    assert!(raised[0].since > 0 && raised[0].since <= raised[1].since);
+
+    // The host lowers it from the other relay: its owner sees it go down.
+    let lower = ClientMessage::Hand {
+        up: false,
+        id: Some("stu".into()),
+    };
+    send(&mut sensei, &lower.encode()).await;
+    until(&mut stu, "the student's hand lowered by the host", |m| {
+        *m == ServerMessage::Hand { up: false }
+    })
+    .await;
+    until(&mut sensei, "only ana's hand left", |m| {
+        queue(m) == Some(vec!["ana"])
+    })
+    .await;
+
+    // Raised again, it goes down when its relay dies; ana's goes down when she leaves.
+    send(&mut stu, &raise).await;
+    until(&mut sensei, "stu's hand up again", |m| {
+        queue(m) == Some(vec!["ana", "stu"])
+    })
+    .await;
+    b.kill();
+    until(&mut sensei, "the dead relay's hand down", |m| {
+        queue(m) == Some(vec!["ana"])
+    })
+    .await;
+    drop(ana);
+    until(&mut sensei, "no hands", |m| queue(m) == Some(vec![])).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_poll_spans_relays_with_one_number_one_vote_each_and_one_result() {
+    let nats = Nats::start();
+    let a = hosted_relay(&nats, "a").await;
+    let b = hosted_relay(&nats, "b").await;
+    let mut sensei = extended(a.local_addr(), &format!("{DICT}?name=sensei&host=k3y")).await;
+    let mut tutor = extended(b.local_addr(), &format!("{DICT}?name=tutor&host=k3y")).await;
+    let (mut hanako, _, _, _) = join_v1(a.local_addr(), "hanako").await;
+    let (mut taro, _, _, _) = join_v1(b.local_addr(), "taro").await;
+    let (mut seed, _) = legacy_dict(b.local_addr()).await;
+
+    let open = ClientMessage::Poll {
+        question: "Day?".into(),
+        options: vec!["Mon".into(), "Tue".into()],
+    };
+    send(&mut sensei, &open.encode()).await;
+    for ws in [&mut tutor, &mut hanako, &mut taro] {
+        until(
+            ws,
+            "poll 1",
+            |m| matches!(m, ServerMessage::Poll { poll: 1, question, .. } if question == "Day?"),
+        )
+        .await;
+    }
+    assert_eq!(
+        until_line(&mut seed, "Poll ").await,
+        "Poll 1: Day? 1) Mon 2) Tue"
+    );
+
+    // Votes from both relays; taro changes his mind: still one vote.
+    let vote = |option| ClientMessage::Vote { poll: 1, option }.encode();
+    send(&mut hanako, &vote(0)).await;
+    send(&mut taro, &vote(1)).await;
+    send(&mut taro, &vote(0)).await;
+    let final_tally = ServerMessage::Tally {
+        poll: 1,
+        counts: vec![2, 0],
+        voters: 2,
+    };
+    for host in [&mut sensei, &mut tutor] {
+        until(host, "the same tally on both relays", |m| *m == final_tally).await;
+    }
+
+    // Closed on one relay: the same result everywhere.
+    send(&mut sensei, &ClientMessage::PollClose { poll: 1 }.encode()).await;
+    for ws in [&mut sensei, &mut tutor, &mut hanako, &mut taro] {
+        let result = until(ws, "the result", |m| {
+            matches!(m, ServerMessage::PollResult { .. })
+        })
+        .await;
+        assert!(
+            matches!(&result, ServerMessage::PollResult { poll: 1, counts, .. } if counts == &[2, 0]),
+            "{result:?}"
+        );
+    }
+    assert_eq!(
+        until_line(&mut seed, "Poll ").await,
+        "Poll 1 results: Day? 1) Mon: 2 2) Tue: 0"
+    );
+    send(&mut taro, &vote(1)).await;
+    assert_eq!(common::json_error(&mut taro).await, ErrorCode::NotAllowed);
+
+    // The next poll, opened on the other relay, has the next number everywhere.
+    send(&mut tutor, &open.encode()).await;
+    until(&mut sensei, "poll 2 from the other relay", |m| {
+        matches!(m, ServerMessage::Poll { poll: 2, .. })
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_started_later_learns_the_modes_pin_poll_and_hands() {
+    let nats = Nats::start();
+    let a = hosted_relay(&nats, "a").await;
+    let mut sensei = extended(a.local_addr(), &format!("{DICT}?name=sensei&host=k3y")).await;
+    let (mut stu, _, _, _) = join_v1(a.local_addr(), "stu").await;
+    let modes = ClientMessage::Room {
+        student_broadcast: Some(false),
+        student_private: None,
+    };
+    let pin = ClientMessage::Pin {
+        text: "課題: p.12".into(),
+    };
+    let open = ClientMessage::Poll {
+        question: "Q?".into(),
+        options: vec!["x".into(), "y".into()],
+    };
+    for control in [modes, pin, open] {
+        send(&mut sensei, &control.encode()).await;
+    }
+    until(&mut stu, "the poll", |m| {
+        matches!(m, ServerMessage::Poll { poll: 1, .. })
+    })
+    .await;
+    send(
+        &mut stu,
+        &ClientMessage::Hand { up: true, id: None }.encode(),
+    )
+    .await;
+    send(
+        &mut stu,
+        &ClientMessage::Vote { poll: 1, option: 1 }.encode(),
+    )
+    .await;
+    // Everything applied on the first relay before the second starts.
+    until(&mut sensei, "the vote", |m| {
+        matches!(m, ServerMessage::Tally { voters: 1, .. })
+    })
+    .await;
+
+    let b = hosted_relay(&nats, "b").await;
+    let mut late = extended(b.local_addr(), DICT).await;
+    assert!(matches!(
+        common::json_any(&mut late).await,
+        ServerMessage::Welcome { .. }
+    ));
+    let closed = RoomModes {
+        student_broadcast: false,
+        student_private: true,
+    };
+    assert_eq!(
+        common::json_any(&mut late).await,
+        ServerMessage::Room(closed)
+    );
+    assert_eq!(
+        common::json_any(&mut late).await,
+        ServerMessage::Pinned {
+            text: "課題: p.12".into()
+        }
+    );
+    assert!(matches!(
+        common::json_any(&mut late).await,
+        ServerMessage::Poll { poll: 1, .. }
+    ));
+    let mut host = extended(b.local_addr(), &format!("{DICT}?name=tutor&host=k3y")).await;
+    let after_welcome: Vec<ServerMessage> = {
+        assert!(matches!(
+            common::json_any(&mut host).await,
+            ServerMessage::Welcome { .. }
+        ));
+        let mut notices = Vec::new();
+        for _ in 0..5 {
+            notices.push(common::json_any(&mut host).await);
+        }
+        notices
+    };
+    assert!(
+        queue(&after_welcome[3]) == Some(vec!["stu"]),
+        "{after_welcome:?}"
+    );
+    assert_eq!(
+        after_welcome[4],
+        ServerMessage::Tally {
+            poll: 1,
+            counts: vec![0, 1],
+            voters: 1
+        }
+    );
 }

@@ -10,6 +10,8 @@
 
 use std::collections::HashMap;
 
+use serde::{Deserialize, Serialize};
+
 use crate::protocol::{RaisedHand, Role, RoomModes, ServerMessage};
 
 /// Who a student's message is for, as far as the room's modes care.
@@ -51,7 +53,7 @@ pub enum PollError {
 }
 
 /// The open poll.
-#[derive(Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 struct Poll {
     number: u64,
     question: String,
@@ -98,8 +100,9 @@ impl Poll {
     }
 }
 
-/// The room's modes, hands, poll and pin.
-#[derive(Debug, Default)]
+/// The room's modes, hands, poll and pin. A relay of a cluster sends it whole (as JSON) to a
+/// relay that starts later.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub(crate) struct Classroom {
     modes: RoomModes,
     /// Raised hands, oldest first.
@@ -192,10 +195,31 @@ impl Classroom {
         question: String,
         options: Vec<String>,
     ) -> (Option<ServerMessage>, ServerMessage) {
+        self.start_poll(self.polls_opened + 1, question, options)
+    }
+
+    /// Opens poll `number`, as another relay of the cluster numbered it, closing the open one
+    /// first as [`open_poll`](Self::open_poll) does. Nothing happens (`None`) for a number
+    /// already opened here, so that one poll heard twice opens once.
+    pub(crate) fn open_numbered(
+        &mut self,
+        number: u64,
+        question: String,
+        options: Vec<String>,
+    ) -> Option<(Option<ServerMessage>, ServerMessage)> {
+        (number > self.polls_opened).then(|| self.start_poll(number, question, options))
+    }
+
+    fn start_poll(
+        &mut self,
+        number: u64,
+        question: String,
+        options: Vec<String>,
+    ) -> (Option<ServerMessage>, ServerMessage) {
         let closed = self.poll.take().map(Poll::result);
-        self.polls_opened += 1;
+        self.polls_opened = number;
         let poll = Poll {
-            number: self.polls_opened,
+            number,
             question,
             options,
             votes: HashMap::new(),
@@ -203,6 +227,11 @@ impl Classroom {
         let announcement = poll.announcement();
         self.poll = Some(poll);
         (closed, announcement)
+    }
+
+    /// The open poll's number, if one is open.
+    pub(crate) fn poll_number(&self) -> Option<u64> {
+        self.poll.as_ref().map(|p| p.number)
     }
 
     /// Records `voter`'s choice (a name's comparison key) in poll `number`, replacing any
@@ -380,6 +409,45 @@ mod tests {
                 voters: 0
             })
         );
+    }
+
+    #[test]
+    fn a_poll_numbered_elsewhere_opens_once_and_numbering_goes_on_from_it() {
+        let mut room = Classroom::default();
+        let (closed, poll) = room
+            .open_numbered(3, "A?".into(), vec!["x".into(), "y".into()])
+            .unwrap();
+        assert_eq!(closed, None);
+        assert!(matches!(poll, ServerMessage::Poll { poll: 3, .. }));
+        room.vote(3, "k".into(), 0).unwrap();
+        assert!(
+            room.open_numbered(3, "A?".into(), vec!["x".into(), "y".into()])
+                .is_none(),
+            "heard twice"
+        );
+        assert_eq!(room.poll_number(), Some(3), "votes kept");
+        let (closed, poll) = room.open_poll("B?".into(), vec!["x".into(), "y".into()]);
+        assert!(matches!(
+            closed,
+            Some(ServerMessage::PollResult { poll: 3, .. })
+        ));
+        assert!(matches!(poll, ServerMessage::Poll { poll: 4, .. }));
+    }
+
+    #[test]
+    fn the_whole_classroom_reads_back_as_written() {
+        let mut room = Classroom::default();
+        room.set_modes(Some(false), None);
+        room.raise_hand("ana", 7);
+        room.open_poll("Q?".into(), vec!["x".into(), "y".into()]);
+        room.vote(1, "bo".into(), 1).unwrap();
+        room.pin("p.12".into());
+        let json = serde_json::to_string(&room).unwrap();
+        let back: Classroom = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.modes(), room.modes());
+        assert_eq!(back.hands(), room.hands());
+        assert_eq!(back.tally(), room.tally());
+        assert_eq!(back.pinned(), room.pinned());
     }
 
     #[test]

@@ -115,12 +115,20 @@ pub(super) async fn run(mut ws: Socket, accepted: Accepted, shared: &Shared) {
             now_ms: now_ms(),
         });
         let info = peers.member_info(accepted.endpoint, &joined.peer_id);
-        (joined, delivery, info)
+        let hand = peers.hand(&joined.peer_id);
+        (joined, delivery, info.map(|info| (info, hand)))
     };
-    if let (Some(cluster), Some(info)) = (&shared.cluster, info) {
+    if let (Some(cluster), Some((info, hand))) = (&shared.cluster, info) {
         cluster
             .joined(accepted.endpoint, info, &admission.token, joined.presence)
             .await;
+        // A resumed session's hand went up again here: up on every relay too.
+        if let Some(since) = hand {
+            let raise = ClientMessage::Hand { up: true, id: None };
+            cluster
+                .control(raise, &joined.peer_id, Some(since), None)
+                .await;
+        }
     }
     shared.counters.delivered(&delivery);
     shared.counters.connected();
@@ -443,14 +451,27 @@ impl Connection<'_> {
         )
         .then(|| format!("{message:?}"));
         tracing::debug!(peer = %self.peer_id, ?message, "control");
-        // The other relays of a cluster apply what applied here.
+        // The other relays of a cluster apply what applied here, with the hand's time and the
+        // poll's number as they are here.
         let carried = shared.cluster.as_ref().map(|_| message.clone());
-        let done = shared.peers().control(&self.peer_id, message, now_ms());
+        let (done, since, poll) = {
+            let mut peers = shared.peers();
+            let done = peers.control(&self.peer_id, message, now_ms());
+            let whose = match &carried {
+                Some(ClientMessage::Hand { up: true, id }) => id.as_deref().or(Some(&self.peer_id)),
+                _ => None,
+            };
+            let since = whose.and_then(|whose| peers.hand(whose));
+            let poll = matches!(carried, Some(ClientMessage::Poll { .. }))
+                .then(|| peers.poll_number())
+                .flatten();
+            (done, since, poll)
+        };
         match done {
             Ok(delivery) => {
                 shared.counters.delivered(&delivery);
                 if let (Some(cluster), Some(message)) = (&shared.cluster, carried) {
-                    cluster.control(&message).await;
+                    cluster.control(message, &self.peer_id, since, poll).await;
                 }
                 if let Some(what) = moderation {
                     tracing::info!(host = %self.peer_id, what, "moderation by a host client");

@@ -927,6 +927,10 @@ impl Peers {
             .encode(),
         );
         push_to_v1(self.room(endpoint), None, &left, &mut delivery);
+        // Its hand goes down with it, as its own relay lowered it (or died).
+        if self.classroom.lower_hand(peer_id).is_some() {
+            self.notify(&self.classroom.hands(), true, None, &mut delivery);
+        }
         delivery.congested.clear();
         delivery
     }
@@ -1339,6 +1343,65 @@ impl Peers {
         // Notices are few and small, and a control message pauses nobody.
         delivery.congested.clear();
         Ok(delivery)
+    }
+
+    /// Applies a classroom control that another relay of the cluster applied: as the host's,
+    /// with the vote's `voter`, the raised hand's `since` and the poll's `number` as that relay
+    /// gave them. What does not apply here (a client this relay does not know, a poll already
+    /// closed) is ignored, so that a control heard twice changes nothing the second time.
+    pub(crate) fn control_from_cluster(
+        &mut self,
+        message: ClientMessage,
+        voter: Option<&str>,
+        since: Option<u64>,
+        number: Option<u64>,
+        now_ms: u64,
+    ) -> Delivery {
+        let mut delivery = Delivery::default();
+        match (message, voter, number) {
+            (ClientMessage::Vote { poll, option }, Some(voter), _) => {
+                if let Ok(tally) = self.classroom.vote(poll, names::key(voter), option) {
+                    self.notify(&tally, true, None, &mut delivery);
+                }
+            }
+            (ClientMessage::Poll { question, options }, _, Some(number)) => {
+                if let Some((closed, opened)) =
+                    self.classroom.open_numbered(number, question, options)
+                {
+                    for notice in closed.iter().chain([&opened]) {
+                        self.notify(notice, false, None, &mut delivery);
+                    }
+                }
+            }
+            (ClientMessage::Vote { .. } | ClientMessage::Poll { .. }, _, _) => {}
+            (message, _, _) => {
+                delivery = self
+                    .control("", message, since.unwrap_or(now_ms))
+                    .unwrap_or_default();
+            }
+        }
+        delivery.congested.clear();
+        delivery
+    }
+
+    /// When `peer_id`'s hand went up, if it is up.
+    pub(crate) fn hand(&self, peer_id: &str) -> Option<u64> {
+        self.classroom.hand(peer_id)
+    }
+
+    /// The open poll's number, if one is open.
+    pub(crate) fn poll_number(&self) -> Option<u64> {
+        self.classroom.poll_number()
+    }
+
+    /// The classroom as it stands, for a relay of the cluster that starts later.
+    pub(crate) fn classroom(&self) -> &Classroom {
+        &self.classroom
+    }
+
+    /// Takes the classroom another relay of the cluster had, at start (before any client).
+    pub(crate) fn set_classroom(&mut self, classroom: Classroom) {
+        self.classroom = classroom;
     }
 
     /// Remembers a host's decision about a client of another relay of the cluster (whose
@@ -2268,6 +2331,43 @@ mod tests {
             matches!(&last, Some(ServerMessage::Hands { queue }) if queue.len() == 1),
             "{last:?}"
         );
+    }
+
+    #[test]
+    fn controls_from_the_cluster_count_once_and_a_remote_hand_leaves_with_its_owner() {
+        let mut peers = Peers::default();
+        let mut teacher = host(&mut peers, "tanaka");
+        peers.remote_joined("r2", Endpoint::Direct, remote("xia"));
+        let raise = ClientMessage::Hand {
+            up: true,
+            id: Some("xia".into()),
+        };
+        let open = ClientMessage::Poll {
+            question: "Q?".into(),
+            options: vec!["x".into(), "y".into()],
+        };
+        let vote = ClientMessage::Vote { poll: 4, option: 1 };
+        // Each heard twice, as after a starting relay's snapshot.
+        for _ in 0..2 {
+            peers.control_from_cluster(raise.clone(), None, Some(5), None, 99);
+            peers.control_from_cluster(open.clone(), None, None, Some(4), 99);
+            peers.control_from_cluster(vote.clone(), Some("XIA"), None, None, 99);
+        }
+        assert_eq!(peers.hand("xia"), Some(5), "queued at its own relay's time");
+        assert_eq!(peers.poll_number(), Some(4), "the opening relay's number");
+        assert_eq!(
+            peers.classroom.tally(),
+            Some(ServerMessage::Tally {
+                poll: 4,
+                counts: vec![0, 1],
+                voters: 1
+            })
+        );
+        teacher.texts();
+        peers.remote_sync("r2", None);
+        assert_eq!(peers.hand("xia"), None, "down with its relay");
+        let last = notices(&mut teacher).pop();
+        assert_eq!(last, Some(ServerMessage::Hands { queue: vec![] }));
     }
 
     #[test]

@@ -108,11 +108,14 @@ pub(super) struct Shared {
 }
 
 impl Shared {
-    pub(super) fn new(config: RelayConfig, cluster: Option<Cluster>) -> Arc<Self> {
+    pub(super) fn new(config: RelayConfig, mut cluster: Option<Cluster>) -> Arc<Self> {
         let mut peers = Peers::new(config.history, config.history_bytes);
         peers.reserve_for_host(config.host_name.clone());
-        if let Some(cluster) = &cluster {
+        if let Some(cluster) = &mut cluster {
             peers.set_epoch(cluster.epoch().to_owned());
+            if let Some(classroom) = cluster.take_learned() {
+                peers.set_classroom(classroom);
+            }
         }
         Arc::new(Self {
             guard: AddressGuard::new(&config),

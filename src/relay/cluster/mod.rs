@@ -12,8 +12,9 @@
 //! bucket so that a client resumes on any relay. Presence (who is on which relay) travels on
 //! plain NATS: joins and leaves as they happen, and every relay's full list once a second;
 //! a relay silent for [`ClusterConfig::dead_after`] is dropped with its clients (see
-//! `tasks`). A host's room modes, moderation and pin go to every relay the same way; hands and
-//! polls stay per relay. The wire between relays is in `wire`.
+//! `tasks`). Classroom controls (modes, moderation, pin, hands, polls and votes) go to every
+//! relay the same way, and a relay that starts asks the others for the classroom as it
+//! stands. The wire between relays is in `wire`.
 //!
 //! Try it: `nats-server -js &`, then `classchat serve --port 30005 --cluster
 //! nats://127.0.0.1:4222` and `classchat serve --port 30006 --cluster nats://127.0.0.1:4222`,
@@ -32,9 +33,10 @@ use async_nats::{HeaderMap, header};
 use futures_util::StreamExt as _;
 use tokio::sync::watch;
 
+use super::classroom::Classroom;
 use super::peers::{Claimed, Resume, name_taken, random_hex};
 use super::state::Shared;
-use crate::protocol::{ChatMessage, Dialect, Endpoint, ID_PREFIX, now_ms};
+use crate::protocol::{ChatMessage, ClientMessage, Dialect, Endpoint, ID_PREFIX, now_ms};
 use wire::{
     EPOCH_KEY, NEXT_ID_KEY, NameClaim, Names, Presence, Published, Room, SessionRecord, name_key,
     valid_chat_name,
@@ -206,6 +208,11 @@ pub(super) struct Cluster {
     history: usize,
     /// Set once this relay's roster outgrew a heartbeat (said once in the log).
     roster_too_big: AtomicBool,
+    /// The classroom the other relays had when this one started (`None`: none answered).
+    learned: Option<Classroom>,
+    /// The classroom controls, listened to since before `learned` was asked for, so that
+    /// none given meanwhile is missed; taken by the background work.
+    controls: std::sync::Mutex<Option<async_nats::Subscriber>>,
     counters: Counters,
 }
 
@@ -319,6 +326,11 @@ impl Cluster {
             .map_err(|e| setup("state bucket")(&e))?
             .map(|b| String::from_utf8_lossy(&b).into_owned())
             .unwrap_or_default();
+        let controls = client
+            .subscribe(names_of.control())
+            .await
+            .map_err(|e| setup("control subject")(&e))?;
+        let learned = learn_classroom(&client, &names_of).await;
         tracing::info!(relay, url = %config.url, chat = %config.chat, %epoch, "joined the cluster");
         Ok(Self {
             relay,
@@ -335,6 +347,8 @@ impl Cluster {
             start_seq,
             history,
             roster_too_big: AtomicBool::new(false),
+            learned,
+            controls: std::sync::Mutex::new(Some(controls)),
             counters: Counters::default(),
         })
     }
@@ -342,6 +356,11 @@ impl Cluster {
     /// The cluster's epoch.
     pub(super) fn epoch(&self) -> &str {
         &self.epoch
+    }
+
+    /// The classroom the other relays had when this one started, if any answered (once).
+    pub(super) fn take_learned(&mut self) -> Option<Classroom> {
+        self.learned.take()
     }
 
     /// Waits (a bounded time) until this relay has read the history the streams held when
@@ -737,15 +756,33 @@ impl Cluster {
         .await;
     }
 
-    /// A host of this relay gave a classroom control that every relay applies (see
-    /// [`wire::Control::carried`]): the others are told. Lost while NATS is away.
-    pub(super) async fn control(&self, message: &crate::protocol::ClientMessage) {
-        if !wire::Control::carried(message) {
+    /// A client of this relay (`from`) gave a classroom control that applied here: the other
+    /// relays are told, with the hand's time (`since`) and the poll's number (`poll`) as this
+    /// relay gave them. Lost while NATS is away.
+    pub(super) async fn control(
+        &self,
+        message: ClientMessage,
+        from: &str,
+        since: Option<u64>,
+        poll: Option<u64>,
+    ) {
+        if !wire::Control::carried(&message) {
             return;
         }
+        let (message, voter) = match message {
+            ClientMessage::Hand { up, id } => {
+                let id = Some(id.unwrap_or_else(|| from.to_owned()));
+                (ClientMessage::Hand { up, id }, None)
+            }
+            vote @ ClientMessage::Vote { .. } => (vote, Some(from.to_owned())),
+            other => (other, None),
+        };
         let control = wire::Control {
             relay: self.relay.clone(),
-            message: message.clone(),
+            message,
+            voter,
+            since,
+            poll,
         };
         if let Ok(payload) = serde_json::to_vec(&control) {
             self.client
@@ -764,6 +801,22 @@ impl Cluster {
             .publish(self.names_of.presence(), payload.into())
             .await
             .ok();
+    }
+}
+
+/// Asks the relays already running for the classroom as it stands; `None` when none answers
+/// (the first relay of the cluster, or all stopped), and this relay starts with a fresh one.
+async fn learn_classroom(client: &async_nats::Client, names_of: &Names) -> Option<Classroom> {
+    let answer = client
+        .request(names_of.classroom(), bytes::Bytes::new())
+        .await
+        .ok()?;
+    match serde_json::from_slice(&answer.payload) {
+        Ok(classroom) => Some(classroom),
+        Err(e) => {
+            tracing::warn!("could not read the classroom another relay sent: {e}");
+            None
+        }
     }
 }
 

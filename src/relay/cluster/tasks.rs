@@ -1,6 +1,8 @@
 //! What a relay of a cluster does in the background: it reads both rooms' streams and
 //! delivers each message to its own clients, and it keeps the roster of the other relays'
-//! clients from their presence messages, announcing its own once a second.
+//! clients from their presence messages, announcing its own once a second. It applies the
+//! classroom controls given on other relays, and tells a relay that starts the classroom as
+//! it stands.
 //!
 //! A relay not heard from for `dead_after` is taken for dead: its clients leave the roster
 //! (a `left` to everyone here) and its ID claims are released. Only a relay connected to NATS
@@ -192,7 +194,16 @@ async fn presence(
     sweeps: tokio::sync::mpsc::UnboundedSender<Sweep>,
 ) {
     let mut subscription = subscribe(cluster, cluster.names_of.presence()).await;
-    let mut controls = subscribe(cluster, cluster.names_of.control()).await;
+    let listening = cluster
+        .controls
+        .lock()
+        .ok()
+        .and_then(|mut controls| controls.take());
+    let mut controls = match listening {
+        Some(controls) => controls,
+        None => subscribe(cluster, cluster.names_of.control()).await,
+    };
+    let mut asked = subscribe(cluster, cluster.names_of.classroom()).await;
     let heartbeat = cluster.config.heartbeat;
     let dead_after = cluster.config.dead_after;
     let mut tick = tokio::time::interval(heartbeat);
@@ -217,11 +228,25 @@ async fn presence(
                     continue;
                 };
                 if control.relay != cluster.relay && Control::carried(&control.message) {
-                    // Applied as the host's; a client this relay does not know is no error here.
-                    if let Ok(delivery) = shared.peers().control("", control.message, now_ms()) {
-                        shared.counters.delivered(&delivery);
-                    }
+                    let delivery = shared.peers().control_from_cluster(
+                        control.message,
+                        control.voter.as_deref(),
+                        control.since,
+                        control.poll,
+                        now_ms(),
+                    );
+                    shared.counters.delivered(&delivery);
                 }
+            }
+            Some(question) = asked.next() => {
+                // A relay that starts asks for the classroom as it stands.
+                let Some(reply) = question.reply else {
+                    continue;
+                };
+                let Ok(payload) = serde_json::to_vec(shared.peers().classroom()) else {
+                    continue;
+                };
+                cluster.client.publish(reply, payload.into()).await.ok();
             }
             _ = tick.tick() => {
                 let (version, members) = {

@@ -9,8 +9,11 @@
 //!   room's `seq`.
 //! - `classchat.<chat>.presence` (plain NATS): [`Presence`], each relay's clients, as they come
 //!   and go and once a second in full.
-//! - `classchat.<chat>.control` (plain NATS): [`Control`], a host's room modes, moderation and
-//!   pinned message, applied on every relay.
+//! - `classchat.<chat>.control` (plain NATS): [`Control`], a classroom control (modes,
+//!   moderation, hands, polls, votes, the pin), applied on every relay.
+//! - `classchat.<chat>.classroom` (plain NATS request): a relay that starts asks the others
+//!   for the classroom as it stands; one answers with it whole (the relay's `Classroom`, as
+//!   JSON).
 //! - Key-value buckets `classchat_<chat>_names` (who holds each ID, [`NameClaim`]),
 //!   `…_sessions` (each resume token's ID and room, [`SessionRecord`]) and `…_state` (the
 //!   chat's epoch and the next free block of generated IDs).
@@ -70,9 +73,14 @@ impl Names {
         format!("classchat.{}.presence", self.chat)
     }
 
-    /// The subject hosts' classroom controls travel on.
+    /// The subject classroom controls travel on.
     pub(super) fn control(&self) -> String {
         format!("classchat.{}.control", self.chat)
+    }
+
+    /// The subject a starting relay asks the others for the classroom on.
+    pub(super) fn classroom(&self) -> String {
+        format!("classchat.{}.classroom", self.chat)
     }
 
     /// The bucket `what` (`names`: who holds each ID, keyed by [`name_key`]; `sessions`: each
@@ -200,27 +208,29 @@ impl Presence {
     }
 }
 
-/// A host's classroom control that one relay applied, for the others to apply too.
+/// A classroom control that one relay applied, for the others to apply too.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub(super) struct Control {
-    /// The relay the host is connected to.
+    /// The relay the client who gave it is connected to.
     pub relay: String,
-    /// What the host sent.
+    /// What the client sent; a hand always names its owner (`id`).
     pub message: ClientMessage,
+    /// For a vote: the voter's ID (one vote per person, by its comparison key).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub voter: Option<String>,
+    /// For a raised hand: when it went up, so that every relay queues it in the same place.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<u64>,
+    /// For a poll: the number the opening relay gave it, so that one poll has one number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub poll: Option<u64>,
 }
 
 impl Control {
-    /// Whether `message` is carried to every relay: the room's modes, mute and removal, and
-    /// the pinned message. Hands and polls stay with the relay they were given on.
+    /// Whether `message` is carried to every relay: every classroom control (modes, mute,
+    /// removal, readmission, hands, polls, votes and the pin); a chat message is not one.
     pub(super) fn carried(message: &ClientMessage) -> bool {
-        matches!(
-            message,
-            ClientMessage::Room { .. }
-                | ClientMessage::Mute { .. }
-                | ClientMessage::Kick { .. }
-                | ClientMessage::Readmit { .. }
-                | ClientMessage::Pin { .. }
-        )
+        !matches!(message, ClientMessage::Send { .. })
     }
 }
 
