@@ -62,8 +62,9 @@ fn a_host_terminal_runs_a_poll_and_a_student_terminal_raises_a_hand_and_votes() 
     );
 
     type_line(&mut student, "/hand");
-    type_line(&mut student, "/vote 2");
+    // The relay tells the student where its hand is; the vote's note is printed at once.
     expect(&student_out, "Your hand is up (the teacher sees it).");
+    type_line(&mut student, "/vote 2");
     expect(
         &student_out,
         "Sent: your vote for 2) 火曜 (another /vote changes it until the poll closes).",
