@@ -248,14 +248,7 @@ impl App {
             return;
         };
         match promise.try_take() {
-            Ok(Some(path)) => {
-                let field = match which {
-                    TlsFile::Cert => &mut self.settings.tls_cert,
-                    TlsFile::Key => &mut self.settings.tls_key,
-                    TlsFile::Ca => &mut self.settings.ca_cert,
-                };
-                *field = path.display().to_string();
-            }
+            Ok(Some(path)) => *self.settings.file_field(which) = path.display().to_string(),
             Ok(None) => {}
             Err(promise) => self.picking = Some((which, promise)),
         }
@@ -555,27 +548,22 @@ impl App {
         }
     }
 
-    /// Saves the settings (eframe calls this on exit and every 30 s).
-    /// Joins the current chat again with the new code typed in it; the code is remembered
-    /// for the next start like one typed on the start screen.
+    /// Joins the current chat again with the new code typed in it.
     fn rejoin(&mut self, ctx: &egui::Context) {
         let Mode::Joined(chat) = &mut self.mode else {
             return;
         };
-        let code = chat.new_code.trim();
-        if code.is_empty() {
-            return;
-        }
-        code.clone_into(&mut self.settings.join_code);
-        match self.settings.join_config() {
-            Ok(config) => {
+        match self.settings.join_with_code(&chat.new_code) {
+            Some(Ok(config)) => {
                 let (client, events) = self.backend.join(config, Self::waker(ctx));
                 chat.reconnect(client, events);
             }
-            Err(e) => self.error = Some(self.settings.lang.address_error(&e)),
+            Some(Err(e)) => self.error = Some(self.settings.lang.address_error(&e)),
+            None => {}
         }
     }
 
+    /// Saves the settings (eframe calls this on exit and every 30 s).
     pub fn save_settings(&self, storage: &mut dyn eframe::Storage) {
         eframe::set_value(storage, SETTINGS_KEY, &self.settings);
     }

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc::UnboundedReceiver;
 
 use super::classroom::{self, Action, Classroom};
+use super::command::TlsFile;
 use super::composer::{self, Forbidden, InputError};
 use super::i18n::Lang;
 use super::log::{Entry, EntryKind, Log, Note, Room, RowHeights, local_time};
@@ -102,6 +103,26 @@ impl Settings {
             non_empty(&self.host_key),
             non_empty(&self.ca_cert).map(PathBuf::from),
         )
+    }
+
+    /// What joining again with `code` connects to (the code is then remembered for the next
+    /// start, like one typed on the start screen); `None` for an empty code.
+    pub fn join_with_code(&mut self, code: &str) -> Option<Result<JoinConfig, AddressError>> {
+        let code = code.trim();
+        if code.is_empty() {
+            return None;
+        }
+        code.clone_into(&mut self.join_code);
+        Some(self.join_config())
+    }
+
+    /// The path field a file dialog for `which` fills.
+    pub fn file_field(&mut self, which: TlsFile) -> &mut String {
+        match which {
+            TlsFile::Cert => &mut self.tls_cert,
+            TlsFile::Key => &mut self.tls_key,
+            TlsFile::Ca => &mut self.ca_cert,
+        }
     }
 
     /// Makes a random six-digit join code for hosting.
