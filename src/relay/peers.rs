@@ -1692,12 +1692,25 @@ mod tests {
         name: Option<&str>,
         resume: Option<Resume>,
     ) -> Client {
-        let (outbox, inbox) = Outbox::new(16, 1 << 20);
+        arrive_as(peers, endpoint, dialect, name, resume, false)
+    }
+
+    /// A client arriving, as a host or a student; its welcome is kept aside.
+    fn arrive_as(
+        peers: &mut Peers,
+        endpoint: Endpoint,
+        dialect: Dialect,
+        name: Option<&str>,
+        resume: Option<Resume>,
+        host: bool,
+    ) -> Client {
+        // A host's queue holds the notices of a whole test (hands, tallies) unread.
+        let (outbox, inbox) = Outbox::new(if host { 64 } else { 16 }, 1 << 20);
         let (joined, _) = peers.join(Arrival {
             endpoint,
             dialect,
             name,
-            host: false,
+            host,
             resume,
             claimed: None,
             outbox: outbox.clone(),
@@ -1720,26 +1733,7 @@ mod tests {
 
     /// A `classchat.v1` host in the addressed room, its welcome and notices read.
     fn host(peers: &mut Peers, name: &str) -> Client {
-        let (outbox, inbox) = Outbox::new(64, 1 << 20);
-        let (joined, _) = peers.join(Arrival {
-            endpoint: Endpoint::Direct,
-            dialect: Dialect::V1,
-            name: Some(name),
-            host: true,
-            resume: None,
-            claimed: None,
-            outbox: outbox.clone(),
-            now_ms: 7,
-        });
-        let mut client = Client {
-            inbox,
-            outbox,
-            peer_id: joined.peer_id,
-            conn: joined.conn,
-            welcome: None,
-        };
-        let first = client.inbox.try_recv().expect("welcome");
-        client.welcome = ServerMessage::parse(first.to_text().unwrap()).ok();
+        let mut client = arrive_as(peers, Endpoint::Direct, Dialect::V1, Some(name), None, true);
         client.texts();
         client
     }
