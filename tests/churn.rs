@@ -71,12 +71,7 @@ async fn churn_delivers_exactly_once_in_order_and_leaves_nothing_behind() {
 /// Starts `classchat serve` with no rate limit and `/metrics`; returns it and its address.
 fn serve_relay() -> (Running, SocketAddr, std::sync::mpsc::Receiver<String>) {
     let (relay, url, out) = serve(&["--rate", "0", "--metrics", "--summary-secs", "0"]);
-    let addr = url
-        .strip_prefix("ws://")
-        .and_then(|rest| rest.strip_suffix(DICT))
-        .unwrap()
-        .parse()
-        .unwrap();
+    let addr = served_addr(&url);
     (relay, addr, out)
 }
 

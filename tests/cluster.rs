@@ -23,7 +23,7 @@ use classchat::protocol::{ClientMessage, ErrorCode, Recipient, RoomModes, Server
 use classchat::relay::{self, ClusterConfig, RelayConfig, RelayHandle};
 use common::{
     DICT, ECHO, LIST, PATIENCE, Ws, close_frame, eventually, extended, extended_dict, json, legacy,
-    legacy_dict, listed, send, send_json, text,
+    legacy_dict, listed, send, send_json, send_with_id, served_addr, text,
 };
 use futures_util::StreamExt as _;
 use tokio::net::TcpListener;
@@ -248,17 +248,6 @@ async fn until_listed(relay: &RelayHandle, peer_id: &str, wanted: bool) {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-}
-
-/// A `send` with a send id.
-async fn send_with_id(ws: &mut Ws, to: &str, text: &str, id: &str) {
-    let frame = ClientMessage::Send {
-        to: Recipient::from_wire(to),
-        text: text.to_owned(),
-        id: Some(id.to_owned()),
-    }
-    .encode();
-    send(ws, &frame).await;
 }
 
 /// The welcome's resume token, epoch and seq, read from a fresh `classchat.v1` connection.
@@ -704,12 +693,7 @@ async fn serve_joins_a_cluster_and_reports_it_in_metrics() {
             "--metrics",
         ],
     );
-    let addr: SocketAddr = url
-        .strip_prefix("ws://")
-        .and_then(|rest| rest.strip_suffix(DICT))
-        .unwrap()
-        .parse()
-        .unwrap();
+    let addr = served_addr(&url);
     // A client of the served relay shows in the in-process relay's roster.
     let (_ana, _, _, _) = join_v1(addr, "ana").await;
     until_listed(&in_process, "ana", true).await;

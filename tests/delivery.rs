@@ -8,7 +8,7 @@ mod common;
 
 use std::time::Duration;
 
-use classchat::protocol::{ChatMessage, ClientMessage, Recipient, ServerMessage};
+use classchat::protocol::{ChatMessage, ServerMessage};
 use classchat::relay::RelayConfig;
 use common::*;
 use futures_util::{SinkExt as _, StreamExt as _};
@@ -50,20 +50,6 @@ async fn join(addr: std::net::SocketAddr, query: &str) -> (Ws, Welcome) {
     let mut ws = extended(addr, &format!("{DICT}{query}")).await;
     let welcome = welcome(json(&mut ws).await);
     (ws, welcome)
-}
-
-/// Sends a `send` with a client-chosen id.
-async fn send_with_id<S>(ws: &mut WebSocketStream<S>, to: &str, text: &str, id: &str)
-where
-    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
-{
-    let frame = ClientMessage::Send {
-        to: Recipient::from_wire(to),
-        text: text.to_owned(),
-        id: Some(id.to_owned()),
-    }
-    .encode();
-    send(ws, &frame).await;
 }
 
 /// The next chat message, skipping roster notices.

@@ -707,12 +707,7 @@ async fn after_a_restart_a_nickname_someone_else_took_gives_a_generated_id_and_s
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn library_and_terminal_clients_reconnect_after_the_relay_process_is_killed() {
     let (mut relay, url, _relay_out) = serve(&[]);
-    let addr: SocketAddr = url
-        .strip_prefix("ws://")
-        .and_then(|rest| rest.strip_suffix(DICT))
-        .unwrap()
-        .parse()
-        .unwrap();
+    let addr = served_addr(&url);
     let mut library_config = JoinConfig::new(Url::parse(&url).unwrap());
     library_config.name = Some("taro".to_owned());
     let (library, mut events) =

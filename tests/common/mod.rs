@@ -241,15 +241,38 @@ where
     ws.send(Message::text(text)).await.unwrap();
 }
 
+/// The address in the `ws://ADDR/ws_multi_client_dict` URL that `serve` printed.
+pub fn served_addr(url: &str) -> SocketAddr {
+    url.strip_prefix("ws://")
+        .and_then(|rest| rest.strip_suffix(DICT))
+        .and_then(|addr| addr.parse().ok())
+        .unwrap_or_else(|| panic!("not a served address: {url}"))
+}
+
 /// Sends a `classchat.v1` send frame.
 pub async fn send_json<S>(ws: &mut WebSocketStream<S>, to: &str, text: &str)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    send_frame(ws, to, text, None).await;
+}
+
+/// Sends a `classchat.v1` send frame with a client-chosen id.
+pub async fn send_with_id<S>(ws: &mut WebSocketStream<S>, to: &str, text: &str, id: &str)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    send_frame(ws, to, text, Some(id)).await;
+}
+
+async fn send_frame<S>(ws: &mut WebSocketStream<S>, to: &str, text: &str, id: Option<&str>)
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let frame = ClientMessage::Send {
         to: Recipient::from_wire(to),
         text: text.to_owned(),
-        id: None,
+        id: id.map(str::to_owned),
     }
     .encode();
     send(ws, &frame).await;
